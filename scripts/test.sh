@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+#
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Install dependencies, build, and run ktlsim's whole test suite:
+#
+#   1. scripts/setup.sh (packages + default build in ./build);
+#   2. `meson test` in ./build with the default test setup, plus the lint
+#      suite if the default setup leaves it out (and the slow/soak suites
+#      with --slow);
+#   3. an ASan+UBSan build in ./build-asan running the unit, conformance
+#      and fuzz (corpus replay) suites.
+#
+# The last line printed is always `N passed, N failed` (`, N skipped`
+# when some were skipped), summed over every run from the JSON test logs
+# meson writes.  The exit status is non-zero if any test or build failed.
+#
+# Usage: scripts/test.sh [--slow] [--no-setup]
+#        scripts/test.sh --summarize TESTLOG.json...
+#
+# Environment:
+#   TEST_SUITES="a b"   run only these suites in ./build (default: the
+#                       default test setup)
+#   ASAN_SUITES="a b"   suites for ./build-asan (default: $TEST_SUITES if
+#                       set, else "unit conformance fuzz")
+#   SKIP_ASAN=1         skip the sanitizer build
+#   SLOW=1              same as --slow
+#
+set -uo pipefail
+
+ORIG_PWD=$PWD
+cd "$(dirname "$0")/.." || exit 1
+
+BUILD_DIR=build
+ASAN_DIR=build-asan
+SLOW=${SLOW:-0}
+RUN_SETUP=1
+
+# Tests that could not run at all (a build that failed, a meson test that
+# exited non-zero without writing a log) count as one failure each.
+EXTRA_FAILED=0
+# JSON test logs to sum at the end.
+LOGS=()
+# Non-zero once anything failed.
+STATUS=0
+
+log() {
+	printf 'test.sh: %s\n' "$*" >&2
+}
+
+usage() {
+	sed -n '/^# Usage:/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+python() {
+	local py
+	for py in /usr/bin/python3 python3; do
+		if command -v "$py" >/dev/null 2>&1 &&
+		    "$py" -c 'import json' >/dev/null 2>&1; then
+			"$py" "$@"
+			return
+		fi
+	done
+	return 127
+}
+
+# summarize FILE...: print "PASSED FAILED SKIPPED" for meson testlog.json
+# files (one JSON object per line, with a "result" field per test).
+# Uses python3 when it is there (it is once meson is installed), else jq,
+# else awk.
+summarize() {
+	local rc
+	[ "$#" -gt 0 ] || { echo "0 0 0"; return 0; }
+	python - "$@" <<'EOF'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = json.loads(line).get("result", "")
+            except ValueError:
+                failed += 1
+                continue
+            if r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif r == "SKIP":
+                skipped += 1
+            else:
+                # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS, INTERRUPT, ...
+                failed += 1
+print(passed, failed, skipped)
+EOF
+	rc=$?
+	# 127: no usable python3; anything else is python's verdict.
+	[ "$rc" -eq 127 ] || return "$rc"
+	if command -v jq >/dev/null 2>&1; then
+		cat "$@" | jq -rs '
+		    map(.result) as $r |
+		    ($r | map(select(. == "OK" or . == "EXPECTEDFAIL")) |
+		        length) as $p |
+		    ($r | map(select(. == "SKIP")) | length) as $s |
+		    "\($p) \(($r | length) - $p - $s) \($s)"' && return 0
+	fi
+	awk '
+	    /"result": *"/ {
+		r = $0
+		sub(/.*"result": *"/, "", r)
+		sub(/".*/, "", r)
+		if (r == "OK" || r == "EXPECTEDFAIL")
+			p++
+		else if (r == "SKIP")
+			s++
+		else
+			f++
+	    }
+	    END { printf "%d %d %d\n", p, f, s }' "$@"
+}
+
+# final_line PASSED FAILED SKIPPED
+final_line() {
+	if [ "$3" -gt 0 ]; then
+		printf '%d passed, %d failed, %d skipped\n' "$1" "$2" "$3"
+	else
+		printf '%d passed, %d failed\n' "$1" "$2"
+	fi
+}
+
+# meson_setup DIR [ARGS...]: configure, or reconfigure an existing DIR.
+meson_setup() {
+	local dir=$1
+	shift
+	if [ -f "$dir/meson-private/coredata.dat" ]; then
+		meson setup --reconfigure "$dir" "$@"
+	else
+		meson setup "$dir" "$@"
+	fi
+}
+
+# list_tests DIR [SUITE]: names of the tests the default setup (or SUITE)
+# selects, one per line, empty if none.
+list_tests() {
+	local dir=$1
+	shift
+	if [ "$#" -gt 0 ]; then
+		set -- --suite "$1"
+	fi
+	meson test -C "$dir" --no-rebuild --list "$@" 2>/dev/null |
+	    grep ' / ' || true
+}
+
+# existing_suites DIR SUITE...: the SUITEs that have at least one test.
+existing_suites() {
+	local dir=$1 s
+	shift
+	for s in "$@"; do
+		if [ -n "$(list_tests "$dir" "$s")" ]; then
+			printf '%s\n' "$s"
+		else
+			log "$dir: no tests in suite '$s', skipping it"
+		fi
+	done
+}
+
+# run_meson_test DIR NAME [MESON TEST ARGS...]: run `meson test`, logging
+# to DIR/meson-logs/testlog-NAME.json, and record the result.
+run_meson_test() {
+	local dir=$1 name=$2 rc json
+	shift 2
+	json="$dir/meson-logs/testlog-$name.json"
+	rm -f "$json"
+	log "meson test -C $dir${*:+ $*} ($name)"
+	meson test -C "$dir" --print-errorlogs --logbase "testlog-$name" "$@"
+	rc=$?
+	if [ -s "$json" ]; then
+		LOGS+=("$json")
+	elif [ "$rc" -ne 0 ]; then
+		log "$dir: meson test ($name) failed (exit $rc) and ran no test"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+	fi
+	[ "$rc" -eq 0 ] || STATUS=1
+}
+
+# run_suites DIR NAME SUITE...: run the SUITEs that exist, in one go,
+# with the extra `meson test` arguments in MESON_TEST_ARGS.
+MESON_TEST_ARGS=()
+run_suites() {
+	local dir=$1 name=$2 s args=("${MESON_TEST_ARGS[@]}")
+	shift 2
+	while read -r s; do
+		[ -n "$s" ] && args+=(--suite "$s")
+	done < <(existing_suites "$dir" "$@")
+	if [ "${#args[@]}" -gt "${#MESON_TEST_ARGS[@]}" ]; then
+		run_meson_test "$dir" "$name" "${args[@]}"
+	fi
+}
+
+# run_extra_suite DIR SUITE: run SUITE unless the default setup already
+# ran every test in it.
+run_extra_suite() {
+	local dir=$1 suite=$2 in_suite
+	in_suite=$(list_tests "$dir" "$suite")
+	[ -n "$in_suite" ] || return 0
+	if [ -z "$(comm -23 <(printf '%s\n' "$in_suite" | sort) \
+	    <(list_tests "$dir" | sort))" ]; then
+		return 0
+	fi
+	run_meson_test "$dir" "$suite" --suite "$suite"
+}
+
+test_default_build() {
+	local suites s
+	if [ -n "${TEST_SUITES:-}" ]; then
+		read -r -a suites <<<"${TEST_SUITES//,/ }"
+		if [ "$SLOW" = 1 ]; then
+			suites+=(slow soak)
+		fi
+		run_suites "$BUILD_DIR" selected "${suites[@]}"
+		return
+	fi
+	run_meson_test "$BUILD_DIR" default
+	# The lint suite (clang-format, test registration) is part of every
+	# full run even if the default test setup excludes it.
+	suites=(lint)
+	if [ "$SLOW" = 1 ]; then
+		suites+=(slow soak)
+	fi
+	for s in "${suites[@]}"; do
+		run_extra_suite "$BUILD_DIR" "$s"
+	done
+}
+
+test_asan_build() {
+	local suites
+	if [ -n "${ASAN_SUITES:-}" ]; then
+		read -r -a suites <<<"${ASAN_SUITES//,/ }"
+	elif [ -n "${TEST_SUITES:-}" ]; then
+		read -r -a suites <<<"${TEST_SUITES//,/ }"
+	else
+		suites=(unit conformance fuzz)
+	fi
+	log "sanitizer build in $ASAN_DIR"
+	if ! meson_setup "$ASAN_DIR" -Db_sanitize=address,undefined \
+	    -Db_lundef=false; then
+		log "$ASAN_DIR: meson setup failed"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+		STATUS=1
+		return
+	fi
+	if ! meson compile -C "$ASAN_DIR"; then
+		log "$ASAN_DIR: build failed"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+		STATUS=1
+		return
+	fi
+	# Sanitized code runs a few times slower.
+	MESON_TEST_ARGS=(--timeout-multiplier 3)
+	run_suites "$ASAN_DIR" asan "${suites[@]}"
+	MESON_TEST_ARGS=()
+}
+
+main() {
+	local counts p f s
+
+	while [ "$#" -gt 0 ]; do
+		case $1 in
+		--slow)
+			SLOW=1
+			;;
+		--no-setup)
+			RUN_SETUP=0
+			;;
+		--summarize)
+			shift
+			cd "$ORIG_PWD" || exit 1
+			counts=$(summarize "$@") || exit 1
+			read -r p f s <<<"$counts"
+			final_line "$p" "$f" "$s"
+			[ "$f" -eq 0 ]
+			exit
+			;;
+		-h | --help)
+			usage
+			;;
+		*)
+			log "unknown argument: $1"
+			usage
+			;;
+		esac
+		shift
+	done
+
+	if [ "$RUN_SETUP" = 1 ]; then
+		if ! bash scripts/setup.sh; then
+			log "setup/build failed"
+			EXTRA_FAILED=$((EXTRA_FAILED + 1))
+			STATUS=1
+		fi
+	fi
+
+	if [ -f "$BUILD_DIR/build.ninja" ]; then
+		test_default_build
+	fi
+	if [ "${SKIP_ASAN:-0}" != 1 ]; then
+		test_asan_build
+	fi
+
+	if ! counts=$(summarize "${LOGS[@]}"); then
+		log "could not read the test logs: ${LOGS[*]}"
+		counts="0 1 0"
+	fi
+	read -r p f s <<<"$counts"
+	f=$((f + EXTRA_FAILED))
+	[ "$f" -eq 0 ] || STATUS=1
+	final_line "$p" "$f" "$s"
+	exit "$STATUS"
+}
+
+main "$@"

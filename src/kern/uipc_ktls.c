@@ -1,0 +1,1041 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Kernel TLS transmit path: sessions, ktls_frame(), ktls_seq(), worker
+ * queues and software encryption.  Models sys/kern/uipc_ktls.c of
+ * FreeBSD's newest tree (shared/spec/freebsd-ktls.md sections 1-5, 7.7
+ * and 9).  Functions keep FreeBSD's names and steps so the two files can
+ * be read side by side; divergences are tagged SIM.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "netinet/tcp_var.h"
+#include "opencrypto/ktls.h"
+#include "sys/ktls.h"
+#include "sys/ktls_trace.h"
+#include "sys/mbuf.h"
+#include "sys/socketvar.h"
+
+bool ktls_enable_sysctl = true; /* [C] default on */
+bool ktls_cbc_enable = true;
+bool mb_use_ext_pgs = true;
+u_int ktls_maxlen = 16384;
+bool ktls_sim_async = false;
+const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
+
+struct ktls_counters ktls_counters;
+
+/* One queue per CPU (struct ktls_wq). */
+struct ktls_wq {
+	struct mtx mtx;
+	STAILQ_HEAD(, mbuf) m_head;
+	bool running;
+};
+
+static struct ktls_wq *ktls_wq;
+static int ktls_number_threads;
+
+void
+ktls_counters_foreach(void (*fn)(void *, const char *, uint64_t), void *arg)
+{
+
+#define KTLS_COUNTER_VISIT(f, name) \
+	fn(arg, name, __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED));
+	KTLS_COUNTERS(KTLS_COUNTER_VISIT)
+#undef KTLS_COUNTER_VISIT
+}
+
+/*
+ * ktls_init()/ktls_start_kthreads(): FreeBSD starts the workers lazily on
+ * the first session; SIM: the platform owns the threads, so the queues are
+ * created when the platform is installed.
+ */
+int
+ktls_init(void)
+{
+
+	MPASS(ktls_wq == NULL);
+	ktls_number_threads = platform->pl_ncpus;
+	MPASS(ktls_number_threads > 0);
+	ktls_wq =
+	    kmalloc(sizeof(*ktls_wq) * ktls_number_threads, M_WAITOK | M_ZERO);
+	for (int i = 0; i < ktls_number_threads; i++) {
+		mtx_init(&ktls_wq[i].mtx, "ktls_wq");
+		STAILQ_INIT(&ktls_wq[i].m_head);
+	}
+	counter_u64_add(ktls_counters.threads, ktls_number_threads);
+	return (0);
+}
+
+void
+ktls_uninit(void)
+{
+
+	if (ktls_wq == NULL)
+		return;
+	for (int i = 0; i < ktls_number_threads; i++) {
+		KASSERT(STAILQ_EMPTY(&ktls_wq[i].m_head),
+		    ("ktls_uninit: queue %d busy", i));
+		mtx_destroy(&ktls_wq[i].mtx);
+	}
+	kfree(ktls_wq);
+	ktls_wq = NULL;
+	counter_u64_add(ktls_counters.threads, -ktls_number_threads);
+	ktls_number_threads = 0;
+}
+
+/* Only AES-CBC with TLS 1.0 may send empty records (1/n-1 splitting). */
+bool
+ktls_permit_empty_frames(struct ktls_session *tls)
+{
+
+	return (tls->params.cipher_algorithm == CRYPTO_AES_CBC &&
+	    tls->params.tls_vminor == TLS_MINOR_VER_ZERO);
+}
+
+/*
+ * ktls_copyin_tls_enable() [C]: take the option, accepting the v0 layout
+ * (no rec_seq) by its size, and deep-copy the key material so later steps
+ * never touch user memory.  SIM: a NULL pointer with a non-zero length is
+ * the one bad user address the simulator can recognise (EFAULT).
+ */
+static int
+ktls_copyin_key(const uint8_t *uaddr, int len, const uint8_t **kaddr)
+{
+	uint8_t *p;
+
+	*kaddr = NULL;
+	if (len == 0)
+		return (0);
+	if (uaddr == NULL)
+		return (EFAULT);
+	p = kmalloc(len, M_WAITOK);
+	memcpy(p, uaddr, len);
+	*kaddr = p;
+	return (0);
+}
+
+int
+ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls)
+{
+	struct tls_enable_v0 tls_v0;
+	const uint8_t *ck, *iv, *ak;
+	int error;
+
+	if (sopt->sopt_valsize == sizeof(tls_v0)) {
+		error =
+		    sooptcopyin(sopt, &tls_v0, sizeof(tls_v0), sizeof(tls_v0));
+		if (error != 0)
+			return (error);
+		memset(tls, 0, sizeof(*tls));
+		memcpy(tls, &tls_v0, sizeof(tls_v0));
+	} else {
+		error = sooptcopyin(sopt, tls, sizeof(*tls), sizeof(*tls));
+		if (error != 0)
+			return (error);
+	}
+
+	if (tls->cipher_key_len < 1 || tls->cipher_key_len > TLS_MAX_PARAM_SIZE)
+		return (EINVAL);
+	if (tls->iv_len < 0 ||
+	    tls->iv_len > (int)sizeof(((struct tls_session_params *)0)->iv))
+		return (EINVAL);
+	if (tls->auth_key_len < 0 || tls->auth_key_len > TLS_MAX_PARAM_SIZE)
+		return (EINVAL);
+
+	ck = iv = ak = NULL;
+	if ((error = ktls_copyin_key(tls->cipher_key, tls->cipher_key_len,
+		 &ck)) != 0 ||
+	    (error = ktls_copyin_key(tls->iv, tls->iv_len, &iv)) != 0 ||
+	    (error = ktls_copyin_key(tls->auth_key, tls->auth_key_len, &ak)) !=
+		0) {
+		zfree((void *)(uintptr_t)ck, tls->cipher_key_len);
+		zfree((void *)(uintptr_t)iv, tls->iv_len);
+		return (error);
+	}
+	tls->cipher_key = ck;
+	tls->iv = iv;
+	tls->auth_key = ak;
+	return (0);
+}
+
+void
+ktls_cleanup_tls_enable(struct tls_enable *tls)
+{
+
+	zfree((void *)(uintptr_t)tls->cipher_key, tls->cipher_key_len);
+	zfree((void *)(uintptr_t)tls->iv, tls->iv_len);
+	zfree((void *)(uintptr_t)tls->auth_key, tls->auth_key_len);
+	tls->cipher_key = tls->iv = tls->auth_key = NULL;
+}
+
+/*
+ * ktls_create_session(): validate the suite and derive the record layout
+ * (section 2.1).  Key sizes are left to the backend, as in FreeBSD, where
+ * only ktls_ocf_try() knows which AES key lengths it supports.
+ */
+static int
+ktls_create_session(struct socket *so, struct tls_enable *en,
+    struct ktls_session **tlsp, int direction)
+{
+	struct ktls_session *tls;
+
+	if (en->tls_vmajor != TLS_MAJOR_VER_ONE)
+		return (EINVAL);
+	if (en->tls_vminor < TLS_MINOR_VER_ZERO ||
+	    en->tls_vminor > TLS_MINOR_VER_THREE)
+		return (EINVAL);
+	if (en->flags != 0)
+		return (EINVAL);
+
+	switch (en->cipher_algorithm) {
+	case CRYPTO_AES_NIST_GCM_16:
+		/*
+		 * GMAC ids were tolerated only for COMPAT_FREEBSD12; SIM:
+		 * built without it, so any auth algorithm is refused.
+		 */
+		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+			return (EINVAL);
+		switch (en->tls_vminor) {
+		case TLS_MINOR_VER_TWO:
+			if (en->iv_len != TLS_AEAD_GCM_LEN)
+				return (EINVAL);
+			break;
+		case TLS_MINOR_VER_THREE:
+			if (en->iv_len != TLS_1_3_GCM_IV_LEN)
+				return (EINVAL);
+			break;
+		default:
+			return (EINVAL);
+		}
+		break;
+	case CRYPTO_AES_CBC:
+		switch (en->auth_algorithm) {
+		case CRYPTO_SHA1_HMAC:
+			break;
+		case CRYPTO_SHA2_256_HMAC:
+		case CRYPTO_SHA2_384_HMAC:
+			if (en->tls_vminor != TLS_MINOR_VER_TWO)
+				return (EINVAL);
+			break;
+		default:
+			return (EINVAL);
+		}
+		if (en->auth_key_len == 0)
+			return (EINVAL);
+		/* TLS 1.0 needs the initial chained IV; 1.3 has no CBC. */
+		switch (en->tls_vminor) {
+		case TLS_MINOR_VER_ZERO:
+			if (en->iv_len != TLS_CBC_IMPLICIT_IV_LEN)
+				return (EINVAL);
+			break;
+		case TLS_MINOR_VER_ONE:
+		case TLS_MINOR_VER_TWO:
+			/* Ignored: every record carries an explicit IV. */
+			en->iv_len = 0;
+			break;
+		default:
+			return (EINVAL);
+		}
+		break;
+	case CRYPTO_CHACHA20_POLY1305:
+		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+			return (EINVAL);
+		if (en->tls_vminor != TLS_MINOR_VER_TWO &&
+		    en->tls_vminor != TLS_MINOR_VER_THREE)
+			return (EINVAL);
+		if (en->iv_len != TLS_CHACHA20_IV_LEN)
+			return (EINVAL);
+		break;
+	default:
+		return (EINVAL);
+	}
+
+	tls = kmalloc(sizeof(*tls), M_WAITOK | M_ZERO);
+	counter_u64_add(ktls_counters.stats_active, 1);
+	refcount_init(&tls->refcount, 1);
+	tls->so = so;
+	tls->tx = (direction == KTLS_TX);
+	STAILQ_INIT(&tls->pending_records);
+	/* ktls_get_cpu(): the flow hash picks the queue for good. */
+	tls->wq_index = so->so_flowid % (u_int)ktls_number_threads;
+
+	tls->params.cipher_algorithm = en->cipher_algorithm;
+	tls->params.auth_algorithm = en->auth_algorithm;
+	tls->params.tls_vmajor = en->tls_vmajor;
+	tls->params.tls_vminor = en->tls_vminor;
+	tls->params.flags = en->flags;
+	tls->params.max_frame_len = min(TLS_MAX_MSG_SIZE_V10_2, ktls_maxlen);
+
+	switch (en->cipher_algorithm) {
+	case CRYPTO_AES_NIST_GCM_16:
+		if (en->tls_vminor == TLS_MINOR_VER_TWO) {
+			tls->params.tls_hlen =
+			    sizeof(struct tls_record_layer) + sizeof(uint64_t);
+			tls->params.tls_tlen = AES_GMAC_HASH_LEN;
+		} else {
+			tls->params.tls_hlen = sizeof(struct tls_record_layer);
+			tls->params.tls_tlen = AES_GMAC_HASH_LEN + 1;
+		}
+		tls->params.tls_bs = 1;
+		break;
+	case CRYPTO_AES_CBC:
+		switch (en->auth_algorithm) {
+		case CRYPTO_SHA1_HMAC:
+			tls->params.tls_tlen = AES_BLOCK_LEN + SHA1_HASH_LEN;
+			break;
+		case CRYPTO_SHA2_256_HMAC:
+			tls->params.tls_tlen =
+			    AES_BLOCK_LEN + SHA2_256_HASH_LEN;
+			break;
+		case CRYPTO_SHA2_384_HMAC:
+			tls->params.tls_tlen =
+			    AES_BLOCK_LEN + SHA2_384_HASH_LEN;
+			break;
+		}
+		if (en->tls_vminor == TLS_MINOR_VER_ZERO) {
+			tls->params.tls_hlen = sizeof(struct tls_record_layer);
+			tls->sequential_records = true;
+			tls->next_seqno = be64dec(en->rec_seq);
+		} else
+			tls->params.tls_hlen =
+			    sizeof(struct tls_record_layer) + AES_BLOCK_LEN;
+		tls->params.tls_bs = AES_BLOCK_LEN;
+		break;
+	case CRYPTO_CHACHA20_POLY1305:
+		tls->params.tls_hlen = sizeof(struct tls_record_layer);
+		tls->params.tls_tlen = POLY1305_HASH_LEN +
+		    (en->tls_vminor == TLS_MINOR_VER_THREE ? 1 : 0);
+		tls->params.tls_bs = 1;
+		break;
+	}
+	KASSERT(tls->params.tls_hlen <= MBUF_PEXT_HDR_LEN,
+	    ("TLS header length too long"));
+	KASSERT(tls->params.tls_tlen <= MBUF_PEXT_TRAIL_LEN,
+	    ("TLS trailer length too long"));
+
+	tls->params.cipher_key_len = en->cipher_key_len;
+	tls->params.cipher_key = kmalloc(en->cipher_key_len, M_WAITOK);
+	memcpy(tls->params.cipher_key, en->cipher_key, en->cipher_key_len);
+	if (en->auth_key_len != 0) {
+		tls->params.auth_key_len = en->auth_key_len;
+		tls->params.auth_key = kmalloc(en->auth_key_len, M_WAITOK);
+		memcpy(tls->params.auth_key, en->auth_key, en->auth_key_len);
+	}
+	tls->params.iv_len = en->iv_len;
+	if (en->iv_len != 0)
+		memcpy(tls->params.iv, en->iv, en->iv_len);
+
+	/*
+	 * TLS 1.2 GCM: the explicit nonce is a counter starting at a random
+	 * value, kept in iv[8..15] in host order (not the sequence number,
+	 * unlike OpenSSL and Linux).
+	 */
+	if (en->cipher_algorithm == CRYPTO_AES_NIST_GCM_16 &&
+	    en->tls_vminor == TLS_MINOR_VER_TWO)
+		arc4rand(tls->params.iv + 8, sizeof(uint64_t), 0);
+
+	tls->initial_offload_seqno = be64dec(en->rec_seq);
+	*tlsp = tls;
+	return (0);
+}
+
+/*
+ * ktls_clone_session(): copy the parameters (keys, IV and the GCM nonce
+ * counter) and the queue for a mode switch.  TLS 1.0 chaining state is not
+ * carried over, as in FreeBSD (section 7.7).
+ */
+static struct ktls_session *
+ktls_clone_session(struct ktls_session *tls)
+{
+	struct ktls_session *tls_new;
+
+	tls_new = kmalloc(sizeof(*tls_new), M_WAITOK | M_ZERO);
+	counter_u64_add(ktls_counters.stats_active, 1);
+	refcount_init(&tls_new->refcount, 1);
+	tls_new->so = tls->so;
+	tls_new->tx = tls->tx;
+	tls_new->wq_index = tls->wq_index;
+	tls_new->params = tls->params;
+	STAILQ_INIT(&tls_new->pending_records);
+	tls_new->params.cipher_key =
+	    kmalloc(tls->params.cipher_key_len, M_WAITOK);
+	memcpy(tls_new->params.cipher_key, tls->params.cipher_key,
+	    tls->params.cipher_key_len);
+	if (tls->params.auth_key_len != 0) {
+		tls_new->params.auth_key =
+		    kmalloc(tls->params.auth_key_len, M_WAITOK);
+		memcpy(tls_new->params.auth_key, tls->params.auth_key,
+		    tls->params.auth_key_len);
+	}
+	tls_new->sequential_records = tls->sequential_records;
+	tls_new->initial_offload_seqno = tls->initial_offload_seqno;
+	return (tls_new);
+}
+
+/* Bump sw.gcm / sw.cbc / sw.chacha20 (ktls_try_sw()). */
+static void
+ktls_count_sw(const struct ktls_session *tls, int delta)
+{
+
+	switch (tls->params.cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		counter_u64_add(ktls_counters.sw_cbc, delta);
+		break;
+	case CRYPTO_AES_NIST_GCM_16:
+		counter_u64_add(ktls_counters.sw_gcm, delta);
+		break;
+	case CRYPTO_CHACHA20_POLY1305:
+		counter_u64_add(ktls_counters.sw_chacha20, delta);
+		break;
+	}
+}
+
+static int
+ktls_try_sw(struct ktls_session *tls, int direction)
+{
+	int error;
+
+	error = ktls_backend->kb_try(tls, direction);
+	if (error != 0)
+		return (error);
+	tls->mode = TCP_TLS_MODE_SW;
+	ktls_count_sw(tls, 1);
+	return (0);
+}
+
+/*
+ * ktls_try_ifnet(): a send tag needs the connection's cached route and an
+ * interface with TLS offload.  SIM: the simulated socket has neither until
+ * the NIC model exists, which FreeBSD answers with ENXIO.
+ */
+static int
+ktls_try_ifnet(struct ktls_session *tls, bool force)
+{
+
+	(void)tls;
+	(void)force;
+	return (ENXIO);
+}
+
+/*
+ * ktls_destroy(): the last reference is gone.  Frees TLS 1.0 batches still
+ * parked out of order, the backend state and the zeroed keys.
+ */
+void
+ktls_destroy(struct ktls_session *tls)
+{
+	struct mbuf *m;
+
+	while ((m = STAILQ_FIRST(&tls->pending_records)) != NULL) {
+		STAILQ_REMOVE_HEAD(&tls->pending_records, m_epg_stailq);
+		mb_free_notready(m, m->m_epg_enc_cnt);
+	}
+	if (tls->mode == TCP_TLS_MODE_SW)
+		ktls_count_sw(tls, -1);
+	if (tls->ocf_session != NULL)
+		ktls_backend->kb_free(tls);
+	zfree(tls->params.cipher_key, tls->params.cipher_key_len);
+	zfree(tls->params.auth_key, tls->params.auth_key_len);
+	explicit_bzero(tls, sizeof(*tls));
+	kfree(tls);
+	counter_u64_add(ktls_counters.stats_active, -1);
+}
+
+/*
+ * ktls_enable_tx(): checks in FreeBSD's order (section 9.1), then modes in
+ * order TOE, ifnet, software; the first success wins.
+ */
+int
+ktls_enable_tx(struct socket *so, struct tls_enable *en)
+{
+	struct ktls_session *tls;
+	int error;
+
+	counter_u64_add(ktls_counters.enable_calls, 1);
+	if (!ktls_enable_sysctl)
+		return (ENOTSUP);
+	if (so->so_proto != IPPROTO_TCP)
+		return (EINVAL);
+	if (so->so_snd.sb_tls_info != NULL)
+		return (EALREADY);
+	if (en->cipher_algorithm == CRYPTO_AES_CBC && !ktls_cbc_enable)
+		return (ENOTSUP);
+	if (!mb_use_ext_pgs)
+		return (ENXIO);
+
+	error = ktls_create_session(so, en, &tls, KTLS_TX);
+	if (error != 0)
+		return (error);
+
+	error = ktls_try_ifnet(tls, false);
+	if (error != 0)
+		error = ktls_try_sw(tls, KTLS_TX);
+	if (error != 0) {
+		ktls_free(tls);
+		return (error);
+	}
+
+	/*
+	 * SOCK_IO_SEND_LOCK refuses listening sockets; FreeBSD's tests see
+	 * ENOTCONN for TX enable on a listener.
+	 */
+	SOCKBUF_LOCK(&so->so_snd);
+	if (so->so_options & SO_ACCEPTCONN_SIM) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		ktls_free(tls);
+		return (ENOTCONN);
+	}
+	if (so->so_snd.sb_tls_info != NULL) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		ktls_free(tls);
+		return (EALREADY);
+	}
+	so->so_snd.sb_tls_info = tls;
+	so->so_snd.sb_tls_seqno = be64dec(en->rec_seq);
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	counter_u64_add(ktls_counters.offload_total, 1);
+	return (0);
+}
+
+int
+ktls_get_tx_mode(struct socket *so, int *modep)
+{
+	struct ktls_session *tls;
+
+	if (so->so_options & SO_ACCEPTCONN_SIM)
+		return (EINVAL);
+	SOCKBUF_LOCK(&so->so_snd);
+	tls = so->so_snd.sb_tls_info;
+	*modep = tls == NULL ? TCP_TLS_MODE_NONE : tls->mode;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (0);
+}
+
+/*
+ * ktls_set_tx_mode(): switch between SW and IFNET by cloning the session.
+ * Records already framed keep their old session.  The sequence counter
+ * lives in the socket buffer, so numbering continues.
+ */
+int
+ktls_set_tx_mode(struct socket *so, int mode)
+{
+	struct ktls_session *tls, *tls_new;
+	struct tcpcb *tp;
+	int error;
+
+	if (so->so_options & SO_ACCEPTCONN_SIM)
+		return (EINVAL);
+	switch (mode) {
+	case TCP_TLS_MODE_SW:
+	case TCP_TLS_MODE_IFNET:
+		break;
+	default:
+		return (EINVAL);
+	}
+	tp = sototcpcb(so);
+	if (mode == TCP_TLS_MODE_IFNET && tp->t_nic_ktls_xmit)
+		return (EALREADY);
+	if (mode == TCP_TLS_MODE_IFNET && tp->t_nic_ktls_xmit_dis)
+		return (ENXIO);
+
+	SOCKBUF_LOCK(&so->so_snd);
+	tls = so->so_snd.sb_tls_info;
+	if (tls == NULL || tls->mode == mode) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (0);
+	}
+	ktls_hold(tls);
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	tls_new = ktls_clone_session(tls);
+	if (mode == TCP_TLS_MODE_IFNET)
+		error = ktls_try_ifnet(tls_new, true);
+	else
+		error = ktls_try_sw(tls_new, KTLS_TX);
+	if (error != 0) {
+		counter_u64_add(ktls_counters.switch_failed, 1);
+		ktls_free(tls_new);
+		ktls_free(tls);
+		return (error);
+	}
+
+	SOCKBUF_LOCK(&so->so_snd);
+	if (so->so_snd.sb_tls_info != tls) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		counter_u64_add(ktls_counters.switch_failed, 1);
+		ktls_free(tls_new);
+		ktls_free(tls);
+		return (EBUSY);
+	}
+	so->so_snd.sb_tls_info = tls_new;
+	if (tls_new->mode != TCP_TLS_MODE_SW)
+		tp->t_nic_ktls_xmit = 1;
+	else
+		tp->t_nic_ktls_xmit = 0;
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	/* The hold above and the socket buffer's reference. */
+	ktls_free(tls);
+	ktls_free(tls);
+	if (mode == TCP_TLS_MODE_IFNET)
+		counter_u64_add(ktls_counters.switch_to_ifnet, 1);
+	else
+		counter_u64_add(ktls_counters.switch_to_sw, 1);
+	return (0);
+}
+
+/*
+ * ktls_frame(): turn each M_EXTPG mbuf of the chain (one record's
+ * plaintext each) into a TLS record: session reference, header with
+ * explicit nonce or IV, trailer length; software sessions also mark it
+ * not ready until a worker has encrypted it (section 3.1).  Sequence
+ * numbers are assigned later, by ktls_seq() at append time.
+ */
+void
+ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
+    uint8_t record_type)
+{
+	struct tls_record_layer *tlshdr;
+	struct mbuf *m;
+	uint64_t *noncep;
+	uint16_t tls_len;
+	int maxlen;
+
+	maxlen = tls->params.max_frame_len;
+	*enq_cnt = 0;
+	for (m = top; m != NULL; m = m->m_next) {
+		/* The plaintext limits of section 3.1. */
+		KASSERT(m->m_len <= maxlen && m->m_len >= 0 &&
+			(m->m_len > 0 || ktls_permit_empty_frames(tls)),
+		    ("ktls_frame: mbuf %p has bad length %d", (void *)m,
+			m->m_len));
+		KASSERT(m->m_flags & M_EXTPG,
+		    ("ktls_frame: mapped mbuf %p", (void *)m));
+		KASSERT(m->m_epg_off == 0, ("ktls_frame: trimmed mbuf"));
+
+		tls_len = m->m_len;
+		m->m_epg_tls = ktls_hold(tls);
+		m->m_epg_hdrlen = tls->params.tls_hlen;
+		m->m_epg_trllen = tls->params.tls_tlen;
+		if (tls->params.cipher_algorithm == CRYPTO_AES_CBC) {
+			int bs, delta;
+
+			/*
+			 * Minimal padding: MAC plus 1..16 bytes of padding,
+			 * rounding plaintext + trailer up to the block size
+			 * (RFC 5246 section 6.2.3.2).
+			 */
+			bs = tls->params.tls_bs;
+			delta = (tls_len + tls->params.tls_tlen) & (bs - 1);
+			m->m_epg_trllen -= delta;
+		}
+		m->m_len += m->m_epg_hdrlen + m->m_epg_trllen;
+
+		tlshdr = (struct tls_record_layer *)m->m_epg_hdr;
+		tlshdr->tls_vmajor = tls->params.tls_vmajor;
+		if (tls->params.tls_vminor == TLS_MINOR_VER_THREE) {
+			/* RFC 8446 section 5.2: outer type and version. */
+			tlshdr->tls_vminor = TLS_MINOR_VER_TWO;
+			tlshdr->tls_type = TLS_RLTYPE_APP;
+			m->m_epg_record_type = record_type;
+			m->m_epg_trail[0] = record_type;
+		} else {
+			tlshdr->tls_vminor = tls->params.tls_vminor;
+			tlshdr->tls_type = record_type;
+		}
+		tlshdr->tls_length =
+		    htobe16(m->m_len - sizeof(struct tls_record_layer));
+
+		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16 &&
+		    tls->params.tls_vminor == TLS_MINOR_VER_TWO) {
+			/* The explicit nonce counter (section 2.2). */
+			noncep = (uint64_t *)(void *)(tls->params.iv + 8);
+			be64enc(tlshdr + 1, *noncep);
+			(*noncep)++;
+		} else if (tls->params.cipher_algorithm == CRYPTO_AES_CBC &&
+		    tls->params.tls_vminor >= TLS_MINOR_VER_ONE)
+			arc4rand(tlshdr + 1, AES_BLOCK_LEN, 0);
+
+		if (tls->mode == TCP_TLS_MODE_SW) {
+			m->m_flags |= M_NOTREADY;
+			if (__predict_false(tls_len == 0)) {
+				/* TLS 1.0 empty fragment. */
+				m->m_epg_nrdy = 1;
+			} else
+				m->m_epg_nrdy = m->m_epg_npgs;
+			*enq_cnt += m->m_epg_nrdy;
+		}
+		KTLS_TRACE_RECORD(KTR_FRAMED, tls->so, m);
+	}
+}
+
+/*
+ * ktls_seq(): number the records in socket-buffer order, which is TCP byte
+ * order, at append time, before any of them is encrypted (section 4).
+ */
+void
+ktls_seq(struct sockbuf *sb, struct mbuf *m)
+{
+
+	for (; m != NULL; m = m->m_next) {
+		KASSERT((m->m_flags & M_EXTPG) != 0,
+		    ("ktls_seq: mapped mbuf %p", (void *)m));
+		m->m_epg_seqno = sb->sb_tls_seqno;
+		sb->sb_tls_seqno++;
+	}
+}
+
+/* Number of records in a batch whose units add up to m_epg_enc_cnt. */
+static int
+ktls_batched_records(struct mbuf *m)
+{
+	int page_count, records;
+
+	page_count = m->m_epg_enc_cnt;
+	records = 0;
+	while (page_count > 0) {
+		records++;
+		page_count -= m->m_epg_nrdy;
+		m = m->m_next;
+	}
+	KASSERT(page_count == 0, ("ktls_batched_records: page count mismatch"));
+	return (records);
+}
+
+static void
+ktls_wq_insert(struct ktls_wq *wq, struct mbuf *m, bool *kick)
+{
+
+	if (STAILQ_EMPTY(&wq->m_head))
+		*kick = true;
+	STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
+}
+
+/*
+ * ktls_enqueue(): hand a batch of not-ready records to the session's
+ * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
+ * from record to record), so batches that complete disk I/O early wait in
+ * pending_records until their predecessors are queued (section 5.4).
+ */
+void
+ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
+{
+	struct ktls_session *tls;
+	struct ktls_wq *wq;
+	struct mbuf *n, *prev;
+	bool kick;
+
+	KASSERT(((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
+		    (M_EXTPG | M_NOTREADY)),
+	    ("ktls_enqueue: %p not unready & nomap", (void *)m));
+	KASSERT(page_count != 0, ("ktls_enqueue: no pages"));
+	tls = m->m_epg_tls;
+	KASSERT(tls->mode == TCP_TLS_MODE_SW, ("ktls_enqueue: !SW TLS"));
+
+	m->m_epg_enc_cnt = page_count;
+	m->m_epg_so = so;
+	wq = &ktls_wq[tls->wq_index];
+	kick = false;
+
+	mtx_lock(&wq->mtx);
+	if (!tls->sequential_records) {
+		ktls_wq_insert(wq, m, &kick);
+	} else if (m->m_epg_seqno != tls->next_seqno) {
+		prev = NULL;
+		STAILQ_FOREACH(n, &tls->pending_records, m_epg_stailq) {
+			if (n->m_epg_seqno > m->m_epg_seqno)
+				break;
+			prev = n;
+		}
+		if (prev == NULL)
+			STAILQ_INSERT_HEAD(&tls->pending_records, m,
+			    m_epg_stailq);
+		else
+			STAILQ_INSERT_AFTER(&tls->pending_records, prev, m,
+			    m_epg_stailq);
+		counter_u64_add(ktls_counters.sw_tx_pending, 1);
+		mtx_unlock(&wq->mtx);
+		return;
+	} else {
+		tls->next_seqno += ktls_batched_records(m);
+		ktls_wq_insert(wq, m, &kick);
+		while ((n = STAILQ_FIRST(&tls->pending_records)) != NULL &&
+		    n->m_epg_seqno == tls->next_seqno) {
+			STAILQ_REMOVE_HEAD(&tls->pending_records, m_epg_stailq);
+			counter_u64_add(ktls_counters.sw_tx_pending, -1);
+			tls->next_seqno += ktls_batched_records(n);
+			ktls_wq_insert(wq, n, &kick);
+		}
+	}
+	counter_u64_add(ktls_counters.sw_tx_inqueue, 1);
+	mtx_unlock(&wq->mtx);
+	if (kick)
+		platform->pl_wq_wakeup(platform, tls->wq_index);
+}
+
+/*
+ * ktls_enqueue_to_free(): the last session reference must not be dropped
+ * where the caller may hold locks ktls_destroy() needs; the worker does it.
+ */
+void
+ktls_enqueue_to_free(struct mbuf *m)
+{
+	struct ktls_wq *wq;
+	bool kick;
+
+	m->m_epg_flags |= EPG_FLAG_2FREE;
+	wq = &ktls_wq[m->m_epg_tls->wq_index];
+	kick = false;
+	mtx_lock(&wq->mtx);
+	ktls_wq_insert(wq, m, &kick);
+	mtx_unlock(&wq->mtx);
+	if (kick)
+		platform->pl_wq_wakeup(platform, m->m_epg_tls->wq_index);
+}
+
+/* Drop the connection after a failed encryption (ktls_drop()). */
+static void
+ktls_drop(struct socket *so, int error)
+{
+	struct tcpcb *tp;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	tp = sototcpcb(so);
+	if (!tp->t_dropped)
+		tcp_drop(tp, error);
+	else {
+		so->so_error = error;
+		sowwakeup_locked(so);
+	}
+	SOCKBUF_UNLOCK(&so->so_snd);
+}
+
+/*
+ * ktls_finish_nonanon(): sendfile pages belong to the page cache and must
+ * not be overwritten, so the ciphertext went to new pages; release the
+ * file pages and adopt the new ones (section 6.3).
+ */
+static void
+ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
+{
+
+	if (m->m_ext.ext_free != NULL)
+		m->m_ext.ext_free(m);
+	for (int i = 0; i < m->m_epg_npgs; i++)
+		m->m_epg_pa[i] = newpg[i];
+	m->m_ext.ext_free = mb_free_mext_pgs;
+	m->m_epg_flags |= EPG_FLAG_ANON;
+}
+
+/*
+ * ktls_encrypt_record(): anonymous pages (write(2) data) are encrypted in
+ * place; file pages into freshly allocated ones with the same geometry.
+ */
+static int
+ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
+{
+	struct vm_page *newpg[MBUF_PEXT_MAX_PGS];
+	struct iovec outiov[MBUF_PEXT_MAX_PGS];
+	int error, off, len;
+	bool anon;
+
+	anon = (m->m_epg_flags & EPG_FLAG_ANON) != 0;
+	off = m->m_epg_1st_off;
+	for (int i = 0; i < m->m_epg_npgs; i++, off = 0) {
+		len = m_epg_pagelen(m, i, off);
+		if (anon)
+			newpg[i] = m->m_epg_pa[i];
+		else
+			newpg[i] = vm_page_alloc_sim();
+		outiov[i].iov_base = vm_page_data(newpg[i]) + off;
+		outiov[i].iov_len = len;
+	}
+
+	error = ktls_backend->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
+	if (!anon) {
+		if (error == 0) {
+			ktls_finish_nonanon(m, newpg);
+			counter_u64_add(ktls_counters.ocf_separate_output, 1);
+		} else {
+			for (int i = 0; i < m->m_epg_npgs; i++)
+				vm_page_release(newpg[i]);
+		}
+	} else if (error == 0)
+		counter_u64_add(ktls_counters.ocf_inplace, 1);
+	if (error == 0)
+		KTLS_TRACE_RECORD(KTR_ENCRYPTED, tls->so, m);
+	else
+		counter_u64_add(ktls_counters.failed_crypto, 1);
+	return (error);
+}
+
+/*
+ * ktls_encrypt(): synchronous backend.  Encrypt every record of the batch,
+ * dropping each record's session reference as it is done, then mark the
+ * whole batch ready with one pr_ready() (section 5.5).
+ */
+static void
+ktls_encrypt(struct mbuf *top)
+{
+	struct ktls_session *tls;
+	struct socket *so;
+	struct mbuf *m;
+	int error, npages, total_pages;
+
+	so = top->m_epg_so;
+	tls = top->m_epg_tls;
+	KASSERT(tls != NULL, ("tls = NULL, top = %p", (void *)top));
+	KASSERT(so != NULL, ("so = NULL, top = %p", (void *)top));
+	top->m_epg_so = NULL;
+	total_pages = top->m_epg_enc_cnt;
+	npages = 0;
+	error = 0;
+
+	for (m = top; npages != total_pages; m = m->m_next) {
+		KASSERT(m->m_epg_tls == tls,
+		    ("different TLS sessions in a single mbuf chain"));
+		KASSERT((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
+			(M_EXTPG | M_NOTREADY),
+		    ("%p not unready & nomap", (void *)m));
+		error = ktls_encrypt_record(tls, m);
+		if (error != 0)
+			break;
+		npages += m->m_epg_nrdy;
+		/*
+		 * Drop the reference now: a software-encrypted record no
+		 * longer needs its session and may outlive it.
+		 */
+		m->m_epg_tls = NULL;
+		ktls_free(tls);
+	}
+
+	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
+	if (error == 0)
+		(void)tcp_usr_ready(so, top, npages);
+	else {
+		ktls_drop(so, EIO);
+		mb_free_notready(top, total_pages);
+	}
+	sorele(so);
+}
+
+/* Per-record state of the asynchronous path (ktls_ocf_encrypt_state). */
+struct ktls_async_state {
+	struct socket *so;
+	struct mbuf *m;
+};
+
+/*
+ * ktls_encrypt_cb(): one record of an asynchronous batch completed, in
+ * whatever order the "co-processor" chose; pr_ready() per record, and
+ * sbready() keeps later records blocked until earlier ones are ready.
+ */
+static void
+ktls_encrypt_cb(void *arg)
+{
+	struct ktls_async_state *state = arg;
+	struct ktls_session *tls;
+	struct mbuf *m;
+	struct socket *so;
+	int error, npages;
+
+	so = state->so;
+	m = state->m;
+	tls = m->m_epg_tls;
+	error = ktls_encrypt_record(tls, m);
+	if (error == 0) {
+		npages = m->m_epg_nrdy;
+		m->m_epg_tls = NULL;
+		ktls_free(tls);
+		(void)tcp_usr_ready(so, m, npages);
+	} else {
+		ktls_drop(so, EIO);
+		mb_free_notready(m, m->m_epg_nrdy);
+	}
+	sorele(so);
+	kfree(state);
+}
+
+static void
+ktls_encrypt_async(struct mbuf *top)
+{
+	struct ktls_async_state *state;
+	struct socket *so;
+	struct mbuf *m, *n;
+	int npages, total_pages;
+
+	so = top->m_epg_so;
+	top->m_epg_so = NULL;
+	total_pages = top->m_epg_enc_cnt;
+	npages = 0;
+	for (m = top; npages != total_pages; m = n) {
+		/* Read before the callback can free or ready m. */
+		n = m->m_next;
+		npages += m->m_epg_nrdy;
+		state = kmalloc(sizeof(*state), M_WAITOK);
+		state->so = so;
+		state->m = m;
+		soref(so);
+		platform->pl_task_post(platform, 0, ktls_encrypt_cb, state);
+	}
+	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
+	sorele(so);
+}
+
+/*
+ * ktls_work_once(): one pass of ktls_work_thread()'s loop: detach every
+ * queued batch and process them in FIFO order.
+ */
+bool
+ktls_work_once(int idx)
+{
+	STAILQ_HEAD(, mbuf) local_m_head;
+	struct ktls_wq *wq;
+	struct ktls_session *tls;
+	struct mbuf *m, *n;
+
+	wq = &ktls_wq[idx];
+	STAILQ_INIT(&local_m_head);
+	mtx_lock(&wq->mtx);
+	STAILQ_CONCAT(&local_m_head, &wq->m_head);
+	wq->running = !STAILQ_EMPTY(&local_m_head);
+	mtx_unlock(&wq->mtx);
+	if (STAILQ_EMPTY(&local_m_head))
+		return (false);
+
+	STAILQ_FOREACH_SAFE(m, &local_m_head, m_epg_stailq, n) {
+		if (m->m_epg_flags & EPG_FLAG_2FREE) {
+			tls = m->m_epg_tls;
+			m->m_epg_tls = NULL;
+			ktls_free(tls);
+			kfree(m);
+			continue;
+		}
+		tls = m->m_epg_tls;
+		if (tls->sync_dispatch)
+			ktls_encrypt(m);
+		else
+			ktls_encrypt_async(m);
+	}
+
+	mtx_lock(&wq->mtx);
+	wq->running = false;
+	mtx_unlock(&wq->mtx);
+	return (true);
+}
+
+void
+ktls_check_session(const struct ktls_session *tls)
+{
+
+	KASSERT(tls->refcount >= 1,
+	    ("ktls session %p refcount 0", (const void *)tls));
+	KASSERT(tls->params.tls_hlen <= MBUF_PEXT_HDR_LEN &&
+		tls->params.tls_tlen <= MBUF_PEXT_TRAIL_LEN,
+	    ("ktls session %p bad lengths", (const void *)tls));
+	(void)tls;
+}

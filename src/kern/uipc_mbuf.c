@@ -1,0 +1,461 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * mbuf allocation, chains and unmapped (M_EXTPG) mbufs.  Models the parts
+ * of sys/kern/uipc_mbuf.c and sys/kern/kern_mbuf.c that the KTLS transmit
+ * path uses: mb_alloc_ext_pgs(), mb_free_extpg(), mb_free_notready(),
+ * m_uiotombuf_nomap(), m_copydata() and m_length().
+ */
+
+#include "sys/ktls.h"
+#include "sys/mbuf.h"
+
+/*
+ * SIM: pages come from malloc.  A page that some mbuf and the vnode page
+ * cache share is released by whoever drops the last reference.
+ */
+struct vm_page *
+vm_page_alloc_sim(void)
+{
+	struct vm_page *pg;
+
+	pg = kmalloc(sizeof(*pg), M_WAITOK);
+	if (posix_memalign((void **)&pg->data, PAGE_SIZE, PAGE_SIZE) != 0)
+		panic("vm_page_alloc_sim: out of memory");
+	refcount_init(&pg->refcount, 1);
+	return (pg);
+}
+
+void
+vm_page_hold(struct vm_page *pg)
+{
+
+	refcount_acquire(&pg->refcount);
+}
+
+void
+vm_page_release(struct vm_page *pg)
+{
+
+	if (refcount_release(&pg->refcount)) {
+		free(pg->data);
+		kfree(pg);
+	}
+}
+
+u_int
+m_epg_datalen(const struct mbuf *m)
+{
+
+	if (m->m_epg_npgs == 0)
+		return (0);
+	if (m->m_epg_npgs == 1)
+		return (m->m_epg_last_len);
+	return (PAGE_SIZE - m->m_epg_1st_off + (m->m_epg_npgs - 2) * PAGE_SIZE +
+	    m->m_epg_last_len);
+}
+
+static void
+m_ext_free_buf(struct mbuf *m)
+{
+
+	kfree(m->m_ext.ext_buf);
+}
+
+struct mbuf *
+m_get_ext(size_t size, int how)
+{
+	struct mbuf *m;
+
+	m = kmalloc(sizeof(*m), how | M_ZERO);
+	if (m == NULL)
+		return (NULL);
+	m->m_ext.ext_buf = kmalloc(size > 0 ? size : 1, how);
+	if (m->m_ext.ext_buf == NULL) {
+		kfree(m);
+		return (NULL);
+	}
+	m->m_ext.ext_size = size;
+	m->m_ext.ext_free = m_ext_free_buf;
+	m->m_flags = M_EXT;
+	m->m_data = m->m_ext.ext_buf;
+	return (m);
+}
+
+/* Default ext_free of anonymous M_EXTPG mbufs: drop every page. */
+void
+mb_free_mext_pgs(struct mbuf *m)
+{
+
+	for (int i = 0; i < m->m_epg_npgs; i++) {
+		if (m->m_epg_pa[i] != NULL)
+			vm_page_release(m->m_epg_pa[i]);
+		m->m_epg_pa[i] = NULL;
+	}
+}
+
+struct mbuf *
+mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free)
+{
+	struct mbuf *m;
+
+	m = kmalloc(sizeof(*m), how | M_ZERO);
+	if (m == NULL)
+		return (NULL);
+	m->m_flags = M_EXT | M_EXTPG | M_RDONLY;
+	m->m_ext.ext_free = ext_free != NULL ? ext_free : mb_free_mext_pgs;
+	return (m);
+}
+
+/*
+ * mb_free_extpg(): the storage is released; if the mbuf still holds a
+ * session reference and it might be the last, the mbuf goes to the
+ * session's worker so that ktls_destroy() runs there (kern_mbuf.c).
+ */
+void
+mb_free_extpg(struct mbuf *m)
+{
+	struct ktls_session *tls;
+
+	MPASS(m->m_flags & M_EXTPG);
+	if (m->m_ext.ext_free != NULL)
+		m->m_ext.ext_free(m);
+	m->m_ext.ext_free = NULL;
+	m->m_epg_npgs = 0;
+	tls = m->m_epg_tls;
+	if (tls != NULL &&
+	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
+		ktls_enqueue_to_free(m);
+		return;
+	}
+	if (tls != NULL)
+		ktls_free(tls);
+	kfree(m);
+}
+
+struct mbuf *
+m_free(struct mbuf *m)
+{
+	struct mbuf *n;
+
+	n = m->m_next;
+	if (m->m_flags & M_EXTPG) {
+		mb_free_extpg(m);
+		return (n);
+	}
+	if ((m->m_flags & M_EXT) && m->m_ext.ext_free != NULL)
+		m->m_ext.ext_free(m);
+	kfree(m);
+	return (n);
+}
+
+void
+m_freem(struct mbuf *m)
+{
+
+	while (m != NULL)
+		m = m_free(m);
+}
+
+/*
+ * mb_free_notready(): error-path helper that consumes 'count' not-ready
+ * units (pages of M_EXTPG mbufs, else whole mbufs), freeing each mbuf whose
+ * units reach zero (kern_mbuf.c).
+ */
+void
+mb_free_notready(struct mbuf *m, int count)
+{
+	struct mbuf *n;
+
+	while (m != NULL && count > 0) {
+		n = m->m_next;
+		if ((m->m_flags & M_EXTPG) && m->m_epg_npgs != 0) {
+			int c = min(count, (int)m->m_epg_nrdy);
+
+			m->m_epg_nrdy -= c;
+			count -= c;
+			if (m->m_epg_nrdy != 0)
+				return;
+		} else
+			count--;
+		m->m_next = NULL;
+		m_free(m);
+		m = n;
+	}
+}
+
+u_int
+m_length(struct mbuf *m, struct mbuf **last)
+{
+	u_int len;
+
+	len = 0;
+	for (; m != NULL; m = m->m_next) {
+		len += m->m_len;
+		if (last != NULL)
+			*last = m;
+	}
+	return (len);
+}
+
+/*
+ * Visit the bytes [off, off + len) of one mbuf as contiguous runs: for an
+ * M_EXTPG mbuf the header array, each page and the trailer array.
+ */
+typedef void m_run_fn(void *arg, const uint8_t *p, u_int n);
+
+static void
+m_epg_runs(const struct mbuf *m, u_int off, u_int len, m_run_fn *fn, void *arg)
+{
+	u_int n, pgoff, pglen;
+
+	off += m->m_epg_off;
+	if (off < m->m_epg_hdrlen && len > 0) {
+		n = min(len, m->m_epg_hdrlen - off);
+		fn(arg, m->m_epg_hdr + off, n);
+		len -= n;
+		off = m->m_epg_hdrlen;
+	}
+	off -= m->m_epg_hdrlen;
+	pgoff = m->m_epg_1st_off;
+	for (int i = 0; i < m->m_epg_npgs && len > 0; i++) {
+		pglen = m_epg_pagelen(m, i, pgoff);
+		if (off < pglen) {
+			n = min(len, pglen - off);
+			fn(arg, vm_page_data(m->m_epg_pa[i]) + pgoff + off, n);
+			len -= n;
+			off = 0;
+		} else
+			off -= pglen;
+		pgoff = 0;
+	}
+	if (len > 0) {
+		KASSERT(off + len <= m->m_epg_trllen,
+		    ("m_epg_runs: %u + %u past trailer %u", off, len,
+			m->m_epg_trllen));
+		fn(arg, m->m_epg_trail + off, len);
+	}
+}
+
+struct copy_arg {
+	uint8_t *dst;
+};
+
+static void
+copy_run(void *arg, const uint8_t *p, u_int n)
+{
+	struct copy_arg *ca = arg;
+
+	memcpy(ca->dst, p, n);
+	ca->dst += n;
+}
+
+void
+m_copydata(const struct mbuf *m, int off, int len, void *cp)
+{
+	struct copy_arg ca = { cp };
+	u_int n;
+
+	KASSERT(off >= 0 && len >= 0, ("m_copydata: off %d len %d", off, len));
+	while (m != NULL && off >= m->m_len) {
+		off -= m->m_len;
+		m = m->m_next;
+	}
+	while (len > 0) {
+		KASSERT(m != NULL, ("m_copydata: chain too short"));
+		n = min(m->m_len - off, len);
+		if (m->m_flags & M_EXTPG)
+			m_epg_runs(m, off, n, copy_run, &ca);
+		else
+			copy_run(&ca, (const uint8_t *)m->m_data + off, n);
+		len -= n;
+		off = 0;
+		m = m->m_next;
+	}
+}
+
+struct iov_arg {
+	struct iovec *iov;
+	int n, max;
+};
+
+static void
+iov_run(void *arg, const uint8_t *p, u_int n)
+{
+	struct iov_arg *ia = arg;
+
+	if (n == 0 || ia->n >= ia->max)
+		return;
+	ia->iov[ia->n].iov_base = (void *)(uintptr_t)p;
+	ia->iov[ia->n].iov_len = n;
+	ia->n++;
+}
+
+int
+m_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
+    int maxiov)
+{
+	struct iov_arg ia = { iov, 0, maxiov };
+
+	KASSERT(off + len <= m->m_len, ("m_to_iovec: past m_len"));
+	if (m->m_flags & M_EXTPG)
+		m_epg_runs(m, off, len, iov_run, &ia);
+	else
+		iov_run(&ia, (const uint8_t *)m->m_data + off, len);
+	return (ia.n);
+}
+
+int
+uiomove(void *cp, int n, struct uio *uio)
+{
+	struct iovec *iov;
+	size_t cnt;
+	uint8_t *p = cp;
+
+	while (n > 0 && uio->uio_resid > 0) {
+		iov = uio->uio_iov;
+		cnt = iov->iov_len;
+		if (cnt == 0) {
+			uio->uio_iov++;
+			uio->uio_iovcnt--;
+			continue;
+		}
+		if (cnt > (size_t)n)
+			cnt = n;
+		if (uio->uio_rw == UIO_WRITE)
+			memcpy(p, iov->iov_base, cnt);
+		else
+			memcpy(iov->iov_base, p, cnt);
+		iov->iov_base = (char *)iov->iov_base + cnt;
+		iov->iov_len -= cnt;
+		uio->uio_resid -= cnt;
+		uio->uio_offset += cnt;
+		p += cnt;
+		n -= cnt;
+	}
+	return (0);
+}
+
+/*
+ * m_uiotombuf_nomap(): copy min(resid, len) bytes into freshly allocated
+ * anonymous pages, one M_EXTPG mbuf per maxseg bytes, each starting at page
+ * offset 0.  With nothing to copy it returns one empty mbuf: the TLS 1.0
+ * empty-fragment record.
+ */
+static struct mbuf *
+m_uiotombuf_nomap(struct uio *uio, int how, int len, int maxseg, int flags)
+{
+	struct mbuf *m, *mb, *prev;
+	struct vm_page *pg;
+	ssize_t total;
+	int needed, pglen;
+
+	MPASS(maxseg > 0);
+	total = len > 0 ? min(uio->uio_resid, (ssize_t)len) : uio->uio_resid;
+	m = prev = NULL;
+	do {
+		mb = mb_alloc_ext_pgs(how, mb_free_mext_pgs);
+		if (mb == NULL)
+			goto failed;
+		mb->m_epg_flags = EPG_FLAG_ANON;
+		if (prev == NULL)
+			m = mb;
+		else
+			prev->m_next = mb;
+		prev = mb;
+		needed = min(total, (ssize_t)maxseg);
+		total -= needed;
+		while (needed > 0) {
+			pg = vm_page_alloc_sim();
+			pglen = min(needed, PAGE_SIZE);
+			uiomove(vm_page_data(pg), pglen, uio);
+			mb->m_epg_pa[mb->m_epg_npgs++] = pg;
+			mb->m_epg_last_len = pglen;
+			mb->m_len += pglen;
+			needed -= pglen;
+		}
+		mb->m_ext.ext_size = mb->m_epg_npgs * PAGE_SIZE;
+	} while (total > 0);
+	if (flags & M_EOR)
+		prev->m_flags |= M_EOR;
+	return (m);
+failed:
+	m_freem(m);
+	return (NULL);
+}
+
+/*
+ * m_uiotombuf(): only the shapes the socket layer needs.  Plain data goes
+ * into one mbuf with malloc'd storage (SIM: FreeBSD uses clusters).
+ */
+struct mbuf *
+m_uiotombuf(struct uio *uio, int how, int len, int maxseg, int flags)
+{
+	struct mbuf *m;
+	ssize_t total;
+
+	if (flags & M_EXTPG)
+		return (m_uiotombuf_nomap(uio, how, len, maxseg, flags));
+	total = len > 0 ? min(uio->uio_resid, (ssize_t)len) : uio->uio_resid;
+	m = m_get_ext(total, how);
+	if (m == NULL)
+		return (NULL);
+	uiomove(m->m_data, total, uio);
+	m->m_len = total;
+	if (flags & M_EOR)
+		m->m_flags |= M_EOR;
+	return (m);
+}
+
+/*
+ * m_chain_check(): the invariants of every mbuf in a chain.  For M_EXTPG:
+ * m_len equals what header, pages and trailer hold minus what was trimmed
+ * from the front; header and trailer fit their arrays; nrdy <= npgs (or 1
+ * for an empty record); M_NOTREADY set iff units are outstanding.
+ */
+int
+m_chain_check_one(const struct mbuf *m)
+{
+	u_int full;
+
+	if (m->m_len < 0)
+		goto bad;
+	if ((m->m_flags & M_EXTPG) == 0)
+		return (0);
+	if (m->m_epg_hdrlen > MBUF_PEXT_HDR_LEN ||
+	    m->m_epg_trllen > MBUF_PEXT_TRAIL_LEN ||
+	    m->m_epg_npgs > MBUF_PEXT_MAX_PGS)
+		goto bad;
+	full = m->m_epg_hdrlen + m_epg_datalen(m) + m->m_epg_trllen;
+	if (m->m_epg_off + m->m_len != full)
+		goto bad;
+	if (m->m_epg_npgs > 0 && m->m_epg_nrdy > m->m_epg_npgs)
+		goto bad;
+	if (m->m_epg_npgs == 0 && m->m_epg_nrdy > 1)
+		goto bad;
+	if (m->m_epg_nrdy != 0 && (m->m_flags & M_NOTREADY) == 0)
+		goto bad;
+	for (int i = 0; i < m->m_epg_npgs; i++)
+		if (m->m_epg_pa[i] == NULL)
+			goto bad;
+	return (0);
+bad:
+	fprintf(stderr,
+	    "m_chain_check: bad mbuf %p flags %#x len %d off %u hdr %u "
+	    "trl %u npgs %u nrdy %u\n",
+	    (const void *)m, m->m_flags, m->m_len, m->m_epg_off,
+	    m->m_epg_hdrlen, m->m_epg_trllen, m->m_epg_npgs, m->m_epg_nrdy);
+	KASSERT(0, ("m_chain_check failed"));
+	return (EDOOFUS);
+}
+
+int
+m_chain_check(const struct mbuf *m)
+{
+	int error;
+
+	for (; m != NULL; m = m->m_next)
+		if ((error = m_chain_check_one(m)) != 0)
+			return (error);
+	return (0);
+}

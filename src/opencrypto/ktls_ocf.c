@@ -1,0 +1,345 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Software record encryption with OpenSSL EVP.  Models
+ * sys/opencrypto/ktls_ocf.c: ktls_ocf_try(), ktls_ocf_tls12_aead_encrypt(),
+ * ktls_ocf_tls13_aead_encrypt() and ktls_ocf_tls_cbc_encrypt()
+ * (shared/spec/freebsd-ktls.md sections 2.2-2.5).  FreeBSD hands the work
+ * to an OCF driver; here the "driver" is libcrypto.
+ */
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include "opencrypto/ktls.h"
+#include "sys/ktls.h"
+#include "sys/mbuf.h"
+
+struct ktls_ocf_session {
+	struct mtx lock; /* async completions may overlap */
+	EVP_CIPHER_CTX *cctx;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mctx;
+	const char *digest;
+	int maclen;
+	/* TLS 1.0: the chained IV and the next expected record. */
+	uint8_t cbc_iv[AES_BLOCK_LEN];
+	uint64_t next_seqno;
+	bool implicit_iv;
+	/* CBC works on one contiguous run: plaintext | MAC | padding. */
+	uint8_t *cbc_buf;
+};
+
+/* struct tls_aead_data / tls_mac_data: seq | type | version | length. */
+static void
+ktls_ocf_aad12(uint8_t aad[13], uint64_t seqno, const uint8_t *hdr,
+    uint16_t plen)
+{
+
+	be64enc(aad, seqno);
+	aad[8] = hdr[0];
+	aad[9] = hdr[1];
+	aad[10] = hdr[2];
+	be16enc(aad + 11, plen);
+}
+
+/* RFC 7905 / RFC 8446 section 5.3: IV XOR the 64-bit sequence number. */
+static void
+ktls_ocf_xor_nonce(uint8_t nonce[12], const uint8_t *iv, uint64_t seqno)
+{
+	uint8_t seq[8];
+
+	memcpy(nonce, iv, 12);
+	be64enc(seq, seqno);
+	for (int i = 0; i < 8; i++)
+		nonce[4 + i] ^= seq[i];
+}
+
+/* Plaintext length of a framed record. */
+static int
+ktls_ocf_plen(const struct mbuf *m)
+{
+
+	return (m_epg_datalen(m));
+}
+
+static int
+ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+	struct ktls_ocf_session *os = tls->ocf_session;
+	uint8_t aad[13], nonce[12];
+	const uint8_t *in, *hdr;
+	uint8_t *tag;
+	int aadlen, outl, off, plen;
+	bool tls13;
+
+	hdr = m->m_epg_hdr;
+	plen = ktls_ocf_plen(m);
+	tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
+
+	if (tls13) {
+		/* AAD: the outer header as on the wire (section 2.4). */
+		memcpy(aad, hdr, sizeof(struct tls_record_layer));
+		aadlen = sizeof(struct tls_record_layer);
+		ktls_ocf_xor_nonce(nonce, tls->params.iv, m->m_epg_seqno);
+		tag = m->m_epg_trail + 1;
+	} else {
+		ktls_ocf_aad12(aad, m->m_epg_seqno, hdr, plen);
+		aadlen = sizeof(aad);
+		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
+			/* salt | explicit nonce from the record header. */
+			memcpy(nonce, tls->params.iv, TLS_AEAD_GCM_LEN);
+			memcpy(nonce + TLS_AEAD_GCM_LEN,
+			    hdr + sizeof(struct tls_record_layer), 8);
+		} else
+			ktls_ocf_xor_nonce(nonce, tls->params.iv,
+			    m->m_epg_seqno);
+		tag = m->m_epg_trail;
+	}
+
+	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(os->cctx, NULL, &outl, aad, aadlen) != 1)
+		return (EIO);
+	off = m->m_epg_1st_off;
+	for (int i = 0; i < outiovcnt; i++, off = 0) {
+		in = vm_page_data(m->m_epg_pa[i]) + off;
+		if (EVP_EncryptUpdate(os->cctx, outiov[i].iov_base, &outl, in,
+			outiov[i].iov_len) != 1)
+			return (EIO);
+	}
+	/* TLS 1.3: the real type is the last byte of the plaintext. */
+	if (tls13) {
+		m->m_epg_trail[0] = m->m_epg_record_type;
+		if (EVP_EncryptUpdate(os->cctx, m->m_epg_trail, &outl,
+			m->m_epg_trail, 1) != 1)
+			return (EIO);
+	}
+	if (EVP_EncryptFinal_ex(os->cctx, nonce, &outl) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(os->cctx, EVP_CTRL_AEAD_GET_TAG,
+		AES_GMAC_HASH_LEN, tag) != 1)
+		return (EIO);
+
+	if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
+		if (tls13)
+			KTLS_COUNTER_ADD(ocf_tls13_gcm_encrypts, 1);
+		else
+			KTLS_COUNTER_ADD(ocf_tls12_gcm_encrypts, 1);
+	} else {
+		if (tls13)
+			KTLS_COUNTER_ADD(ocf_tls13_chacha20_encrypts, 1);
+		else
+			KTLS_COUNTER_ADD(ocf_tls12_chacha20_encrypts, 1);
+	}
+	return (0);
+}
+
+/*
+ * MAC-then-encrypt (RFC 5246 section 6.2.3.2): HMAC over seq | type |
+ * version | length | plaintext, then minimal padding, then AES-CBC over
+ * plaintext | MAC | padding.  SIM: the record is gathered into one buffer
+ * because CBC blocks straddle page boundaries when the first page offset
+ * is not block aligned; FreeBSD hands OCF an iovec instead.
+ */
+static int
+ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+	struct ktls_ocf_session *os = tls->ocf_session;
+	OSSL_PARAM params[2];
+	uint8_t hdrmac[13];
+	const uint8_t *iv;
+	uint8_t *buf, *p;
+	size_t maclen;
+	int outl, off, plen, padlen, total;
+
+	plen = ktls_ocf_plen(m);
+	total = plen + m->m_epg_trllen;
+	KASSERT(total % AES_BLOCK_LEN == 0, ("CBC record not block aligned"));
+	buf = os->cbc_buf;
+
+	if (os->implicit_iv) {
+		/* Records must arrive in sequence order (section 2.5). */
+		if (m->m_epg_seqno != os->next_seqno)
+			return (EINVAL);
+		iv = os->cbc_iv;
+	} else
+		iv = m->m_epg_hdr + sizeof(struct tls_record_layer);
+
+	p = buf;
+	off = m->m_epg_1st_off;
+	for (int i = 0; i < m->m_epg_npgs; i++, off = 0) {
+		int len = m_epg_pagelen(m, i, off);
+
+		memcpy(p, vm_page_data(m->m_epg_pa[i]) + off, len);
+		p += len;
+	}
+
+	ktls_ocf_aad12(hdrmac, m->m_epg_seqno, m->m_epg_hdr, plen);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)os->digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(os->mctx, tls->params.auth_key,
+		tls->params.auth_key_len, params) != 1 ||
+	    EVP_MAC_update(os->mctx, hdrmac, sizeof(hdrmac)) != 1 ||
+	    EVP_MAC_update(os->mctx, buf, plen) != 1 ||
+	    EVP_MAC_final(os->mctx, buf + plen, &maclen, os->maclen) != 1)
+		return (EIO);
+	padlen = m->m_epg_trllen - os->maclen;
+	memset(buf + plen + os->maclen, padlen - 1, padlen);
+
+	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(os->cctx, buf, &outl, buf, total) != 1 ||
+	    outl != total)
+		return (EIO);
+
+	p = buf;
+	for (int i = 0; i < outiovcnt; i++) {
+		memcpy(outiov[i].iov_base, p, outiov[i].iov_len);
+		p += outiov[i].iov_len;
+	}
+	memcpy(m->m_epg_trail, p, m->m_epg_trllen);
+
+	if (os->implicit_iv) {
+		memcpy(os->cbc_iv, buf + total - AES_BLOCK_LEN, AES_BLOCK_LEN);
+		os->next_seqno++;
+		KTLS_COUNTER_ADD(ocf_tls10_cbc_encrypts, 1);
+	} else
+		KTLS_COUNTER_ADD(ocf_tls11_cbc_encrypts, 1);
+	return (0);
+}
+
+static int
+ktls_ocf_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+	struct ktls_ocf_session *os = tls->ocf_session;
+	int error;
+
+	mtx_lock(&os->lock);
+	if (tls->params.cipher_algorithm == CRYPTO_AES_CBC)
+		error = ktls_ocf_cbc_encrypt(tls, m, outiov, outiovcnt);
+	else
+		error = ktls_ocf_aead_encrypt(tls, m, outiov, outiovcnt);
+	mtx_unlock(&os->lock);
+	return (error);
+}
+
+static void
+ktls_ocf_free(struct ktls_session *tls)
+{
+	struct ktls_ocf_session *os = tls->ocf_session;
+
+	EVP_CIPHER_CTX_free(os->cctx);
+	EVP_MAC_CTX_free(os->mctx);
+	EVP_MAC_free(os->mac);
+	if (os->cbc_buf != NULL)
+		zfree(os->cbc_buf,
+		    TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN);
+	mtx_destroy(&os->lock);
+	zfree(os, sizeof(*os));
+	tls->ocf_session = NULL;
+}
+
+/*
+ * ktls_ocf_try(): pick the cipher for the suite.  AES keys must be 128 or
+ * 256 bits and ChaCha20 keys 256 bits, else EINVAL, as FreeBSD's software
+ * driver answers.  CBC is always dispatched synchronously; the AEADs are
+ * synchronous unless the simulated "co-processor" mode is on.
+ */
+static int
+ktls_ocf_try(struct ktls_session *tls, int direction)
+{
+	struct ktls_ocf_session *os;
+	EVP_CIPHER *cipher;
+	const char *name;
+	int keylen;
+
+	if (direction != KTLS_TX)
+		return (EOPNOTSUPP);
+	keylen = tls->params.cipher_key_len;
+	switch (tls->params.cipher_algorithm) {
+	case CRYPTO_AES_NIST_GCM_16:
+		if (keylen != 16 && keylen != 32)
+			return (EINVAL);
+		name = keylen == 16 ? "AES-128-GCM" : "AES-256-GCM";
+		break;
+	case CRYPTO_AES_CBC:
+		if (keylen != 16 && keylen != 32)
+			return (EINVAL);
+		if (tls->params.tls_vminor == TLS_MINOR_VER_THREE)
+			return (EPROTONOSUPPORT);
+		name = keylen == 16 ? "AES-128-CBC" : "AES-256-CBC";
+		break;
+	case CRYPTO_CHACHA20_POLY1305:
+		if (keylen != 32)
+			return (EINVAL);
+		name = "ChaCha20-Poly1305";
+		break;
+	default:
+		return (EPROTONOSUPPORT);
+	}
+
+	os = kmalloc(sizeof(*os), M_WAITOK | M_ZERO);
+	mtx_init(&os->lock, "ktls_ocf");
+	os->cctx = EVP_CIPHER_CTX_new();
+	cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+	if (os->cctx == NULL || cipher == NULL ||
+	    EVP_EncryptInit_ex2(os->cctx, cipher, tls->params.cipher_key, NULL,
+		NULL) != 1) {
+		EVP_CIPHER_free(cipher);
+		goto fail;
+	}
+	EVP_CIPHER_free(cipher);
+	if (tls->params.cipher_algorithm == CRYPTO_AES_CBC) {
+		EVP_CIPHER_CTX_set_padding(os->cctx, 0);
+		switch (tls->params.auth_algorithm) {
+		case CRYPTO_SHA1_HMAC:
+			os->digest = "SHA1";
+			os->maclen = SHA1_HASH_LEN;
+			break;
+		case CRYPTO_SHA2_256_HMAC:
+			os->digest = "SHA2-256";
+			os->maclen = SHA2_256_HASH_LEN;
+			break;
+		case CRYPTO_SHA2_384_HMAC:
+			os->digest = "SHA2-384";
+			os->maclen = SHA2_384_HASH_LEN;
+			break;
+		default:
+			goto inval;
+		}
+		os->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (os->mac == NULL ||
+		    (os->mctx = EVP_MAC_CTX_new(os->mac)) == NULL)
+			goto fail;
+		os->cbc_buf =
+		    kmalloc(TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN,
+			M_WAITOK);
+		if (tls->params.tls_vminor == TLS_MINOR_VER_ZERO) {
+			os->implicit_iv = true;
+			memcpy(os->cbc_iv, tls->params.iv, AES_BLOCK_LEN);
+			os->next_seqno = tls->next_seqno;
+		}
+		tls->sync_dispatch = true;
+	} else
+		tls->sync_dispatch = !ktls_sim_async;
+
+	tls->ocf_session = os;
+	return (0);
+inval:
+	tls->ocf_session = os;
+	ktls_ocf_free(tls);
+	return (EINVAL);
+fail:
+	tls->ocf_session = os;
+	ktls_ocf_free(tls);
+	return (ENOMEM);
+}
+
+const struct ktls_crypto_backend ktls_ocf_backend = {
+	.kb_name = "ocf-evp",
+	.kb_try = ktls_ocf_try,
+	.kb_encrypt = ktls_ocf_encrypt,
+	.kb_free = ktls_ocf_free,
+};

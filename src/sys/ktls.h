@@ -1,0 +1,265 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Kernel TLS: the user-visible socket-option contract and the kernel session
+ * state.  Models FreeBSD's sys/sys/ktls.h (newest tree), see
+ * shared/spec/freebsd-ktls.md sections 1.1-1.5.
+ */
+
+#ifndef _SYS_KTLS_H_
+#define _SYS_KTLS_H_
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Record layer (RFC 5246 section 6.2.1, RFC 8446 section 5.1). */
+struct tls_record_layer {
+	uint8_t tls_type;
+	uint8_t tls_vmajor;
+	uint8_t tls_vminor;
+	uint16_t tls_length; /* big-endian on the wire */
+	uint8_t tls_data[];
+} __attribute__((packed));
+
+#define TLS_MAX_MSG_SIZE_V10_2 16384
+#define TLS_MAX_PARAM_SIZE 1024
+#define TLS_AEAD_GCM_LEN 4
+#define TLS_1_3_GCM_IV_LEN 12
+#define TLS_CHACHA20_IV_LEN 12
+#define TLS_CBC_IMPLICIT_IV_LEN 16
+
+#define TLS_MAJOR_VER_ONE 3
+#define TLS_MINOR_VER_ZERO 1  /* 3, 1: TLS 1.0 */
+#define TLS_MINOR_VER_ONE 2   /* 3, 2: TLS 1.1 */
+#define TLS_MINOR_VER_TWO 3   /* 3, 3: TLS 1.2 */
+#define TLS_MINOR_VER_THREE 4 /* 3, 4: TLS 1.3 */
+
+#define TLS_RLTYPE_ALERT 21
+#define TLS_RLTYPE_HANDSHAKE 22
+#define TLS_RLTYPE_APP 23
+
+/* Socket options (sys/netinet/tcp.h). */
+#define TCP_TXTLS_ENABLE 39
+#define TCP_TXTLS_MODE 40
+#define TCP_RXTLS_ENABLE 41
+#define TCP_RXTLS_MODE 42
+
+#define TCP_TLS_MODE_NONE 0
+#define TCP_TLS_MODE_SW 1
+#define TCP_TLS_MODE_IFNET 2
+#define TCP_TLS_MODE_TOE 3
+
+/* Control message types, level IPPROTO_TCP. */
+#define TLS_SET_RECORD_TYPE 1
+#define TLS_GET_RECORD 2
+
+/* Algorithm identifiers (sys/opencrypto/cryptodev.h). */
+#define CRYPTO_SHA1_HMAC 7
+#define CRYPTO_AES_CBC 11
+#define CRYPTO_SHA2_256_HMAC 18
+#define CRYPTO_SHA2_384_HMAC 19
+#define CRYPTO_AES_ICM 23
+#define CRYPTO_AES_NIST_GCM_16 25
+#define CRYPTO_AES_128_NIST_GMAC 26
+#define CRYPTO_AES_192_NIST_GMAC 27
+#define CRYPTO_AES_256_NIST_GMAC 28
+#define CRYPTO_CHACHA20_POLY1305 41
+
+#define SHA1_HASH_LEN 20
+#define SHA2_256_HASH_LEN 32
+#define SHA2_384_HASH_LEN 48
+#define AES_GMAC_HASH_LEN 16
+#define POLY1305_HASH_LEN 16
+#define AES_BLOCK_LEN 16
+
+/*
+ * The TCP_TXTLS_ENABLE argument.  Field order and types match FreeBSD so
+ * that the LP64 size is 64 bytes (56 for the v0 layout without rec_seq).
+ */
+struct tls_enable {
+	const uint8_t *cipher_key;
+	const uint8_t *iv; /* implicit IV / salt */
+	const uint8_t *auth_key;
+	int cipher_algorithm;
+	int cipher_key_len;
+	int iv_len;
+	int auth_algorithm;
+	int auth_key_len;
+	int flags;
+	uint8_t tls_vmajor;
+	uint8_t tls_vminor;
+	uint8_t rec_seq[8]; /* big-endian initial sequence number */
+};
+
+/* The pre-rec_seq layout; accepted when the option length matches it. */
+struct tls_enable_v0 {
+	const uint8_t *cipher_key;
+	const uint8_t *iv;
+	const uint8_t *auth_key;
+	int cipher_algorithm;
+	int cipher_key_len;
+	int iv_len;
+	int auth_algorithm;
+	int auth_key_len;
+	int flags;
+	uint8_t tls_vmajor;
+	uint8_t tls_vminor;
+};
+
+/* Structure passed back with TLS_GET_RECORD (not packed, 6 bytes). */
+struct tls_get_record {
+	uint8_t tls_type;
+	uint8_t tls_vmajor;
+	uint8_t tls_vminor;
+	uint16_t tls_length;
+};
+
+struct tls_session_params {
+	uint8_t *cipher_key;
+	uint8_t *auth_key;
+	uint8_t iv[16]; /* TLS 1.2 GCM: bytes 8..15 hold the nonce counter */
+	int cipher_algorithm;
+	int auth_algorithm;
+	uint16_t cipher_key_len;
+	uint16_t iv_len;
+	uint16_t auth_key_len;
+	uint16_t max_frame_len;
+	uint8_t tls_vmajor;
+	uint8_t tls_vminor;
+	uint8_t tls_hlen; /* header incl. explicit IV/nonce */
+	uint8_t tls_tlen; /* maximum trailer */
+	uint8_t tls_bs;	  /* cipher block size */
+	uint8_t flags;
+};
+
+#define KTLS_TX 1
+#define KTLS_RX 2
+
+#ifdef _KERNEL
+
+struct inpcb;
+struct mbuf;
+struct sockbuf;
+struct socket;
+struct sockopt;
+struct ktls_ocf_session;
+struct m_snd_tag;
+
+struct ktls_session {
+	struct ktls_ocf_session *ocf_session;
+	struct m_snd_tag *snd_tag;
+	struct tls_session_params params;
+	u_int wq_index;
+	volatile u_int refcount;
+	int mode;
+	struct socket *so; /* SIM: stands in for the inpcb reference */
+	bool reset_pending;
+	bool tx;
+	bool sync_dispatch;
+	bool sequential_records;
+	/* Only used for TLS 1.0 (sequential_records). */
+	uint64_t next_seqno;
+	STAILQ_HEAD(, mbuf) pending_records;
+	uint64_t initial_offload_seqno;
+	uint32_t gen;
+};
+
+/*
+ * kern.ipc.tls counters, named after their sysctl leaves so that a dump can
+ * be compared with `sysctl kern.ipc.tls` on FreeBSD.
+ */
+#define KTLS_COUNTERS(X)                                                    \
+	X(stats_active, "stats.active")                                     \
+	X(offload_total, "stats.offload_total")                             \
+	X(enable_calls, "stats.enable_calls")                               \
+	X(tasks_active, "stats.tasks_active")                               \
+	X(sw_tx_inqueue, "stats.sw_tx_inqueue")                             \
+	X(sw_tx_pending, "stats.sw_tx_pending")                             \
+	X(threads, "stats.threads")                                         \
+	X(failed_crypto, "stats.failed_crypto")                             \
+	X(switch_to_ifnet, "stats.switch_to_ifnet")                         \
+	X(switch_to_sw, "stats.switch_to_sw")                               \
+	X(switch_failed, "stats.switch_failed")                             \
+	X(sw_cbc, "sw.cbc")                                                 \
+	X(sw_gcm, "sw.gcm")                                                 \
+	X(sw_chacha20, "sw.chacha20")                                       \
+	X(ifnet_cbc, "ifnet.cbc")                                           \
+	X(ifnet_gcm, "ifnet.gcm")                                           \
+	X(ifnet_chacha20, "ifnet.chacha20")                                 \
+	X(ocf_tls10_cbc_encrypts, "stats.ocf.tls10_cbc_encrypts")           \
+	X(ocf_tls11_cbc_encrypts, "stats.ocf.tls11_cbc_encrypts")           \
+	X(ocf_tls12_gcm_encrypts, "stats.ocf.tls12_gcm_encrypts")           \
+	X(ocf_tls13_gcm_encrypts, "stats.ocf.tls13_gcm_encrypts")           \
+	X(ocf_tls12_chacha20_encrypts, "stats.ocf.tls12_chacha20_encrypts") \
+	X(ocf_tls13_chacha20_encrypts, "stats.ocf.tls13_chacha20_encrypts") \
+	X(ocf_inplace, "stats.ocf.inplace")                                 \
+	X(ocf_separate_output, "stats.ocf.separate_output")
+
+struct ktls_counters {
+#define KTLS_COUNTER_FIELD(f, name) uint64_t f;
+	KTLS_COUNTERS(KTLS_COUNTER_FIELD)
+#undef KTLS_COUNTER_FIELD
+};
+extern struct ktls_counters ktls_counters;
+#define KTLS_COUNTER_ADD(f, v) \
+	__atomic_add_fetch(&ktls_counters.f, (v), __ATOMIC_RELAXED)
+
+/* Visit every counter (for JSON dumps). */
+void ktls_counters_foreach(void (*fn)(void *arg, const char *name,
+			       uint64_t value),
+    void *arg);
+
+/* kern.ipc.tls sysctl knobs (section 1.8). */
+extern bool ktls_enable_sysctl; /* kern.ipc.tls.enable */
+extern bool ktls_cbc_enable;	/* kern.ipc.tls.cbc_enable */
+extern bool mb_use_ext_pgs;	/* kern.ipc.mb_use_ext_pgs */
+extern u_int ktls_maxlen;	/* kern.ipc.tls.maxlen */
+extern bool ktls_sim_async;	/* SIM: backend completes per record */
+
+int ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls);
+void ktls_cleanup_tls_enable(struct tls_enable *tls);
+int ktls_enable_tx(struct socket *so, struct tls_enable *en);
+int ktls_get_tx_mode(struct socket *so, int *modep);
+int ktls_set_tx_mode(struct socket *so, int mode);
+void ktls_destroy(struct ktls_session *tls);
+void ktls_frame(struct mbuf *m, struct ktls_session *tls, int *enqcnt,
+    uint8_t record_type);
+void ktls_seq(struct sockbuf *sb, struct mbuf *m);
+void ktls_enqueue(struct mbuf *m, struct socket *so, int page_count);
+void ktls_enqueue_to_free(struct mbuf *m);
+bool ktls_permit_empty_frames(struct ktls_session *tls);
+void ktls_check_session(const struct ktls_session *tls);
+/*
+ * Worker queues (ktls_work_thread()).  SIM: ktls_init() creates one queue
+ * per platform CPU; the platform runs ktls_work_once(idx) after
+ * pl_wq_wakeup(idx): it detaches everything queued on idx and processes it
+ * (the body of ktls_work_thread()'s loop), returning false if there was
+ * nothing to do.  ktls_uninit() requires all queues to be empty.
+ */
+int ktls_init(void);
+void ktls_uninit(void);
+bool ktls_work_once(int idx);
+
+static inline struct ktls_session *
+ktls_hold(struct ktls_session *tls)
+{
+
+	if (tls != NULL)
+		__atomic_add_fetch(&tls->refcount, 1, __ATOMIC_RELAXED);
+	return (tls);
+}
+
+static inline void
+ktls_free(struct ktls_session *tls)
+{
+
+	if (__atomic_sub_fetch(&tls->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		ktls_destroy(tls);
+}
+
+#endif /* _KERNEL */
+#endif /* !_SYS_KTLS_H_ */

@@ -1,0 +1,159 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * mbufs: plain mbufs with external storage and unmapped M_EXTPG mbufs that
+ * carry a TLS header and trailer around an array of pages.  Models
+ * sys/sys/mbuf.h (shared/spec/freebsd-ktls.md section 1.6).
+ */
+
+#ifndef _SYS_MBUF_H_
+#define _SYS_MBUF_H_
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sys/kern_compat.h"
+
+struct ktls_session;
+struct mbuf;
+struct socket;
+
+/*
+ * SIM: a page is a refcounted 4 KiB buffer instead of a physical address.
+ * Page-cache pages (sendfile) are shared between the vnode's cache and any
+ * mbuf that references them; anonymous pages (write(2)) have one owner.
+ */
+struct vm_page {
+	volatile u_int refcount;
+	uint8_t *data;
+};
+
+struct vm_page *vm_page_alloc_sim(void);
+void vm_page_hold(struct vm_page *pg);
+void vm_page_release(struct vm_page *pg);
+static inline uint8_t *
+vm_page_data(struct vm_page *pg)
+{
+
+	return (pg->data);
+}
+
+#define MBUF_PEXT_HDR_LEN 23
+#define MBUF_PEXT_TRAIL_LEN 64
+#define MBUF_PEXT_MAX_PGS (40 / sizeof(void *)) /* 5 on LP64 */
+
+/* m_flags */
+#define M_EXT 0x00000001 /* has associated external storage */
+#define M_PKTHDR 0x00000002
+#define M_EOR 0x00000004 /* end of record */
+#define M_RDONLY 0x00000008
+#define M_EXTPG 0x00000100 /* unmapped pages and TLS */
+#define M_PROTO1 0x00002000
+#define M_PROTO2 0x00004000
+#define M_NOTREADY M_PROTO1 /* sys/sockbuf.h: data not ready */
+#define M_BLOCKED M_PROTO2  /* ready, but behind a not-ready mbuf */
+#define M_NOTAVAIL (M_NOTREADY | M_BLOCKED)
+
+/* m_epg_flags */
+#define EPG_FLAG_ANON 0x1  /* pages are private: encrypt in place */
+#define EPG_FLAG_2FREE 0x2 /* queued to a worker only to be freed */
+
+typedef void m_ext_free_t(struct mbuf *m);
+
+struct mbuf {
+	struct mbuf *m_next;
+	int m_len;
+	int m_flags;
+	/*
+	 * Plain mbufs: pointer into ext_buf.  M_EXTPG: unused; the data
+	 * offset lives in m_epg_off (SIM: FreeBSD stores it in m_data).
+	 */
+	char *m_data;
+	struct {
+		char *ext_buf;
+		u_int ext_size;
+		m_ext_free_t *ext_free;
+		void *ext_arg1;
+	} m_ext;
+
+	/* M_EXTPG only. */
+	u_int m_epg_off; /* offset into hdr | pages | trail */
+	uint8_t m_epg_npgs;
+	uint8_t m_epg_nrdy;
+	uint8_t m_epg_hdrlen;
+	uint8_t m_epg_trllen;
+	uint16_t m_epg_1st_off;
+	uint16_t m_epg_last_len;
+	uint8_t m_epg_flags;
+	uint8_t m_epg_record_type;
+	int m_epg_enc_cnt;
+	struct ktls_session *m_epg_tls;
+	struct socket *m_epg_so;
+	uint64_t m_epg_seqno;
+	STAILQ_ENTRY(mbuf) m_epg_stailq;
+	struct vm_page *m_epg_pa[MBUF_PEXT_MAX_PGS];
+	uint8_t m_epg_hdr[MBUF_PEXT_HDR_LEN];
+	uint8_t m_epg_trail[MBUF_PEXT_TRAIL_LEN];
+};
+
+static inline bool
+mbuf_has_tls_session(const struct mbuf *m)
+{
+
+	return ((m->m_flags & M_EXTPG) != 0 && m->m_epg_tls != NULL);
+}
+
+/* Length of page i's data within an M_EXTPG mbuf (m_epg_pagelen()). */
+static inline int
+m_epg_pagelen(const struct mbuf *m, int pidx, int pgoff)
+{
+
+	if (pidx == m->m_epg_npgs - 1)
+		return (m->m_epg_last_len);
+	return (PAGE_SIZE - pgoff);
+}
+
+/* Bytes of page data in an M_EXTPG mbuf. */
+u_int m_epg_datalen(const struct mbuf *m);
+
+struct mbuf *m_get_ext(size_t size, int how); /* plain mbuf, storage */
+struct mbuf *mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free);
+void mb_free_extpg(struct mbuf *m);
+struct mbuf *m_free(struct mbuf *m);
+void m_freem(struct mbuf *m);
+void mb_free_notready(struct mbuf *m, int count);
+u_int m_length(struct mbuf *m, struct mbuf **last);
+void m_copydata(const struct mbuf *m, int off, int len, void *cp);
+/* Append the bytes [off, off + len) of one mbuf as iovecs; returns count. */
+int m_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
+    int maxiov);
+/* Free the pages an M_EXTPG mbuf holds (default ext_free). */
+void mb_free_mext_pgs(struct mbuf *m);
+
+struct uio;
+struct mbuf *m_uiotombuf(struct uio *uio, int how, int len, int maxseg,
+    int flags);
+
+/*
+ * Invariant checker: m_len against header, pages and trailer; page and
+ * nrdy counts; flags.  Returns 0 or panics (INVARIANTS) / returns EDOOFUS.
+ */
+int m_chain_check(const struct mbuf *m);
+int m_chain_check_one(const struct mbuf *m);
+
+/* A minimal struct uio (sys/uio.h) over user iovecs. */
+enum uio_rw { UIO_READ, UIO_WRITE };
+struct uio {
+	struct iovec *uio_iov;
+	int uio_iovcnt;
+	off_t uio_offset;
+	ssize_t uio_resid;
+	enum uio_rw uio_rw;
+};
+int uiomove(void *cp, int n, struct uio *uio);
+
+#endif /* !_SYS_MBUF_H_ */

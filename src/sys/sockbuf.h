@@ -1,0 +1,80 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Socket buffers with not-ready data.  Models sys/sys/sockbuf.h and the
+ * accounting of sys/kern/uipc_sockbuf.c (shared/spec/freebsd-ktls.md
+ * sections 1.7 and 5.7).
+ */
+
+#ifndef _SYS_SOCKBUF_H_
+#define _SYS_SOCKBUF_H_
+
+#include "sys/kern_compat.h"
+
+struct mbuf;
+struct ktls_session;
+
+/* sb_state */
+#define SBS_CANTSENDMORE 0x0010
+#define SBS_CANTRCVMORE 0x0020
+
+/* sb_flags */
+#define SB_WAIT 0x0004
+#define SB_STOP 0x1000
+
+struct sockbuf {
+	struct mtx *sb_mtx; /* the socket's lock (SIM: one per socket) */
+	struct mbuf *sb_mb; /* the chain */
+	struct mbuf *sb_mbtail;
+	struct mbuf *sb_fnrdy; /* first not-ready mbuf */
+	u_int sb_ccc;	       /* claimed: all bytes, ready or not */
+	u_int sb_acc;	       /* available: the ready prefix */
+	u_int sb_hiwat;
+	u_int sb_lowat;
+	short sb_state;
+	short sb_flags;
+	uint64_t sb_timeo_ns;
+	struct ktls_session *sb_tls_info;
+	uint64_t sb_tls_seqno;
+};
+
+#define SOCKBUF_LOCK(sb) mtx_lock((sb)->sb_mtx)
+#define SOCKBUF_UNLOCK(sb) mtx_unlock((sb)->sb_mtx)
+#define SOCKBUF_LOCK_ASSERT(sb) mtx_assert((sb)->sb_mtx, MA_OWNED)
+
+static inline u_int
+sbavail(const struct sockbuf *sb)
+{
+
+	return (sb->sb_acc);
+}
+
+static inline u_int
+sbused(const struct sockbuf *sb)
+{
+
+	return (sb->sb_ccc);
+}
+
+/* sbspace(): may be negative once framing overhead exceeds hiwat. */
+static inline long
+sbspace(const struct sockbuf *sb)
+{
+
+	if (sb->sb_flags & SB_STOP)
+		return (0);
+	return ((long)sb->sb_hiwat - (long)sb->sb_ccc);
+}
+
+void sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags);
+int sbready(struct sockbuf *sb, struct mbuf *m0, int count);
+void sbdrop_locked(struct sockbuf *sb, int len);
+void sbflush_locked(struct sockbuf *sb);
+/*
+ * Invariant checker (SBCHECK): recomputes ccc, acc and fnrdy from the chain
+ * and compares.  Returns 0, or EDOOFUS with a message on stderr.
+ */
+int sbcheck(struct sockbuf *sb, const char *file, int line);
+#define SBCHECK(sb) sbcheck((sb), __FILE__, __LINE__)
+
+#endif /* !_SYS_SOCKBUF_H_ */

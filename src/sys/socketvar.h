@@ -1,0 +1,147 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The simulated TCP socket and its system-call-level interface.  Models
+ * sys/sys/socketvar.h, plus the kern_* entry points of
+ * sys/kern/uipc_syscalls.c and sys/kern/kern_sendfile.c.  Every function
+ * returns 0 or an errno value exactly as FreeBSD's system call would set
+ * errno; byte counts come back through out parameters.
+ */
+
+#ifndef _SYS_SOCKETVAR_H_
+#define _SYS_SOCKETVAR_H_
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "sys/kern_compat.h"
+#include "sys/sockbuf.h"
+
+struct tcpcb;
+struct mbuf;
+
+/*
+ * SIM: where TCP's output goes.  tcp_output() hands the ready prefix of the
+ * send buffer to tw_output as iovecs that point straight into the mbufs'
+ * pages (no copy).  tw_output returns how many bytes it took, 0 when the
+ * wire is full (call tcp_output_kick() once it drains), or a negative errno
+ * when the connection broke.  Taken bytes count as sent and acknowledged.
+ * Called with the socket lock held, possibly on a worker thread.
+ */
+struct tcp_wire {
+	ssize_t (*tw_output)(void *arg, const struct iovec *iov, int iovcnt);
+	void (*tw_fin)(void *arg);
+	void *tw_arg;
+};
+
+/* so_state */
+#define SS_ISCONNECTED 0x0002
+#define SS_ISDISCONNECTED 0x2000
+#define SS_NBIO 0x0100
+
+/* so_options */
+#define SO_ACCEPTCONN_SIM 0x0002
+
+struct socket {
+	struct mtx so_lock;
+	volatile u_int so_count; /* soref/sorele */
+	short so_state;
+	short so_options;
+	int so_proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	int so_error;
+	uint32_t so_flowid; /* inp_flowid: picks the KTLS worker */
+	struct sockbuf so_snd;
+	struct tcpcb *so_pcb;
+	struct tcp_wire so_wire;
+	bool so_closed; /* SIM: user closed it; free on last sorele */
+};
+
+void soref(struct socket *so);
+void sorele(struct socket *so);
+void sowwakeup_locked(struct socket *so);
+
+/* PRUS_* flags for pr_send. */
+#define PRUS_OOB 0x1
+#define PRUS_EOF 0x2
+#define PRUS_NOTREADY 0x8
+
+struct sockopt {
+	int sopt_dir; /* SOPT_GET / SOPT_SET */
+	int sopt_level;
+	int sopt_name;
+	void *sopt_val;
+	size_t sopt_valsize;
+};
+#define SOPT_GET 0
+#define SOPT_SET 1
+
+int sooptcopyin(struct sockopt *sopt, void *buf, size_t len, size_t minlen);
+int sooptcopyout(struct sockopt *sopt, const void *buf, size_t len);
+
+/*
+ * System-call level API, used by sim_server, tests and fuzzers.
+ */
+
+/* socket(2): type SOCK_STREAM with IPPROTO_TCP, or SOCK_DGRAM (UDP). */
+int ksim_socket(int type, struct socket **sop);
+/*
+ * SIM: the connection is "established" and its transmit side attached to
+ * wire.  flowid stands in for the RSS hash and selects the KTLS worker.
+ */
+int ksim_connect(struct socket *so, const struct tcp_wire *wire,
+    uint32_t flowid);
+/* listen(2) on an unconnected socket. */
+int ksim_listen(struct socket *so);
+int ksim_setsockopt(struct socket *so, int level, int name, const void *val,
+    socklen_t valsize);
+int ksim_getsockopt(struct socket *so, int level, int name, void *val,
+    socklen_t *valsize);
+/* fcntl(O_NONBLOCK). */
+void ksim_set_nbio(struct socket *so, bool on);
+/* setsockopt(SO_SNDBUF / SO_SNDLOWAT / SO_SNDTIMEO). */
+void ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
+void ksim_set_sndtimeo(struct socket *so, uint64_t timo_ns);
+
+/* write(2) */
+int ksim_write(struct socket *so, const void *buf, size_t len,
+    ssize_t *written);
+/* sendmsg(2); control messages as in a real msghdr. */
+int ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
+    ssize_t *written);
+
+/* sendfile(2) headers and trailers. */
+struct sf_hdtr {
+	struct iovec *headers;
+	int hdr_cnt;
+	struct iovec *trailers;
+	int trl_cnt;
+};
+/*
+ * sendfile(2) from a real file descriptor.  nbytes 0 means to end of file;
+ * an offset past EOF sends nothing.  *sbytes counts bytes queued (headers
+ * included).  Non-blocking and out of space: EAGAIN with *sbytes > 0 for a
+ * partial send, which a short count at EOF (return 0) never has.
+ */
+int ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
+    const struct sf_hdtr *hdtr, off_t *sbytes, int flags);
+
+/* shutdown(2) SHUT_WR: FIN goes out after all queued data is sent. */
+int ksim_shutdown(struct socket *so);
+/* close(2): drops the user reference; in-flight work keeps the rest. */
+void ksim_close(struct socket *so);
+/* SIM: the wire drained; let TCP send again. */
+void tcp_output_kick(struct socket *so);
+/* SIM: the peer reset the connection (tcp_drop()). */
+void ksim_drop(struct socket *so, int error);
+
+/* Introspection for tests and tools (takes the socket lock). */
+struct ksim_sbstat {
+	u_int ccc, acc, hiwat, lowat;
+	uint64_t tls_seqno;
+	int nmbufs, nnotready;
+	bool fin_sent;
+};
+void ksim_sbstat(struct socket *so, struct ksim_sbstat *st);
+
+#endif /* !_SYS_SOCKETVAR_H_ */

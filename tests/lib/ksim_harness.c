@@ -1,0 +1,230 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Test fixture for the simulated kernel; see ksim_harness.h.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ksim_harness.h"
+#include "oracle.h"
+#include "sim/runner.h"
+#include "sys/ktls.h"
+#include "sys/socketvar.h"
+
+void
+harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
+    int ncpus)
+{
+
+	memset(h, 0, sizeof(*h));
+	h->runner = runner;
+	h->seed = seed;
+	test_rng_seed(&h->rng, seed);
+	h->pl = runner == HARNESS_DET ? sim_det_create(seed, ncpus) :
+					sim_rt_create(ncpus);
+	platform_set(h->pl);
+	assert_int_equal(ktls_init(), 0);
+}
+
+void
+harness_run(struct harness *h)
+{
+
+	if (h->runner == HARNESS_DET)
+		sim_det_run(h->pl);
+	else
+		sim_rt_quiesce(h->pl);
+}
+
+void
+harness_fini(struct harness *h)
+{
+
+	harness_run(h);
+	ktls_uninit();
+	if (h->runner == HARNESS_DET)
+		sim_det_destroy(h->pl);
+	else
+		sim_rt_destroy(h->pl);
+	platform_set(NULL);
+}
+
+void
+wire_init(struct wire *w)
+{
+
+	memset(w, 0, sizeof(*w));
+	w->limit = SIZE_MAX;
+}
+
+void
+wire_fini(struct wire *w)
+{
+
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+static ssize_t
+wire_output(void *arg, const struct iovec *iov, int iovcnt)
+{
+	struct wire *w = arg;
+	size_t total, room;
+
+	total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		room = w->limit - w->len;
+		if (room == 0)
+			break;
+		size_t n = iov[i].iov_len < room ? iov[i].iov_len : room;
+		if (w->len + n > w->cap) {
+			size_t ncap = w->cap ? w->cap : 65536;
+
+			while (ncap < w->len + n)
+				ncap *= 2;
+			w->buf = realloc(w->buf, ncap);
+			assert_non_null(w->buf);
+			w->cap = ncap;
+		}
+		memcpy(w->buf + w->len, iov[i].iov_base, n);
+		w->len += n;
+		total += n;
+	}
+	w->nwrites++;
+	return ((ssize_t)total);
+}
+
+static void
+wire_fin(void *arg)
+{
+	struct wire *w = arg;
+
+	w->fin = true;
+}
+
+struct socket *
+harness_socket(struct harness *h, struct wire *w, uint32_t flowid)
+{
+	struct tcp_wire tw = { wire_output, wire_fin, w };
+	struct socket *so;
+
+	(void)h;
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(ksim_connect(so, &tw, flowid), 0);
+	return (so);
+}
+
+void
+harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
+    struct harness_keys *k)
+{
+
+	memset(k, 0, sizeof(*k));
+	k->suite = s;
+	k->seqno = seqno;
+	test_random_printable(&h->rng, k->cipher_key, sizeof(k->cipher_key));
+	test_random_printable(&h->rng, k->iv, sizeof(k->iv));
+	test_random_printable(&h->rng, k->auth_key, sizeof(k->auth_key));
+}
+
+int
+harness_enable(struct socket *so, const struct harness_keys *k)
+{
+	struct tls_enable en;
+
+	memset(&en, 0, sizeof(en));
+	en.cipher_key = k->cipher_key;
+	en.cipher_key_len = k->suite->cipher_key_len;
+	en.iv = k->suite->iv_len ? k->iv : NULL;
+	en.iv_len = k->suite->iv_len;
+	en.auth_key = k->suite->auth_key_len ? k->auth_key : NULL;
+	en.auth_key_len = k->suite->auth_key_len;
+	en.auth_algorithm = k->suite->auth_algorithm;
+	en.cipher_algorithm = k->suite->cipher_algorithm;
+	en.tls_vmajor = TLS_MAJOR_VER_ONE;
+	en.tls_vminor = k->suite->tls_vminor;
+	for (int i = 0; i < 8; i++)
+		en.rec_seq[i] = (uint8_t)(k->seqno >> (56 - 8 * i));
+	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_ENABLE, &en,
+	    sizeof(en)));
+}
+
+int
+harness_send_type(struct socket *so, uint8_t type, const void *buf, size_t len,
+    ssize_t *written)
+{
+	union {
+		struct cmsghdr hdr;
+		uint8_t buf[CMSG_SPACE(1)];
+	} cmsg;
+	struct iovec iov;
+	struct msghdr msg;
+
+	memset(&cmsg, 0, sizeof(cmsg));
+	cmsg.hdr.cmsg_level = IPPROTO_TCP;
+	cmsg.hdr.cmsg_type = TLS_SET_RECORD_TYPE;
+	cmsg.hdr.cmsg_len = CMSG_LEN(1);
+	*CMSG_DATA(&cmsg.hdr) = type;
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = &cmsg;
+	msg.msg_controllen = CMSG_SPACE(1);
+	return (ksim_sendmsg(so, &msg, 0, written));
+}
+
+void
+harness_decrypt(const struct harness_keys *k, const struct wire *w,
+    uint8_t **plain, size_t *plen, size_t *nrecords, harness_rec_cb *cb,
+    void *arg)
+{
+	struct oracle *o;
+	int error;
+
+	o = oracle_new(k->suite, k->cipher_key, k->iv, k->auth_key, k->seqno);
+	assert_non_null(o);
+	error =
+	    oracle_stream(o, w->buf, w->len, plain, plen, nrecords, cb, arg);
+	if (error != 0)
+		fail_msg("%s: oracle: %s", k->suite->name, oracle_error(o));
+	oracle_free(o);
+}
+
+int
+harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents)
+{
+	char path[] = "/tmp/ktlsim-XXXXXX";
+	uint8_t *buf;
+	size_t off;
+	ssize_t n;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	buf = malloc(len ? len : 1);
+	assert_non_null(buf);
+	test_rng_bytes(rng, buf, len);
+	for (off = 0; off < len; off += n) {
+		n = write(fd, buf + off, len - off);
+		assert_true(n > 0);
+	}
+	if (contents != NULL)
+		*contents = buf;
+	else
+		free(buf);
+	return (fd);
+}

@@ -1,0 +1,85 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Test fixture for driving the simulated kernel: a platform (either
+ * runner), a connected simulated socket whose wire is an in-memory byte
+ * sink the test can read, and session parameters with random keys.  The
+ * bytes on the wire are checked with the independent oracle (oracle.h),
+ * never with src/'s own code.
+ */
+
+#ifndef _TESTS_KSIM_HARNESS_H_
+#define _TESTS_KSIM_HARNESS_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hexutil.h"
+#include "suites.h"
+
+struct socket;
+struct platform;
+
+enum harness_runner { HARNESS_DET, HARNESS_RT };
+
+struct harness {
+	enum harness_runner runner;
+	struct platform *pl;
+	uint64_t seed;
+	struct test_rng rng;
+};
+
+/* The wire: everything TCP sent, in order. */
+struct wire {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t limit; /* bytes it accepts in all before "full" */
+	bool fin;
+	int nwrites;
+};
+
+/* Keys and parameters of one session, as handed to TCP_TXTLS_ENABLE. */
+struct harness_keys {
+	const struct test_suite *suite;
+	uint8_t cipher_key[32];
+	uint8_t iv[16];
+	uint8_t auth_key[48];
+	uint64_t seqno;
+};
+
+void harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
+    int ncpus);
+void harness_fini(struct harness *h);
+/* Let every worker, disk read and completion finish. */
+void harness_run(struct harness *h);
+
+void wire_init(struct wire *w);
+void wire_fini(struct wire *w);
+
+/* A connected TCP socket whose output lands in w (flowid picks a worker). */
+struct socket *harness_socket(struct harness *h, struct wire *w,
+    uint32_t flowid);
+/* Random printable keys (as FreeBSD's ktls_test.c) and the given seqno. */
+void harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
+    struct harness_keys *k);
+/* setsockopt(TCP_TXTLS_ENABLE) with k; returns the errno. */
+int harness_enable(struct socket *so, const struct harness_keys *k);
+/* sendmsg() with a TLS_SET_RECORD_TYPE control message. */
+int harness_send_type(struct socket *so, uint8_t type, const void *buf,
+    size_t len, ssize_t *written);
+
+/*
+ * Decrypt the whole wire with the oracle; *plain is malloc'd.  Returns 0
+ * or fails the cmocka test with the oracle's message.
+ */
+struct oracle_record;
+typedef int harness_rec_cb(void *arg, const struct oracle_record *rec);
+void harness_decrypt(const struct harness_keys *k, const struct wire *w,
+    uint8_t **plain, size_t *plen, size_t *nrecords, harness_rec_cb *cb,
+    void *arg);
+
+/* Make a temporary file of len random bytes; returns an open fd. */
+int harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents);
+
+#endif /* !_TESTS_KSIM_HARNESS_H_ */

@@ -1,0 +1,643 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The independent decryptor ("oracle"), see oracle.h.
+ *
+ * Deliberately self-contained: it speaks only OpenSSL EVP and takes nothing
+ * from src/ except the constants in sys/ktls.h, so that a bug in the
+ * simulated kernel's framing or crypto cannot be mirrored here and cancel
+ * out.  Every check names the record index and the rule that failed.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "oracle.h"
+
+#define HDR_LEN 5	/* RFC 5246 6.2.1, RFC 8446 5.1 */
+#define MAX_PLAIN 16384 /* 2^14, RFC 5246 6.2.1, RFC 8446 5.1 */
+#define AEAD_TAG_LEN 16 /* GCM and Poly1305 tags */
+#define AEAD_NONCE_LEN 12
+#define GCM12_EXPLICIT 8 /* RFC 5288 3: GCMNonce.nonce_explicit */
+#define CBC_BLOCK 16
+#define MAX_MAC_LEN 48 /* HMAC-SHA384 */
+
+enum oracle_kind {
+	OK_CBC,
+	OK_GCM,
+	OK_CHACHA,
+};
+
+struct oracle {
+	struct test_suite suite;
+	enum oracle_kind kind;
+	bool tls13;
+	size_t maclen;	    /* CBC only */
+	const char *digest; /* CBC only */
+	EVP_CIPHER *cipher;
+	EVP_CIPHER_CTX *ctx;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mctx;
+	uint8_t key[32];
+	uint8_t auth_key[MAX_MAC_LEN];
+	uint8_t iv[16]; /* TLS 1.0: the chained CBC IV */
+	uint64_t seqno; /* next expected sequence number */
+	uint64_t index; /* index of the next record in the stream */
+	uint8_t *plain; /* MAX_PLAIN + trailer bytes */
+	char err[256];
+};
+
+static void oracle_fail(struct oracle *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Record the reason for a failure.  The prefix identifies the record both
+ * by its position in the stream and by the sequence number that the oracle
+ * expected, since the two diverge when a test starts at a non-zero rec_seq.
+ */
+static void
+oracle_fail(struct oracle *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(o->err, sizeof(o->err),
+	    "%s record %" PRIu64 " (seq %" PRIu64 "): ", o->suite.name,
+	    o->index, o->seqno);
+	if (n < 0 || (size_t)n >= sizeof(o->err))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->err + n, sizeof(o->err) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+be64enc_(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/*
+ * Validate the suite against the same rules FreeBSD's ktls_create_session()
+ * applies, so an oracle is never built for a combination the kernel would
+ * refuse (which would mask a kernel that accepts it).
+ */
+static bool
+oracle_suite_ok(const struct test_suite *s, const uint8_t *cipher_key,
+    const uint8_t *iv, const uint8_t *auth_key)
+{
+
+	if (cipher_key == NULL)
+		return (false);
+	switch (s->cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		if (s->cipher_key_len != 16 && s->cipher_key_len != 32)
+			return (false);
+		if (s->tls_vminor < TLS_MINOR_VER_ZERO ||
+		    s->tls_vminor > TLS_MINOR_VER_TWO)
+			return (false);
+		if (auth_key == NULL)
+			return (false);
+		switch (s->auth_algorithm) {
+		case CRYPTO_SHA1_HMAC:
+			if (s->auth_key_len != SHA1_HASH_LEN)
+				return (false);
+			break;
+		case CRYPTO_SHA2_256_HMAC:
+		case CRYPTO_SHA2_384_HMAC:
+			/* SHA-2 record MACs arrived with TLS 1.2. */
+			if (s->tls_vminor != TLS_MINOR_VER_TWO)
+				return (false);
+			if (s->auth_key_len !=
+			    (s->auth_algorithm == CRYPTO_SHA2_256_HMAC ?
+				    SHA2_256_HASH_LEN :
+				    SHA2_384_HASH_LEN))
+				return (false);
+			break;
+		default:
+			return (false);
+		}
+		/* TLS 1.0 has no explicit IV and chains from the given one. */
+		if (s->tls_vminor == TLS_MINOR_VER_ZERO &&
+		    (iv == NULL || s->iv_len != TLS_CBC_IMPLICIT_IV_LEN))
+			return (false);
+		return (true);
+	case CRYPTO_AES_NIST_GCM_16:
+		if (s->cipher_key_len != 16 && s->cipher_key_len != 32)
+			return (false);
+		if (s->tls_vminor == TLS_MINOR_VER_TWO)
+			return (iv != NULL && s->iv_len == TLS_AEAD_GCM_LEN);
+		if (s->tls_vminor == TLS_MINOR_VER_THREE)
+			return (iv != NULL && s->iv_len == TLS_1_3_GCM_IV_LEN);
+		return (false);
+	case CRYPTO_CHACHA20_POLY1305:
+		if (s->cipher_key_len != 32)
+			return (false);
+		if (s->tls_vminor != TLS_MINOR_VER_TWO &&
+		    s->tls_vminor != TLS_MINOR_VER_THREE)
+			return (false);
+		return (iv != NULL && s->iv_len == TLS_CHACHA20_IV_LEN);
+	default:
+		return (false);
+	}
+}
+
+struct oracle *
+oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
+    const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno)
+{
+	struct oracle *o;
+	const char *cname;
+
+	if (suite == NULL || !oracle_suite_ok(suite, cipher_key, iv, auth_key))
+		return (NULL);
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return (NULL);
+	o->suite = *suite;
+	o->seqno = seqno;
+	o->tls13 = (suite->tls_vminor == TLS_MINOR_VER_THREE);
+	memcpy(o->key, cipher_key, suite->cipher_key_len);
+
+	switch (suite->cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		o->kind = OK_CBC;
+		cname =
+		    suite->cipher_key_len == 16 ? "AES-128-CBC" : "AES-256-CBC";
+		o->maclen = suite->auth_key_len;
+		if (suite->auth_algorithm == CRYPTO_SHA1_HMAC)
+			o->digest = "SHA1";
+		else if (suite->auth_algorithm == CRYPTO_SHA2_256_HMAC)
+			o->digest = "SHA256";
+		else
+			o->digest = "SHA384";
+		memcpy(o->auth_key, auth_key, suite->auth_key_len);
+		if (suite->tls_vminor == TLS_MINOR_VER_ZERO)
+			memcpy(o->iv, iv, TLS_CBC_IMPLICIT_IV_LEN);
+		break;
+	case CRYPTO_AES_NIST_GCM_16:
+		o->kind = OK_GCM;
+		cname =
+		    suite->cipher_key_len == 16 ? "AES-128-GCM" : "AES-256-GCM";
+		memcpy(o->iv, iv, suite->iv_len);
+		break;
+	default:
+		o->kind = OK_CHACHA;
+		cname = "ChaCha20-Poly1305";
+		memcpy(o->iv, iv, suite->iv_len);
+		break;
+	}
+
+	o->cipher = EVP_CIPHER_fetch(NULL, cname, NULL);
+	o->ctx = EVP_CIPHER_CTX_new();
+	o->plain = malloc(MAX_PLAIN + MAX_MAC_LEN + CBC_BLOCK + 1);
+	if (o->cipher == NULL || o->ctx == NULL || o->plain == NULL)
+		goto fail;
+	if (o->kind == OK_CBC) {
+		o->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (o->mac == NULL)
+			goto fail;
+		o->mctx = EVP_MAC_CTX_new(o->mac);
+		if (o->mctx == NULL)
+			goto fail;
+	}
+	return (o);
+fail:
+	oracle_free(o);
+	return (NULL);
+}
+
+void
+oracle_free(struct oracle *o)
+{
+
+	if (o == NULL)
+		return;
+	EVP_MAC_CTX_free(o->mctx);
+	EVP_MAC_free(o->mac);
+	EVP_CIPHER_CTX_free(o->ctx);
+	EVP_CIPHER_free(o->cipher);
+	OPENSSL_cleanse(o->key, sizeof(o->key));
+	OPENSSL_cleanse(o->auth_key, sizeof(o->auth_key));
+	free(o->plain);
+	free(o);
+}
+
+const char *
+oracle_error(const struct oracle *o)
+{
+
+	return (o->err[0] != '\0' ? o->err : "no error");
+}
+
+/*
+ * The largest legal value of the header length field: explicit IV or nonce
+ * + 2^14 bytes of plaintext + the largest trailer the suite can produce
+ * (conformance.md 1.3 step 1).
+ */
+static size_t
+oracle_max_body(const struct oracle *o)
+{
+	size_t explicit;
+
+	switch (o->kind) {
+	case OK_CBC:
+		/*
+		 * Explicit IV (TLS 1.1+), MAC and at most one whole block of
+		 * minimal padding (RFC 5246 6.2.3.2).
+		 */
+		explicit =
+		    o->suite.tls_vminor == TLS_MINOR_VER_ZERO ? 0 : CBC_BLOCK;
+		return (explicit + MAX_PLAIN + o->maclen + CBC_BLOCK);
+	case OK_GCM:
+		if (!o->tls13)
+			return (GCM12_EXPLICIT + MAX_PLAIN + AEAD_TAG_LEN);
+		/* FALLTHROUGH */
+	default:
+		/* TLS 1.3 adds the inner content type byte (RFC 8446 5.2). */
+		return (MAX_PLAIN + AEAD_TAG_LEN + (o->tls13 ? 1 : 0));
+	}
+}
+
+/*
+ * AES-CBC with HMAC, MAC-then-encrypt (RFC 5246 6.2.3.2, RFC 4346 6.2.3.2,
+ * RFC 2246 6.2.3.2).  The ciphertext is plaintext || MAC || padding where
+ * each of the padlen bytes (the length byte included) holds padlen - 1.
+ */
+static int
+oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
+    struct oracle_record *rec)
+{
+	uint8_t macin[13], mac[EVP_MAX_MD_SIZE];
+	OSSL_PARAM params[2];
+	const uint8_t *body, *ivp;
+	size_t blen, explicit, padlen, plen, maclen, i;
+	uint8_t padbyte;
+	int outl, outl2;
+
+	/*
+	 * TLS 1.1 and later carry a per-record IV in front of the ciphertext
+	 * (RFC 4346 6.2.3.2); TLS 1.0 continues the CBC chain across records
+	 * (RFC 2246 6.2.3.2), which is why the oracle must see every record.
+	 */
+	explicit = (o->suite.tls_vminor == TLS_MINOR_VER_ZERO) ? 0 : CBC_BLOCK;
+	maclen = o->maclen;
+	if (len < explicit) {
+		oracle_fail(o,
+		    "CBC record length %zu shorter than the "
+		    "%zu-byte explicit IV",
+		    len, explicit);
+		return (ORACLE_BAD);
+	}
+	body = hdr + HDR_LEN + explicit;
+	blen = len - explicit;
+	ivp = explicit != 0 ? hdr + HDR_LEN : o->iv;
+	if (blen == 0 || blen % CBC_BLOCK != 0) {
+		oracle_fail(o,
+		    "CBC ciphertext length %zu is not a positive "
+		    "multiple of %d",
+		    blen, CBC_BLOCK);
+		return (ORACLE_BAD);
+	}
+	if (blen < maclen + 1) {
+		oracle_fail(o,
+		    "CBC ciphertext length %zu cannot hold a "
+		    "%zu-byte MAC and padding",
+		    blen, maclen);
+		return (ORACLE_BAD);
+	}
+
+	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, ivp, NULL) ||
+	    !EVP_CIPHER_CTX_set_padding(o->ctx, 0) ||
+	    !EVP_DecryptUpdate(o->ctx, o->plain, &outl, body, (int)blen) ||
+	    !EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) ||
+	    (size_t)(outl + outl2) != blen) {
+		oracle_fail(o, "EVP AES-CBC decryption failed");
+		return (ORACLE_BAD);
+	}
+
+	/*
+	 * Padding.  FreeBSD always pads minimally, so with the total a
+	 * multiple of the block size the padding length must be 1..16; a
+	 * longer one (legal in RFC 5246 up to 256) is a framing bug here.
+	 */
+	padbyte = o->plain[blen - 1];
+	padlen = (size_t)padbyte + 1;
+	if (padlen > CBC_BLOCK) {
+		oracle_fail(o,
+		    "CBC padding length %zu is not minimal "
+		    "(must be 1..%d)",
+		    padlen, CBC_BLOCK);
+		return (ORACLE_BAD);
+	}
+	if (blen < maclen + padlen) {
+		oracle_fail(o,
+		    "CBC ciphertext length %zu shorter than MAC "
+		    "%zu + padding %zu",
+		    blen, maclen, padlen);
+		return (ORACLE_BAD);
+	}
+	/* RFC 5246 6.2.3.2: every padding byte equals the length value. */
+	for (i = blen - padlen; i < blen; i++) {
+		if (o->plain[i] != padbyte) {
+			oracle_fail(o,
+			    "CBC padding byte %zu of %zu is 0x%02x, "
+			    "expected 0x%02x",
+			    i - (blen - padlen), padlen, o->plain[i], padbyte);
+			return (ORACLE_BAD);
+		}
+	}
+	plen = blen - maclen - padlen;
+	if (plen > MAX_PLAIN) {
+		oracle_fail(o, "CBC plaintext length %zu exceeds 2^14", plen);
+		return (ORACLE_BAD);
+	}
+
+	/*
+	 * RFC 5246 6.2.3.1: MAC(seq_num || type || version || length ||
+	 * fragment), where length is that of the plaintext, not the record;
+	 * the explicit IV is not covered.
+	 */
+	be64enc_(macin, o->seqno);
+	macin[8] = hdr[0];
+	macin[9] = hdr[1];
+	macin[10] = hdr[2];
+	macin[11] = (uint8_t)(plen >> 8);
+	macin[12] = (uint8_t)plen;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)o->digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	i = 0;
+	if (!EVP_MAC_init(o->mctx, o->auth_key, maclen, params) ||
+	    !EVP_MAC_update(o->mctx, macin, sizeof(macin)) ||
+	    !EVP_MAC_update(o->mctx, o->plain, plen) ||
+	    !EVP_MAC_final(o->mctx, mac, &i, sizeof(mac)) || i != maclen) {
+		oracle_fail(o, "EVP HMAC-%s failed", o->digest);
+		return (ORACLE_BAD);
+	}
+	if (CRYPTO_memcmp(mac, o->plain + plen, maclen) != 0) {
+		oracle_fail(o,
+		    "HMAC-%s mismatch (plaintext %zu bytes, "
+		    "padding %zu)",
+		    o->digest, plen, padlen);
+		return (ORACLE_BAD);
+	}
+
+	/* The last ciphertext block seeds the next TLS 1.0 record. */
+	if (explicit == 0)
+		memcpy(o->iv, body + blen - CBC_BLOCK, CBC_BLOCK);
+	else {
+		memcpy(rec->explicit_iv, hdr + HDR_LEN, CBC_BLOCK);
+		rec->explicit_len = CBC_BLOCK;
+	}
+	rec->inner_type = hdr[0];
+	rec->padlen = padlen;
+	rec->plen = plen;
+	return (0);
+}
+
+/*
+ * AEAD suites: TLS 1.2 AES-GCM (RFC 5288 3, RFC 5246 6.2.3.3), TLS 1.2
+ * ChaCha20-Poly1305 (RFC 7905 2) and TLS 1.3 (RFC 8446 5.2, 5.3).
+ */
+static int
+oracle_aead(struct oracle *o, const uint8_t *hdr, size_t len,
+    struct oracle_record *rec)
+{
+	uint8_t nonce[AEAD_NONCE_LEN], aad[13], tag[AEAD_TAG_LEN], seq[8];
+	const uint8_t *ct;
+	size_t explicit, clen, aadlen, i;
+	int outl, outl2;
+
+	explicit = (o->kind == OK_GCM && !o->tls13) ? GCM12_EXPLICIT : 0;
+	if (len < explicit + AEAD_TAG_LEN + (o->tls13 ? 1 : 0)) {
+		oracle_fail(o,
+		    "AEAD record length %zu too short for "
+		    "%zu-byte nonce, tag%s",
+		    len, explicit, o->tls13 ? " and inner type" : "");
+		return (ORACLE_BAD);
+	}
+	ct = hdr + HDR_LEN + explicit;
+	clen = len - explicit - AEAD_TAG_LEN;
+	memcpy(tag, ct + clen, AEAD_TAG_LEN);
+
+	be64enc_(seq, o->seqno);
+	if (explicit != 0) {
+		/*
+		 * RFC 5288 3: nonce = salt (from the key block) ||
+		 * nonce_explicit (carried in the record).  Its value is the
+		 * sender's choice; FreeBSD uses a counter with a random start.
+		 */
+		memcpy(nonce, o->iv, TLS_AEAD_GCM_LEN);
+		memcpy(nonce + TLS_AEAD_GCM_LEN, hdr + HDR_LEN, GCM12_EXPLICIT);
+		memcpy(rec->explicit_iv, hdr + HDR_LEN, GCM12_EXPLICIT);
+		rec->explicit_len = GCM12_EXPLICIT;
+	} else {
+		/*
+		 * RFC 8446 5.3 and RFC 7905 2: the 64-bit sequence number,
+		 * left-padded to the IV length, XORed into the static IV.
+		 */
+		memcpy(nonce, o->iv, AEAD_NONCE_LEN);
+		for (i = 0; i < 8; i++)
+			nonce[AEAD_NONCE_LEN - 8 + i] ^= seq[i];
+	}
+
+	if (o->tls13) {
+		/*
+		 * RFC 8446 5.2: additional_data is the record header exactly
+		 * as sent, its length counting the tag.
+		 */
+		memcpy(aad, hdr, HDR_LEN);
+		aadlen = HDR_LEN;
+	} else {
+		/*
+		 * RFC 5246 6.2.3.3: seq_num || type || version || length of
+		 * the plaintext (RFC 7905 reuses it for ChaCha20-Poly1305).
+		 */
+		memcpy(aad, seq, 8);
+		aad[8] = hdr[0];
+		aad[9] = hdr[1];
+		aad[10] = hdr[2];
+		aad[11] = (uint8_t)(clen >> 8);
+		aad[12] = (uint8_t)clen;
+		aadlen = 13;
+	}
+
+	outl = outl2 = 0;
+	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, nonce, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(o->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN,
+		tag) ||
+	    !EVP_DecryptUpdate(o->ctx, NULL, &outl, aad, (int)aadlen) ||
+	    !EVP_DecryptUpdate(o->ctx, o->plain, &outl, ct, (int)clen)) {
+		oracle_fail(o, "EVP %s decryption setup failed",
+		    EVP_CIPHER_get0_name(o->cipher));
+		return (ORACLE_BAD);
+	}
+	if (EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) != 1) {
+		oracle_fail(o, "%s tag mismatch (ciphertext %zu bytes)",
+		    o->kind == OK_GCM ? "AES-GCM" : "ChaCha20-Poly1305", clen);
+		return (ORACLE_BAD);
+	}
+
+	if (o->tls13) {
+		/*
+		 * RFC 8446 5.2/5.4: the real type is the last non-zero byte
+		 * of TLSInnerPlaintext, zeros after it being padding.
+		 * FreeBSD never pads, so exactly one byte is trimmed and a
+		 * zero there means padding (or a zero type), both wrong.
+		 */
+		rec->inner_type = o->plain[clen - 1];
+		if (rec->inner_type == 0) {
+			oracle_fail(o,
+			    "TLS 1.3 inner type byte is 0 "
+			    "(padding present or type missing)");
+			return (ORACLE_BAD);
+		}
+		rec->plen = clen - 1;
+	} else {
+		rec->inner_type = hdr[0];
+		rec->plen = clen;
+	}
+	return (0);
+}
+
+int
+oracle_next(struct oracle *o, const uint8_t *buf, size_t avail,
+    struct oracle_record *rec)
+{
+	size_t len, maxbody;
+	uint8_t want_minor;
+	int error;
+
+	o->err[0] = '\0';
+	memset(rec, 0, sizeof(*rec));
+	if (avail < HDR_LEN) {
+		oracle_fail(o, "incomplete header (%zu of %d bytes)", avail,
+		    HDR_LEN);
+		return (ORACLE_INCOMPLETE);
+	}
+	len = (size_t)buf[3] << 8 | buf[4];
+
+	/*
+	 * Header checks come before waiting for the body: a bad length would
+	 * otherwise leave the caller waiting for bytes that never come.
+	 */
+	if (buf[1] != TLS_MAJOR_VER_ONE) {
+		oracle_fail(o, "header major version %u, expected %u", buf[1],
+		    TLS_MAJOR_VER_ONE);
+		return (ORACLE_BAD);
+	}
+	/* RFC 8446 5.1: TLS 1.3 records claim legacy_record_version 3,3. */
+	want_minor = o->tls13 ? TLS_MINOR_VER_TWO : o->suite.tls_vminor;
+	if (buf[2] != want_minor) {
+		oracle_fail(o, "header minor version %u, expected %u", buf[2],
+		    want_minor);
+		return (ORACLE_BAD);
+	}
+	/* RFC 8446 5.2: opaque_type is always application_data. */
+	if (o->tls13 && buf[0] != TLS_RLTYPE_APP) {
+		oracle_fail(o, "TLS 1.3 outer type %u, expected %u", buf[0],
+		    TLS_RLTYPE_APP);
+		return (ORACLE_BAD);
+	}
+	maxbody = oracle_max_body(o);
+	if (len > maxbody) {
+		oracle_fail(o,
+		    "header length %zu exceeds the suite maximum "
+		    "%zu",
+		    len, maxbody);
+		return (ORACLE_BAD);
+	}
+	if (avail < HDR_LEN + len) {
+		oracle_fail(o, "incomplete record (%zu of %zu bytes)", avail,
+		    HDR_LEN + len);
+		return (ORACLE_INCOMPLETE);
+	}
+
+	if (o->kind == OK_CBC)
+		error = oracle_cbc(o, buf, len, rec);
+	else
+		error = oracle_aead(o, buf, len, rec);
+	if (error != 0)
+		return (error);
+
+	rec->type = buf[0];
+	rec->vmajor = buf[1];
+	rec->vminor = buf[2];
+	rec->reclen = HDR_LEN + len;
+	rec->seqno = o->seqno;
+	rec->plain = o->plain;
+	o->seqno++;
+	o->index++;
+	return (0);
+}
+
+int
+oracle_stream(struct oracle *o, const uint8_t *buf, size_t len, uint8_t **plain,
+    size_t *plen, size_t *nrecords, oracle_cb *cb, void *arg)
+{
+	struct oracle_record rec;
+	uint8_t *out, *tmp;
+	size_t off, outlen, outcap, n;
+	int error;
+
+	/* Start with room for the common case of 16 KiB records. */
+	outcap = len + 1;
+	out = malloc(outcap);
+	if (out == NULL) {
+		snprintf(o->err, sizeof(o->err), "out of memory");
+		return (ORACLE_BAD);
+	}
+	off = outlen = n = 0;
+	error = 0;
+	while (off < len) {
+		error = oracle_next(o, buf + off, len - off, &rec);
+		if (error != 0)
+			break;
+		/* Plaintext never exceeds its record, but stay defensive. */
+		if (outlen + rec.plen > outcap) {
+			outcap = (outlen + rec.plen) * 2;
+			tmp = realloc(out, outcap);
+			if (tmp == NULL) {
+				snprintf(o->err, sizeof(o->err),
+				    "out of memory");
+				error = ORACLE_BAD;
+				break;
+			}
+			out = tmp;
+		}
+		memcpy(out + outlen, rec.plain, rec.plen);
+		outlen += rec.plen;
+		off += rec.reclen;
+		n++;
+		if (cb != NULL && (error = cb(arg, &rec)) != 0)
+			break;
+	}
+	if (error == 0)
+		o->err[0] = '\0';
+
+	/* On failure the caller still gets (and frees) the good prefix. */
+	if (plain != NULL)
+		*plain = out;
+	else
+		free(out);
+	if (plen != NULL)
+		*plen = outlen;
+	if (nrecords != NULL)
+		*nrecords = n;
+	return (error);
+}

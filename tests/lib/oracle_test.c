@@ -1,0 +1,930 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Tests for the oracle itself.  The oracle judges the simulated kernel, so
+ * it is checked against two things it shares no code with: the published
+ * RFC 8448 records, and a minimal reference encryptor written below from
+ * the RFCs (again plain EVP).  Every valid record must round-trip; every
+ * single-byte corruption, wrong sequence number, broken CBC chain, TLS 1.3
+ * padding and non-minimal CBC padding must be refused.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "hexutil.h"
+#include "oracle.h"
+#include "suites.h"
+#include "tests/vectors/rfc8448.h"
+
+#define MAX_REC (5 + 16 + 16384 + 256 + 64)
+
+static const size_t payload_sizes[] = { 0, 1, 15, 16, 17, 64, 16384 };
+#define NSIZES (sizeof(payload_sizes) / sizeof(payload_sizes[0]))
+
+/* Session secrets as handed to TCP_TXTLS_ENABLE. */
+struct keys {
+	uint8_t key[32];
+	uint8_t iv[16];
+	uint8_t auth[48];
+};
+
+/* Deviations the reference encryptor can be asked to make. */
+struct ref_opts {
+	size_t tls13_pad;  /* zero bytes after the TLS 1.3 inner type */
+	size_t cbc_padlen; /* CBC padding length incl. length byte; 0=min */
+	int cbc_bad_pad;   /* CBC: index of a padding byte to corrupt */
+	uint8_t vminor;	   /* header minor to write; 0 = the correct one */
+};
+
+static const struct ref_opts ref_default = { 0, 0, -1, 0 };
+
+static bool
+is_cbc(const struct test_suite *s)
+{
+
+	return (s->cipher_algorithm == CRYPTO_AES_CBC);
+}
+
+static bool
+is_tls13(const struct test_suite *s)
+{
+
+	return (s->tls_vminor == TLS_MINOR_VER_THREE);
+}
+
+static const struct test_suite *
+find_suite(const char *name)
+{
+	int i;
+
+	for (i = 0; i < test_nsuites; i++)
+		if (strcmp(test_suites[i].name, name) == 0)
+			return (&test_suites[i]);
+	fail_msg("no suite %s", name);
+	return (NULL);
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static void
+make_keys(struct test_rng *rng, struct keys *k)
+{
+
+	test_random_printable(rng, k->key, sizeof(k->key));
+	test_random_printable(rng, k->iv, sizeof(k->iv));
+	test_random_printable(rng, k->auth, sizeof(k->auth));
+}
+
+static struct oracle *
+new_oracle(const struct test_suite *s, const struct keys *k, uint64_t seq)
+{
+	struct oracle *o;
+
+	o = oracle_new(s, k->key, k->iv, k->auth, seq);
+	assert_non_null(o);
+	return (o);
+}
+
+/*
+ * The reference encryptor: one record, written directly from the RFCs.
+ * chain_iv is the TLS 1.0 CBC chaining state (in/out).  Returns the record
+ * length.
+ */
+static size_t
+ref_encrypt(const struct test_suite *s, const struct keys *k, uint8_t *chain_iv,
+    uint64_t seq, uint8_t type, const uint8_t *p, size_t plen,
+    const struct ref_opts *opt, struct test_rng *rng, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER *c;
+	uint8_t *in, seqb[8], nonce[12], aad[13];
+	size_t hlen, inlen, explicit, i, padlen;
+	int outl, fl;
+	char cname[32];
+
+	ctx = EVP_CIPHER_CTX_new();
+	assert_non_null(ctx);
+	in = malloc(plen + 512);
+	assert_non_null(in);
+	put_be64(seqb, seq);
+
+	out[0] = is_tls13(s) ? TLS_RLTYPE_APP : type;
+	out[1] = 3;
+	out[2] = opt->vminor != 0 ? opt->vminor :
+	    is_tls13(s)		  ? TLS_MINOR_VER_TWO :
+				    s->tls_vminor;
+
+	if (is_cbc(s)) {
+		const char *md = s->auth_algorithm == CRYPTO_SHA1_HMAC ?
+		    "SHA1" :
+		    s->auth_algorithm == CRYPTO_SHA2_256_HMAC ? "SHA256" :
+								"SHA384";
+		OSSL_PARAM prm[2];
+		EVP_MAC *mac;
+		EVP_MAC_CTX *mctx;
+		uint8_t hdr13[13];
+		size_t ml;
+
+		explicit = s->tls_vminor == TLS_MINOR_VER_ZERO ? 0 : 16;
+		hlen = 5 + explicit;
+		if (explicit != 0)
+			test_rng_bytes(rng, out + 5, 16);
+
+		/* MAC over seq || type || version || plen || plaintext. */
+		memcpy(hdr13, seqb, 8);
+		hdr13[8] = out[0];
+		hdr13[9] = out[1];
+		hdr13[10] = out[2];
+		hdr13[11] = (uint8_t)(plen >> 8);
+		hdr13[12] = (uint8_t)plen;
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		mctx = EVP_MAC_CTX_new(mac);
+		prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)md, 0);
+		prm[1] = OSSL_PARAM_construct_end();
+		memcpy(in, p, plen);
+		assert_true(EVP_MAC_init(mctx, k->auth, s->auth_key_len, prm));
+		assert_true(EVP_MAC_update(mctx, hdr13, 13));
+		assert_true(EVP_MAC_update(mctx, p, plen));
+		assert_true(EVP_MAC_final(mctx, in + plen, &ml, 64));
+		assert_int_equal(ml, s->auth_key_len);
+		EVP_MAC_CTX_free(mctx);
+		EVP_MAC_free(mac);
+
+		padlen = opt->cbc_padlen != 0 ? opt->cbc_padlen :
+						16 - (plen + ml) % 16;
+		for (i = 0; i < padlen; i++)
+			in[plen + ml + i] = (uint8_t)(padlen - 1);
+		if (opt->cbc_bad_pad >= 0)
+			in[plen + ml + opt->cbc_bad_pad] ^= 0x5a;
+		inlen = plen + ml + padlen;
+		assert_int_equal(inlen % 16, 0);
+
+		snprintf(cname, sizeof(cname), "AES-%d-CBC",
+		    s->cipher_key_len * 8);
+		c = EVP_CIPHER_fetch(NULL, cname, NULL);
+		assert_non_null(c);
+		assert_true(EVP_EncryptInit_ex2(ctx, c, k->key,
+		    explicit != 0 ? out + 5 : chain_iv, NULL));
+		EVP_CIPHER_CTX_set_padding(ctx, 0);
+		assert_true(
+		    EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
+		assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
+		assert_int_equal(outl + fl, inlen);
+		if (explicit == 0)
+			memcpy(chain_iv, out + hlen + inlen - 16, 16);
+		EVP_CIPHER_free(c);
+		out[3] = (uint8_t)((explicit + inlen) >> 8);
+		out[4] = (uint8_t)(explicit + inlen);
+		free(in);
+		EVP_CIPHER_CTX_free(ctx);
+		return (hlen + inlen);
+	}
+
+	/* AEAD. */
+	memcpy(in, p, plen);
+	inlen = plen;
+	if (is_tls13(s)) {
+		in[inlen++] = type;
+		memset(in + inlen, 0, opt->tls13_pad);
+		inlen += opt->tls13_pad;
+	}
+	if (s->cipher_algorithm == CRYPTO_AES_NIST_GCM_16 && !is_tls13(s)) {
+		/* RFC 5288 3: salt || explicit nonce chosen by the sender. */
+		explicit = 8;
+		memcpy(nonce, k->iv, 4);
+		test_rng_bytes(rng, out + 5, 8);
+		memcpy(nonce + 4, out + 5, 8);
+	} else {
+		explicit = 0;
+		memcpy(nonce, k->iv, 12);
+		for (i = 0; i < 8; i++)
+			nonce[4 + i] ^= seqb[i];
+	}
+	hlen = 5 + explicit;
+	out[3] = (uint8_t)((explicit + inlen + 16) >> 8);
+	out[4] = (uint8_t)(explicit + inlen + 16);
+	if (is_tls13(s)) {
+		memcpy(aad, out, 5);
+	} else {
+		memcpy(aad, seqb, 8);
+		memcpy(aad + 8, out, 3);
+		aad[11] = (uint8_t)(plen >> 8);
+		aad[12] = (uint8_t)plen;
+	}
+	if (s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305)
+		snprintf(cname, sizeof(cname), "ChaCha20-Poly1305");
+	else
+		snprintf(cname, sizeof(cname), "AES-%d-GCM",
+		    s->cipher_key_len * 8);
+	c = EVP_CIPHER_fetch(NULL, cname, NULL);
+	assert_non_null(c);
+	assert_true(EVP_EncryptInit_ex2(ctx, c, k->key, nonce, NULL));
+	assert_true(
+	    EVP_EncryptUpdate(ctx, NULL, &outl, aad, is_tls13(s) ? 5 : 13));
+	assert_true(EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
+	assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
+	assert_true(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
+	    out + hlen + inlen));
+	EVP_CIPHER_free(c);
+	EVP_CIPHER_CTX_free(ctx);
+	free(in);
+	return (hlen + inlen + 16);
+}
+
+/* Decrypt one record with a fresh oracle; return oracle_next()'s result. */
+static int
+try_one(const struct test_suite *s, const struct keys *k, uint64_t seq,
+    const uint8_t *rec, size_t len, char *why, size_t whylen)
+{
+	struct oracle_record r;
+	struct oracle *o;
+	int rc;
+
+	o = new_oracle(s, k, seq);
+	rc = oracle_next(o, rec, len, &r);
+	if (why != NULL)
+		snprintf(why, whylen, "%s", oracle_error(o));
+	oracle_free(o);
+	return (rc);
+}
+
+/* --- RFC 8448 --------------------------------------------------------- */
+
+static uint8_t *
+hx(const char *s, size_t *len)
+{
+	uint8_t *b;
+
+	b = hex2buf(s, len);
+	assert_non_null(b);
+	return (b);
+}
+
+struct rec_log {
+	size_t n;
+	uint8_t inner[8];
+	uint64_t seq[8];
+};
+
+static int
+log_cb(void *arg, const struct oracle_record *rec)
+{
+	struct rec_log *l = arg;
+
+	if (l->n < 8) {
+		l->inner[l->n] = rec->inner_type;
+		l->seq[l->n] = rec->seqno;
+	}
+	l->n++;
+	return (0);
+}
+
+static void
+test_rfc8448_server(void **state)
+{
+	const struct test_suite *s = find_suite("aes128_gcm_1_3");
+	uint8_t *key, *iv, *nst, *app, *alert, *pay, *pfx, *stream, *plain;
+	size_t kl, ivl, nl, al, alrl, pl, pfl, plen, nrec;
+	struct rec_log log = { 0 };
+	struct oracle *o;
+	int rc;
+
+	key = hx(RFC8448_S_AP_KEY, &kl);
+	iv = hx(RFC8448_S_AP_IV, &ivl);
+	nst = hx(RFC8448_S_NST_RECORD, &nl);
+	app = hx(RFC8448_S_APP_RECORD, &al);
+	alert = hx(RFC8448_S_ALERT_RECORD, &alrl);
+	pay = hx(RFC8448_APP_PAYLOAD, &pl);
+	pfx = hx(RFC8448_S_NST_PREFIX, &pfl);
+	assert_int_equal(kl, 16);
+	assert_int_equal(ivl, 12);
+	assert_int_equal(nl, 227);
+	assert_int_equal(al, 72);
+	assert_int_equal(alrl, 24);
+	assert_int_equal(pl, 50);
+
+	/* The whole server flight under the application key, from seq 0. */
+	stream = malloc(nl + al + alrl);
+	memcpy(stream, nst, nl);
+	memcpy(stream + nl, app, al);
+	memcpy(stream + nl + al, alert, alrl);
+	o = oracle_new(s, key, iv, NULL, RFC8448_S_NST_SEQ);
+	assert_non_null(o);
+	rc = oracle_stream(o, stream, nl + al + alrl, &plain, &plen, &nrec,
+	    log_cb, &log);
+	if (rc != 0)
+		fail_msg("%s", oracle_error(o));
+	assert_int_equal(nrec, 3);
+	assert_int_equal(log.inner[0], TLS_RLTYPE_HANDSHAKE);
+	assert_int_equal(log.inner[1], TLS_RLTYPE_APP);
+	assert_int_equal(log.inner[2], TLS_RLTYPE_ALERT);
+	assert_int_equal(log.seq[1], RFC8448_S_APP_SEQ);
+	assert_int_equal(log.seq[2], RFC8448_S_ALERT_SEQ);
+	assert_int_equal(plen, RFC8448_S_NST_PLEN + 50 + 2);
+	assert_memory_equal(plain, pfx, pfl);
+	assert_memory_equal(plain + RFC8448_S_NST_PLEN, pay, 50);
+	assert_memory_equal(plain + RFC8448_S_NST_PLEN + 50, "\x01\x00", 2);
+	free(plain);
+	oracle_free(o);
+
+	/* The application record alone, at its own sequence number. */
+	o = oracle_new(s, key, iv, NULL, RFC8448_S_APP_SEQ);
+	struct oracle_record r;
+	assert_int_equal(oracle_next(o, app, al, &r), 0);
+	assert_int_equal(r.plen, 50);
+	assert_int_equal(r.reclen, 72);
+	assert_int_equal(r.type, TLS_RLTYPE_APP);
+	assert_int_equal(r.vminor, 3);
+	assert_memory_equal(r.plain, pay, 50);
+	oracle_free(o);
+
+	/* Seq 0 is the NewSessionTicket's: the data record must fail. */
+	o = oracle_new(s, key, iv, NULL, 0);
+	assert_int_equal(oracle_next(o, app, al, &r), ORACLE_BAD);
+	assert_non_null(strstr(oracle_error(o), "tag mismatch"));
+	oracle_free(o);
+
+	free(stream);
+	free(key);
+	free(iv);
+	free(nst);
+	free(app);
+	free(alert);
+	free(pay);
+	free(pfx);
+	(void)state;
+}
+
+static void
+test_rfc8448_client(void **state)
+{
+	const struct test_suite *s = find_suite("aes128_gcm_1_3");
+	uint8_t *key, *iv, *app, *alert, *pay, *stream, *plain;
+	size_t kl, ivl, al, alrl, pl, plen, nrec;
+	struct oracle *o;
+	int rc;
+
+	key = hx(RFC8448_C_AP_KEY, &kl);
+	iv = hx(RFC8448_C_AP_IV, &ivl);
+	app = hx(RFC8448_C_APP_RECORD, &al);
+	alert = hx(RFC8448_C_ALERT_RECORD, &alrl);
+	pay = hx(RFC8448_APP_PAYLOAD, &pl);
+	stream = malloc(al + alrl);
+	memcpy(stream, app, al);
+	memcpy(stream + al, alert, alrl);
+
+	o = oracle_new(s, key, iv, NULL, RFC8448_C_APP_SEQ);
+	assert_non_null(o);
+	rc = oracle_stream(o, stream, al + alrl, &plain, &plen, &nrec, NULL,
+	    NULL);
+	if (rc != 0)
+		fail_msg("%s", oracle_error(o));
+	assert_int_equal(nrec, 2);
+	assert_int_equal(plen, 52);
+	assert_memory_equal(plain, pay, 50);
+	assert_memory_equal(plain + 50, "\x01\x00", 2);
+	free(plain);
+	oracle_free(o);
+
+	free(stream);
+	free(key);
+	free(iv);
+	free(app);
+	free(alert);
+	free(pay);
+	(void)state;
+}
+
+/* --- Per-suite round trips and corruptions ---------------------------- */
+
+/* Flip one bit in byte pos and require the oracle to refuse the record. */
+static void
+expect_flip_fails(const struct test_suite *s, const struct keys *k,
+    uint64_t seq, const uint8_t *rec, size_t len, size_t pos, size_t plen)
+{
+	uint8_t *bad;
+	int rc;
+
+	bad = malloc(len);
+	memcpy(bad, rec, len);
+	bad[pos] ^= (uint8_t)(1u << (pos % 8));
+	rc = try_one(s, k, seq, bad, len, NULL, 0);
+	free(bad);
+	if (rc == 0)
+		fail_msg("%s: P=%zu: flipping byte %zu of %zu went unnoticed",
+		    s->name, plen, pos, len);
+}
+
+static void
+test_roundtrip(void **state)
+{
+	const struct test_suite *s = *state;
+	uint8_t *stream, *payload, *plain, *rec, chain[16];
+	size_t off, total, plen, nrec, i, j, len, pos;
+	struct rec_log log = { 0 };
+	struct test_rng rng;
+	struct oracle *o;
+	struct keys k;
+	uint64_t seq0;
+	char why[256];
+	int rc;
+
+	test_rng_seed(&rng,
+	    0x6b746c73 ^ (uint64_t)s->cipher_algorithm ^
+		((uint64_t)s->tls_vminor << 8) ^
+		((uint64_t)s->cipher_key_len << 16) ^
+		((uint64_t)s->auth_key_len << 24));
+	make_keys(&rng, &k);
+	/* A seqno near 2^32 exercises all eight bytes of the nonce/AAD. */
+	seq0 = 0xfffffffeULL + (test_rng_u64(&rng) & 0xff);
+	memcpy(chain, k.iv, 16);
+
+	total = 0;
+	for (i = 0; i < NSIZES; i++)
+		total += payload_sizes[i];
+	payload = malloc(total);
+	test_random_printable(&rng, payload, total);
+	stream = malloc(NSIZES * MAX_REC);
+
+	/* One stream carrying a record of every size, in sequence. */
+	off = 0;
+	total = 0;
+	for (i = 0; i < NSIZES; i++) {
+		off += ref_encrypt(s, &k, chain, seq0 + i, TLS_RLTYPE_APP,
+		    payload + total, payload_sizes[i], &ref_default, &rng,
+		    stream + off);
+		total += payload_sizes[i];
+	}
+	o = new_oracle(s, &k, seq0);
+	rc = oracle_stream(o, stream, off, &plain, &plen, &nrec, log_cb, &log);
+	if (rc != 0)
+		fail_msg("%s", oracle_error(o));
+	assert_int_equal(nrec, NSIZES);
+	assert_int_equal(plen, total);
+	assert_memory_equal(plain, payload, total);
+	for (i = 0; i < NSIZES; i++) {
+		assert_int_equal(log.inner[i], TLS_RLTYPE_APP);
+		assert_int_equal(log.seq[i], seq0 + i);
+	}
+	free(plain);
+	oracle_free(o);
+
+	/* The same stream from a wrong starting seqno fails on record 0. */
+	o = new_oracle(s, &k, seq0 + 1);
+	rc = oracle_stream(o, stream, off, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(rc, ORACLE_BAD);
+	assert_int_equal(nrec, 0);
+	assert_non_null(strstr(oracle_error(o), "record 0"));
+	free(plain);
+	oracle_free(o);
+	o = new_oracle(s, &k, seq0 - 1);
+	assert_int_equal(oracle_stream(o, stream, off, &plain, &plen, &nrec,
+			     NULL, NULL),
+	    ORACLE_BAD);
+	free(plain);
+	oracle_free(o);
+
+	/* A truncated stream reports the incomplete tail. */
+	o = new_oracle(s, &k, seq0);
+	rc =
+	    oracle_stream(o, stream, off - 1, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(rc, ORACLE_INCOMPLETE);
+	assert_int_equal(nrec, NSIZES - 1);
+	free(plain);
+	oracle_free(o);
+
+	/*
+	 * Single records: every byte flip must be caught.  Small records are
+	 * flipped exhaustively; for the 16 KiB one, header, explicit IV, the
+	 * first and last 64 bytes and a sample in between.
+	 */
+	rec = malloc(MAX_REC);
+	for (i = 0; i < NSIZES; i++) {
+		memcpy(chain, k.iv, 16);
+		len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload,
+		    payload_sizes[i], &ref_default, &rng, rec);
+		rc = try_one(s, &k, seq0, rec, len, why, sizeof(why));
+		if (rc != 0)
+			fail_msg("P=%zu: %s", payload_sizes[i], why);
+		/* Wrong seqno. */
+		assert_int_equal(try_one(s, &k, seq0 + 1, rec, len, NULL, 0),
+		    ORACLE_BAD);
+		for (j = 0; j < len; j++) {
+			pos = j;
+			if (len > 1024 && j >= 128 && j < len - 64) {
+				/* Sample the middle of a big record. */
+				if (j % 997 != 0)
+					continue;
+			}
+			expect_flip_fails(s, &k, seq0, rec, len, pos,
+			    payload_sizes[i]);
+		}
+	}
+
+	/*
+	 * TLS 1.0: the IV chains across records, so a second record
+	 * encrypted with the initial IV again must fail (on record 1), as
+	 * must swapping two records.
+	 */
+	if (is_cbc(s) && s->tls_vminor == TLS_MINOR_VER_ZERO) {
+		memcpy(chain, k.iv, 16);
+		off = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload,
+		    64, &ref_default, &rng, stream);
+		memcpy(chain, k.iv, 16); /* the bug: no chaining */
+		off += ref_encrypt(s, &k, chain, seq0 + 1, TLS_RLTYPE_APP,
+		    payload, 64, &ref_default, &rng, stream + off);
+		o = new_oracle(s, &k, seq0);
+		rc = oracle_stream(o, stream, off, &plain, &plen, &nrec, NULL,
+		    NULL);
+		assert_int_equal(rc, ORACLE_BAD);
+		assert_int_equal(nrec, 1);
+		assert_non_null(strstr(oracle_error(o), "record 1"));
+		free(plain);
+		oracle_free(o);
+	}
+
+	/* Any two records out of order fail at the first of them. */
+	memcpy(chain, k.iv, 16);
+	len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload, 17,
+	    &ref_default, &rng, stream + MAX_REC);
+	off = ref_encrypt(s, &k, chain, seq0 + 1, TLS_RLTYPE_APP, payload, 17,
+	    &ref_default, &rng, stream);
+	memmove(stream + off, stream + MAX_REC, len);
+	o = new_oracle(s, &k, seq0);
+	assert_int_equal(oracle_stream(o, stream, off + len, &plain, &plen,
+			     &nrec, NULL, NULL),
+	    ORACLE_BAD);
+	assert_int_equal(nrec, 0);
+	free(plain);
+	oracle_free(o);
+
+	/* A control record keeps its type (inner type for TLS 1.3). */
+	memcpy(chain, k.iv, 16);
+	len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_HANDSHAKE, payload, 32,
+	    &ref_default, &rng, rec);
+	{
+		struct oracle_record r;
+
+		o = new_oracle(s, &k, seq0);
+		assert_int_equal(oracle_next(o, rec, len, &r), 0);
+		assert_int_equal(r.inner_type, TLS_RLTYPE_HANDSHAKE);
+		assert_int_equal(r.type,
+		    is_tls13(s) ? TLS_RLTYPE_APP : TLS_RLTYPE_HANDSHAKE);
+		assert_int_equal(r.plen, 32);
+		assert_int_equal(r.seqno, seq0);
+		if (is_cbc(s)) {
+			assert_int_equal((32 + s->auth_key_len + r.padlen) % 16,
+			    0);
+			assert_int_equal(r.explicit_len,
+			    s->tls_vminor == TLS_MINOR_VER_ZERO ? 0 : 16);
+		} else if (!is_tls13(s) &&
+		    s->cipher_algorithm == CRYPTO_AES_NIST_GCM_16)
+			assert_int_equal(r.explicit_len, 8);
+		else
+			assert_int_equal(r.explicit_len, 0);
+		oracle_free(o);
+	}
+
+	/* Oversized plaintext (2^14 + 1) is refused. */
+	memcpy(chain, k.iv, 16);
+	{
+		uint8_t *big = calloc(1, 16385);
+
+		len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, big,
+		    16385, &ref_default, &rng, rec);
+		assert_int_equal(try_one(s, &k, seq0, rec, len, why,
+				     sizeof(why)),
+		    ORACLE_BAD);
+		free(big);
+	}
+
+	/* The wrong header minor is named as such. */
+	memcpy(chain, k.iv, 16);
+	{
+		struct ref_opts ro = ref_default;
+
+		ro.vminor = is_tls13(s)		       ? TLS_MINOR_VER_THREE :
+		    s->tls_vminor == TLS_MINOR_VER_TWO ? TLS_MINOR_VER_ONE :
+							 TLS_MINOR_VER_TWO;
+		len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload,
+		    64, &ro, &rng, rec);
+		assert_int_equal(try_one(s, &k, seq0, rec, len, why,
+				     sizeof(why)),
+		    ORACLE_BAD);
+		assert_non_null(strstr(why, "minor"));
+	}
+
+	free(rec);
+	free(stream);
+	free(payload);
+}
+
+/* --- Stricter rules ---------------------------------------------------- */
+
+static void
+test_tls13_padding_rejected(void **state)
+{
+	struct ref_opts ro = ref_default;
+	struct test_rng rng;
+	struct keys k;
+	uint8_t *rec, pay[64];
+	size_t len, pads[] = { 1, 16 }, i, p;
+	char why[256];
+	int si;
+
+	test_rng_seed(&rng, 1303);
+	make_keys(&rng, &k);
+	test_random_printable(&rng, pay, sizeof(pay));
+	rec = malloc(MAX_REC);
+	for (si = 0; si < test_nsuites; si++) {
+		const struct test_suite *s = &test_suites[si];
+
+		if (!is_tls13(s))
+			continue;
+		for (i = 0; i < 2; i++) {
+			for (p = 0; p <= 16; p += 16) {
+				ro.tls13_pad = pads[i];
+				len = ref_encrypt(s, &k, NULL, 7,
+				    TLS_RLTYPE_APP, pay, p, &ro, &rng, rec);
+				assert_int_equal(try_one(s, &k, 7, rec, len,
+						     why, sizeof(why)),
+				    ORACLE_BAD);
+				assert_non_null(strstr(why, "inner type"));
+			}
+		}
+		/* Without padding the same record is fine. */
+		ro.tls13_pad = 0;
+		len = ref_encrypt(s, &k, NULL, 7, TLS_RLTYPE_APP, pay, 16, &ro,
+		    &rng, rec);
+		assert_int_equal(try_one(s, &k, 7, rec, len, NULL, 0), 0);
+		/* Any outer type but application_data is refused. */
+		rec[0] = TLS_RLTYPE_HANDSHAKE;
+		assert_int_equal(try_one(s, &k, 7, rec, len, why, sizeof(why)),
+		    ORACLE_BAD);
+		assert_non_null(strstr(why, "outer type"));
+	}
+	free(rec);
+	(void)state;
+}
+
+static void
+test_cbc_padding_rejected(void **state)
+{
+	struct ref_opts ro;
+	struct test_rng rng;
+	struct keys k;
+	uint8_t *rec, pay[64], chain[16];
+	size_t len, plen, minpad;
+	char why[256];
+	int si, b;
+
+	test_rng_seed(&rng, 5246);
+	make_keys(&rng, &k);
+	test_random_printable(&rng, pay, sizeof(pay));
+	rec = malloc(MAX_REC);
+	for (si = 0; si < test_nsuites; si++) {
+		const struct test_suite *s = &test_suites[si];
+
+		if (!is_cbc(s))
+			continue;
+		for (plen = 0; plen <= 17; plen++) {
+			minpad = 16 - (plen + s->auth_key_len) % 16;
+
+			/* Legal per RFC 5246 but not minimal: one block more.
+			 */
+			ro = ref_default;
+			ro.cbc_padlen = minpad + 16;
+			memcpy(chain, k.iv, 16);
+			len = ref_encrypt(s, &k, chain, 3, TLS_RLTYPE_APP, pay,
+			    plen, &ro, &rng, rec);
+			assert_int_equal(try_one(s, &k, 3, rec, len, why,
+					     sizeof(why)),
+			    ORACLE_BAD);
+			assert_non_null(strstr(why, "not minimal"));
+
+			/* Each padding byte other than the length byte. */
+			for (b = 0; b < (int)minpad - 1; b++) {
+				ro = ref_default;
+				ro.cbc_bad_pad = b;
+				memcpy(chain, k.iv, 16);
+				len = ref_encrypt(s, &k, chain, 3,
+				    TLS_RLTYPE_APP, pay, plen, &ro, &rng, rec);
+				assert_int_equal(try_one(s, &k, 3, rec, len,
+						     why, sizeof(why)),
+				    ORACLE_BAD);
+				assert_non_null(strstr(why, "padding byte"));
+			}
+		}
+	}
+	free(rec);
+	(void)state;
+}
+
+static void
+test_incomplete_and_limits(void **state)
+{
+	const struct test_suite *s = find_suite("aes128_gcm_1_2");
+	struct oracle_record r;
+	struct test_rng rng;
+	struct oracle *o;
+	struct keys k;
+	uint8_t rec[MAX_REC], pay[16];
+	size_t len, i;
+
+	test_rng_seed(&rng, 42);
+	make_keys(&rng, &k);
+	memset(pay, 'a', sizeof(pay));
+	len = ref_encrypt(s, &k, NULL, 0, TLS_RLTYPE_APP, pay, 16, &ref_default,
+	    &rng, rec);
+	o = new_oracle(s, &k, 0);
+	for (i = 0; i < len; i++)
+		assert_int_equal(oracle_next(o, rec, i, &r), ORACLE_INCOMPLETE);
+	assert_int_equal(oracle_next(o, rec, len, &r), 0);
+	oracle_free(o);
+
+	/* A length field over the bound fails at once, not INCOMPLETE. */
+	rec[3] = (8 + 16384 + 16 + 1) >> 8;
+	rec[4] = (uint8_t)(8 + 16384 + 16 + 1);
+	o = new_oracle(s, &k, 0);
+	assert_int_equal(oracle_next(o, rec, 5, &r), ORACLE_BAD);
+	assert_non_null(strstr(oracle_error(o), "exceeds"));
+	oracle_free(o);
+
+	/* Wrong major version. */
+	rec[1] = 2;
+	o = new_oracle(s, &k, 0);
+	assert_int_equal(oracle_next(o, rec, 5, &r), ORACLE_BAD);
+	assert_non_null(strstr(oracle_error(o), "major"));
+	oracle_free(o);
+
+	/* Empty stream: no records, no error, non-NULL buffer. */
+	{
+		uint8_t *plain;
+		size_t plen, nrec;
+
+		o = new_oracle(s, &k, 0);
+		assert_int_equal(oracle_stream(o, rec, 0, &plain, &plen, &nrec,
+				     NULL, NULL),
+		    0);
+		assert_int_equal(nrec, 0);
+		assert_int_equal(plen, 0);
+		free(plain);
+		oracle_free(o);
+	}
+	(void)state;
+}
+
+static int
+stop_cb(void *arg, const struct oracle_record *rec)
+{
+	int *n = arg;
+
+	return (++*n == 2 ? 99 : 0);
+}
+
+static void
+test_callback_stops(void **state)
+{
+	const struct test_suite *s = find_suite("chacha20_poly1305_1_2");
+	uint8_t stream[4 * 64], pay[8] = "abcdefgh", *plain;
+	struct test_rng rng;
+	struct oracle *o;
+	struct keys k;
+	size_t off, plen, nrec;
+	int i, n;
+
+	test_rng_seed(&rng, 7);
+	make_keys(&rng, &k);
+	for (i = 0, off = 0; i < 3; i++)
+		off += ref_encrypt(s, &k, NULL, i, TLS_RLTYPE_APP, pay, 8,
+		    &ref_default, &rng, stream + off);
+	o = new_oracle(s, &k, 0);
+	n = 0;
+	assert_int_equal(oracle_stream(o, stream, off, &plain, &plen, &nrec,
+			     stop_cb, &n),
+	    99);
+	assert_int_equal(nrec, 2);
+	assert_int_equal(plen, 16);
+	free(plain);
+	oracle_free(o);
+	(void)state;
+}
+
+static void
+test_invalid_suites_refused(void **state)
+{
+	struct test_rng rng;
+	struct keys k;
+	int i;
+
+	test_rng_seed(&rng, 11);
+	make_keys(&rng, &k);
+	assert_int_equal(test_nsuites, 16);
+	assert_int_equal(test_ninvalid_suites, 11);
+	for (i = 0; i < test_ninvalid_suites; i++) {
+		if (oracle_new(&test_invalid_suites[i], k.key, k.iv, k.auth,
+			0) != NULL)
+			fail_msg("oracle accepted %s",
+			    test_invalid_suites[i].name);
+	}
+	for (i = 0; i < test_nsuites; i++) {
+		struct oracle *o =
+		    oracle_new(&test_suites[i], k.key, k.iv, k.auth, 0);
+
+		if (o == NULL)
+			fail_msg("oracle refused %s", test_suites[i].name);
+		oracle_free(o);
+	}
+	(void)state;
+}
+
+static void
+test_hexutil(void **state)
+{
+	struct test_rng a, b;
+	uint8_t *buf, x[37], y[37];
+	size_t len, i;
+
+	buf = hex2buf(" 17 03\n03:00 4a ", &len);
+	assert_non_null(buf);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "\x17\x03\x03\x00\x4a", 5);
+	free(buf);
+	buf = hex2buf("", &len);
+	assert_non_null(buf);
+	assert_int_equal(len, 0);
+	free(buf);
+	assert_null(hex2buf("0g", &len));
+	assert_null(hex2buf("abc", &len));
+
+	test_rng_seed(&a, 0);
+	test_rng_seed(&b, 0);
+	test_rng_bytes(&a, x, sizeof(x));
+	test_rng_bytes(&b, y, sizeof(y));
+	assert_memory_equal(x, y, sizeof(x));
+	/* splitmix64 reference output for seed 0. */
+	test_rng_seed(&a, 0);
+	assert_true(test_rng_u64(&a) == 0xe220a8397b1dcdafULL);
+	test_random_printable(&a, x, sizeof(x));
+	for (i = 0; i < sizeof(x); i++)
+		assert_true(x[i] >= 0x20 && x[i] <= 0x7e);
+	(void)state;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_hexutil),
+		cmocka_unit_test(test_invalid_suites_refused),
+		cmocka_unit_test(test_rfc8448_server),
+		cmocka_unit_test(test_rfc8448_client),
+		cmocka_unit_test(test_tls13_padding_rejected),
+		cmocka_unit_test(test_cbc_padding_rejected),
+		cmocka_unit_test(test_incomplete_and_limits),
+		cmocka_unit_test(test_callback_stops),
+	};
+	struct CMUnitTest *tests;
+	size_t nfixed, n, i;
+	char *name;
+	int rc;
+
+	/* One round-trip test per suite, named after it. */
+	nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	n = nfixed + test_nsuites;
+	tests = calloc(n, sizeof(*tests));
+	memcpy(tests, fixed, sizeof(fixed));
+	for (i = 0; i < (size_t)test_nsuites; i++) {
+		if (asprintf(&name, "roundtrip_%s", test_suites[i].name) < 0)
+			return (1);
+		tests[nfixed + i].name = name;
+		tests[nfixed + i].test_func = test_roundtrip;
+		tests[nfixed + i].initial_state = (void *)&test_suites[i];
+	}
+	rc = _cmocka_run_group_tests("oracle", tests, n, NULL, NULL);
+	for (i = nfixed; i < n; i++)
+		free((char *)tests[i].name);
+	free(tests);
+	return (rc);
+}

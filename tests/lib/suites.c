@@ -1,0 +1,16 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The suite tables, expanded once from the X-macros in suites.h so that
+ * every test iterates the same matrix (shared/spec/conformance.md 1.2).
+ */
+
+#include "suites.h"
+
+const struct test_suite test_suites[] = { ALL_SUITES(TEST_SUITE_INIT) };
+const int test_nsuites = sizeof(test_suites) / sizeof(test_suites[0]);
+
+const struct test_suite test_invalid_suites[] = { INVALID_SUITES(
+    TEST_SUITE_INIT) };
+const int test_ninvalid_suites =
+    sizeof(test_invalid_suites) / sizeof(test_invalid_suites[0]);
