@@ -669,7 +669,6 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 				m->m_epg_nrdy = m->m_epg_npgs;
 			*enq_cnt += m->m_epg_nrdy;
 		}
-		KTLS_TRACE_RECORD(KTR_FRAMED, tls->so, m);
 	}
 }
 
@@ -686,6 +685,8 @@ ktls_seq(struct sockbuf *sb, struct mbuf *m)
 		    ("ktls_seq: mapped mbuf %p", (void *)m));
 		m->m_epg_seqno = sb->sb_tls_seqno;
 		sb->sb_tls_seqno++;
+		/* Framed and numbered: the record's layout is now final. */
+		KTLS_TRACE_RECORD(KTR_FRAMED, sbtoso(sb), m);
 	}
 }
 

@@ -15,6 +15,8 @@
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/sockbuf.h"
+#include "sys/ktls_trace.h"
+#include "sys/socketvar.h"
 
 static void
 sballoc(struct sockbuf *sb, struct mbuf *m)
@@ -112,8 +114,10 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 		if (m->m_flags & M_EXTPG)
 			m->m_epg_nrdy = 0;
 		m->m_flags &= ~(M_NOTREADY | blocker);
-		if (blocker)
+		if (blocker) {
 			sb->sb_acc += m->m_len;
+			KTLS_TRACE_RECORD(KTR_READY, sbtoso(sb), m);
+		}
 		m = m->m_next;
 	} while (count > 0);
 
@@ -123,6 +127,7 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 	for (; m != NULL && (m->m_flags & M_NOTREADY) == 0; m = m->m_next) {
 		m->m_flags &= ~M_BLOCKED;
 		sb->sb_acc += m->m_len;
+		KTLS_TRACE_RECORD(KTR_READY, sbtoso(sb), m);
 	}
 	sb->sb_fnrdy = m;
 	return (0);

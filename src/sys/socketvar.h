@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <stddef.h>
+
 #include "sys/kern_compat.h"
 #include "sys/sockbuf.h"
 
@@ -56,6 +58,14 @@ struct socket {
 	struct tcp_wire so_wire;
 	bool so_closed; /* SIM: user closed it; free on last sorele */
 };
+
+static inline struct socket *
+sbtoso(struct sockbuf *sb)
+{
+
+	return ((struct socket *)(void *)((char *)sb -
+	    offsetof(struct socket, so_snd)));
+}
 
 void soref(struct socket *so);
 void sorele(struct socket *so);

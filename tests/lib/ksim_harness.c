@@ -19,8 +19,8 @@
 #include "ksim_harness.h"
 #include "oracle.h"
 #include "sim/runner.h"
-#include "sys/ktls.h"
 #include "sys/socketvar.h"
+#include "sys/ktls.h"
 
 void
 harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
