@@ -435,22 +435,54 @@ ksim_shutdown(struct socket *so)
 	return (0);
 }
 
+static void
+so_close_release_task(void *arg)
+{
+
+	sorele(arg);
+}
+
 /*
- * close(2): shut the send side and drop the user's reference.  Queued data
- * still goes out while workers and pending I/O hold references; the wire
- * owner keeps calling tcp_output_kick() until it sees the FIN.
+ * Called with the socket lock held once a closed socket sent its FIN or
+ * was dropped.  The release may free the socket, which needs the lock, so
+ * it runs as a task.
+ */
+void
+so_close_done_locked(struct socket *so)
+{
+
+	SOCKBUF_LOCK_ASSERT(&so->so_snd);
+	if (!so->so_closed || so->so_close_released)
+		return;
+	so->so_close_released = true;
+	platform->pl_task_post(platform, 0, so_close_release_task, so);
+}
+
+/*
+ * close(2): shut the send side.  The socket lingers, as a kernel socket
+ * does, until its queued data and FIN are out or it is dropped; workers
+ * and pending disk reads hold their own references meanwhile.
  */
 void
 ksim_close(struct socket *so)
 {
+	struct tcpcb *tp;
 
 	SOCKBUF_LOCK(&so->so_snd);
+	tp = sototcpcb(so);
 	so->so_snd.sb_state |= SBS_CANTSENDMORE;
-	so->so_closed = true;
 	if (so->so_state & SS_ISCONNECTED)
-		tcp_output(sototcpcb(so));
+		tcp_output(tp);
+	/* From here on the FIN or a drop releases the reference. */
+	so->so_closed = true;
+	if (tp->t_fin_sent || tp->t_dropped ||
+	    (so->so_state & SS_ISCONNECTED) == 0) {
+		so->so_close_released = true;
+		SOCKBUF_UNLOCK(&so->so_snd);
+		sorele(so);
+		return;
+	}
 	SOCKBUF_UNLOCK(&so->so_snd);
-	sorele(so);
 }
 
 void

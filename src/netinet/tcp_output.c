@@ -138,5 +138,6 @@ tcp_output(struct tcpcb *tp)
 		tp->t_fin_sent = true;
 		if (so->so_wire.tw_fin != NULL)
 			so->so_wire.tw_fin(so->so_wire.tw_arg);
+		so_close_done_locked(so);
 	}
 }

@@ -84,6 +84,7 @@ tcp_drop(struct tcpcb *tp, int error)
 	sbflush_locked(&so->so_snd);
 	so->so_snd.sb_flags |= SB_WAIT;
 	sowwakeup_locked(so);
+	so_close_done_locked(so);
 }
 
 static int

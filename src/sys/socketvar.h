@@ -56,7 +56,13 @@ struct socket {
 	struct sockbuf so_snd;
 	struct tcpcb *so_pcb;
 	struct tcp_wire so_wire;
-	bool so_closed; /* SIM: user closed it; free on last sorele */
+	/*
+	 * SIM: close(2) was called.  Like a kernel socket after close, it
+	 * lingers until its data and FIN went out (or the connection was
+	 * dropped); then the user's reference is released.
+	 */
+	bool so_closed;
+	bool so_close_released;
 };
 
 static inline struct socket *
@@ -70,6 +76,8 @@ sbtoso(struct sockbuf *sb)
 void soref(struct socket *so);
 void sorele(struct socket *so);
 void sowwakeup_locked(struct socket *so);
+/* The closed socket has nothing left to send: drop the user reference. */
+void so_close_done_locked(struct socket *so);
 
 /* PRUS_* flags for pr_send. */
 #define PRUS_OOB 0x1
@@ -138,7 +146,11 @@ int ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
 
 /* shutdown(2) SHUT_WR: FIN goes out after all queued data is sent. */
 int ksim_shutdown(struct socket *so);
-/* close(2): drops the user reference; in-flight work keeps the rest. */
+/*
+ * close(2): no more sends; queued data still goes out and the FIN follows.
+ * The wire (tw_arg) must stay valid until tw_fin is called or the owner
+ * calls ksim_drop().
+ */
 void ksim_close(struct socket *so);
 /* SIM: the wire drained; let TCP send again. */
 void tcp_output_kick(struct socket *so);
