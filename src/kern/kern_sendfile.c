@@ -447,6 +447,9 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 			       (uint64_t)(obj_size - offset)) :
 			   obj_size - offset);
 
+	error = sock_io_send_lock(so);
+	if (error != 0)
+		return (error);
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
@@ -595,6 +598,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 
 	if (mh != NULL)
 		m_freem(mh);
+	sock_io_send_unlock(so);
 	if (tls != NULL)
 		ktls_free(tls);
 	*sent = sbytes;

@@ -482,20 +482,22 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	 * SOCK_IO_SEND_LOCK refuses listening sockets; FreeBSD's tests see
 	 * ENOTCONN for TX enable on a listener.
 	 */
-	SOCKBUF_LOCK(&so->so_snd);
-	if (so->so_options & SO_ACCEPTCONN_SIM) {
-		SOCKBUF_UNLOCK(&so->so_snd);
+	error = sock_io_send_lock(so);
+	if (error != 0) {
 		ktls_free(tls);
-		return (ENOTCONN);
+		return (error);
 	}
+	SOCKBUF_LOCK(&so->so_snd);
 	if (so->so_snd.sb_tls_info != NULL) {
 		SOCKBUF_UNLOCK(&so->so_snd);
+		sock_io_send_unlock(so);
 		ktls_free(tls);
 		return (EALREADY);
 	}
 	so->so_snd.sb_tls_info = tls;
 	so->so_snd.sb_tls_seqno = be64dec(en->rec_seq);
 	SOCKBUF_UNLOCK(&so->so_snd);
+	sock_io_send_unlock(so);
 
 	counter_u64_add(ktls_counters.offload_total, 1);
 	return (0);
@@ -563,9 +565,16 @@ ktls_set_tx_mode(struct socket *so, int mode)
 		return (error);
 	}
 
+	error = sock_io_send_lock(so);
+	if (error != 0) {
+		ktls_free(tls_new);
+		ktls_free(tls);
+		return (error);
+	}
 	SOCKBUF_LOCK(&so->so_snd);
 	if (so->so_snd.sb_tls_info != tls) {
 		SOCKBUF_UNLOCK(&so->so_snd);
+		sock_io_send_unlock(so);
 		counter_u64_add(ktls_counters.switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
@@ -577,6 +586,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	else
 		tp->t_nic_ktls_xmit = 0;
 	SOCKBUF_UNLOCK(&so->so_snd);
+	sock_io_send_unlock(so);
 
 	/* The hold above and the socket buffer's reference. */
 	ktls_free(tls);

@@ -116,6 +116,43 @@ sowwakeup_locked(struct socket *so)
 	}
 }
 
+/*
+ * SOCK_IO_SEND_LOCK: a sleepable lock that serialises senders (sosend,
+ * sendfile, KTLS enable and mode switches), so that one writer's records
+ * are never interleaved with another's.  Listening sockets refuse it.
+ */
+int
+sock_io_send_lock(struct socket *so)
+{
+	int error;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	if (so->so_options & SO_ACCEPTCONN_SIM) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOTCONN);
+	}
+	while (so->so_snd_iolock) {
+		error = msleep(&so->so_snd_iolock, so->so_snd.sb_mtx, 0);
+		if (error != 0) {
+			SOCKBUF_UNLOCK(&so->so_snd);
+			return (error);
+		}
+	}
+	so->so_snd_iolock = true;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (0);
+}
+
+void
+sock_io_send_unlock(struct socket *so)
+{
+
+	SOCKBUF_LOCK(&so->so_snd);
+	so->so_snd_iolock = false;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	wakeup(&so->so_snd_iolock);
+}
+
 /* sbwait(): sleep until TCP frees space or an error happens. */
 static int
 sbwait(struct socket *so)
@@ -202,12 +239,10 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 	} else if (resid == 0)
 		goto out;
 
-	/*
-	 * SIM: FreeBSD serialises writers with SOCK_IO_SEND_LOCK; the socket
-	 * lock is held here except while sleeping, so a sleeping writer lets
-	 * another one in between two of its records.  ktlsim's callers use a
-	 * socket from one thread at a time.
-	 */
+	/* Writers never interleave their records (SOCK_IO_SEND_LOCK). */
+	error = sock_io_send_lock(so);
+	if (error != 0)
+		goto out;
 	SOCKBUF_LOCK(&so->so_snd);
 	do {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
@@ -270,6 +305,7 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			break;
 	} while (resid > 0);
 	SOCKBUF_UNLOCK(&so->so_snd);
+	sock_io_send_unlock(so);
 
 out:
 	if (tls != NULL)

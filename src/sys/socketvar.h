@@ -63,6 +63,7 @@ struct socket {
 	 */
 	bool so_closed;
 	bool so_close_released;
+	bool so_snd_iolock; /* SOCK_IO_SEND_LOCK held */
 };
 
 static inline struct socket *
@@ -73,6 +74,8 @@ sbtoso(struct sockbuf *sb)
 	    offsetof(struct socket, so_snd)));
 }
 
+int sock_io_send_lock(struct socket *so);
+void sock_io_send_unlock(struct socket *so);
 void soref(struct socket *so);
 void sorele(struct socket *so);
 void sowwakeup_locked(struct socket *so);
