@@ -24,6 +24,8 @@
 #   ASAN_SUITES="a b"   suites for ./build-asan (default: $TEST_SUITES if
 #                       set, else "unit conformance fuzz")
 #   SKIP_ASAN=1         skip the sanitizer build
+#   SKIP_TSAN=1         skip the ThreadSanitizer build (suite 'tsan')
+#   TSAN_SUITES="a b"   suites for ./build-tsan (default: tsan)
 #   SLOW=1              same as --slow
 #
 set -uo pipefail
@@ -263,6 +265,30 @@ test_asan_build() {
 	MESON_TEST_ARGS=()
 }
 
+# The real-time runner's threads under ThreadSanitizer: every test in the
+# 'tsan' suite (those that run pthread workers).
+TSAN_DIR=build-tsan
+test_tsan_build() {
+	local suites
+	read -r -a suites <<<"${TSAN_SUITES:-tsan}"
+	log "ThreadSanitizer build in $TSAN_DIR"
+	if ! meson_setup "$TSAN_DIR" -Db_sanitize=thread -Db_lundef=false; then
+		log "$TSAN_DIR: meson setup failed"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+		STATUS=1
+		return
+	fi
+	if ! meson compile -C "$TSAN_DIR"; then
+		log "$TSAN_DIR: build failed"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+		STATUS=1
+		return
+	fi
+	MESON_TEST_ARGS=(--timeout-multiplier 5)
+	run_suites "$TSAN_DIR" tsan "${suites[@]}"
+	MESON_TEST_ARGS=()
+}
+
 main() {
 	local counts p f s
 
@@ -307,6 +333,9 @@ main() {
 	fi
 	if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		test_asan_build
+	fi
+	if [ "${SKIP_TSAN:-0}" != 1 ]; then
+		test_tsan_build
 	fi
 
 	if ! counts=$(summarize "${LOGS[@]}"); then

@@ -711,7 +711,8 @@ ktls_batched_records(struct mbuf *m)
 	while (page_count > 0) {
 		records++;
 		page_count -= m->m_epg_nrdy;
-		m = m->m_next;
+		if (page_count > 0)
+			m = m->m_next;
 	}
 	KASSERT(page_count == 0, ("ktls_batched_records: page count mismatch"));
 	return (records);
@@ -906,7 +907,12 @@ ktls_encrypt(struct mbuf *top)
 	npages = 0;
 	error = 0;
 
-	for (m = top; npages != total_pages; m = m->m_next) {
+	/*
+	 * NB: the batch's last record may already be followed by newer data
+	 * whose append writes its m_next under the socket lock, which this
+	 * loop does not hold; so m_next is read only while records remain.
+	 */
+	for (m = top;; m = m->m_next) {
 		KASSERT(m->m_epg_tls == tls,
 		    ("different TLS sessions in a single mbuf chain"));
 		KASSERT((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
@@ -922,6 +928,8 @@ ktls_encrypt(struct mbuf *top)
 		 */
 		m->m_epg_tls = NULL;
 		ktls_free(tls);
+		if (npages == total_pages)
+			break;
 	}
 
 	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
@@ -984,9 +992,12 @@ ktls_encrypt_async(struct mbuf *top)
 	total_pages = top->m_epg_enc_cnt;
 	npages = 0;
 	for (m = top; npages != total_pages; m = n) {
-		/* Read before the callback can free or ready m. */
-		n = m->m_next;
+		/*
+		 * Read before the callback can free or ready m, and only
+		 * while the batch goes on (see ktls_encrypt()).
+		 */
 		npages += m->m_epg_nrdy;
+		n = npages != total_pages ? m->m_next : NULL;
 		state = kmalloc(sizeof(*state), M_WAITOK);
 		state->so = so;
 		state->m = m;

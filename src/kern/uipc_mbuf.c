@@ -168,7 +168,6 @@ mb_free_notready(struct mbuf *m, int count)
 	struct mbuf *n;
 
 	while (m != NULL && count > 0) {
-		n = m->m_next;
 		if ((m->m_flags & M_EXTPG) && m->m_epg_npgs != 0) {
 			int c = min(count, (int)m->m_epg_nrdy);
 
@@ -178,7 +177,8 @@ mb_free_notready(struct mbuf *m, int count)
 				return;
 		} else
 			count--;
-		m->m_next = NULL;
+		/* Past the last unit m_next may belong to newer data. */
+		n = count > 0 ? m->m_next : NULL;
 		m_free(m);
 		m = n;
 	}
