@@ -18,6 +18,7 @@
 #include <sys/tree.h>
 #include <netinet/in.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "netinet/tcp_var.h"
@@ -39,6 +40,8 @@ struct sf_cpage {
 
 struct sf_object {
 	RB_HEAD(sf_ptree, sf_cpage) pages;
+	u_int refs; /* the table's, and each pending pass's */
+	bool dead;  /* evicted from the table: cache nothing */
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime, ctime;
@@ -93,6 +96,33 @@ sf_cache_trim(void)
 		sf_cpage_remove(cp);
 }
 
+static void
+sf_object_rele(struct sf_object *obj)
+{
+
+	mtx_assert(&sf_cache_mtx, MA_OWNED);
+	if (--obj->refs == 0) {
+		MPASS(obj->dead && RB_EMPTY(&obj->pages));
+		kfree(obj);
+	}
+}
+
+/*
+ * Drop an object from the table and its pages from the cache; a pass with
+ * reads still pending keeps the object itself alive.
+ */
+static void
+sf_object_evict(struct sf_object *obj)
+{
+	struct sf_cpage *cp, *next;
+
+	mtx_assert(&sf_cache_mtx, MA_OWNED);
+	RB_FOREACH_SAFE(cp, sf_ptree, &obj->pages, next)
+		sf_cpage_remove(cp);
+	obj->dead = true;
+	sf_object_rele(obj);
+}
+
 static struct sf_object *
 sf_object_lookup(const struct stat *st)
 {
@@ -117,15 +147,11 @@ sf_object_lookup(const struct stat *st)
 			victim = i; /* an older version of this file */
 	}
 	obj = sf_objects[victim];
-	if (obj != NULL) {
-		struct sf_cpage *cp, *next;
-
-		RB_FOREACH_SAFE(cp, sf_ptree, &obj->pages, next)
-			sf_cpage_remove(cp);
-		kfree(obj);
-	}
+	if (obj != NULL)
+		sf_object_evict(obj);
 	obj = kmalloc(sizeof(*obj), M_WAITOK | M_ZERO);
 	RB_INIT(&obj->pages);
+	obj->refs = 1;
 	obj->dev = st->st_dev;
 	obj->ino = st->st_ino;
 	obj->mtime = st->st_mtim;
@@ -157,7 +183,7 @@ sf_cache_put(struct sf_object *obj, uint64_t pindex, struct vm_page *pg)
 	struct sf_cpage *cp;
 
 	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	if (sendfile_sim_cache_pages == 0)
+	if (sendfile_sim_cache_pages == 0 || obj->dead)
 		return;
 	cp = kmalloc(sizeof(*cp), M_WAITOK | M_ZERO);
 	cp->obj = obj;
@@ -182,13 +208,10 @@ sendfile_sim_cache_flush(void)
 	mtx_lock(&sf_cache_mtx);
 	for (int i = 0; i < SF_NOBJECTS; i++) {
 		struct sf_object *obj = sf_objects[i];
-		struct sf_cpage *cp, *next;
 
 		if (obj == NULL)
 			continue;
-		RB_FOREACH_SAFE(cp, sf_ptree, &obj->pages, next)
-			sf_cpage_remove(cp);
-		kfree(obj);
+		sf_object_evict(obj);
 		sf_objects[i] = NULL;
 	}
 	mtx_unlock(&sf_cache_mtx);
@@ -219,6 +242,23 @@ struct sf_read {
 	struct sf_io *sfio;
 	int first, count;
 };
+
+/*
+ * The pass's file reference and cache object outlive the system call, as
+ * FreeBSD's sf_io holds the VM object: the caller may close its
+ * descriptor while reads are still pending.
+ */
+static void
+sf_io_free(struct sf_io *sfio)
+{
+
+	if (sfio->fd >= 0)
+		close(sfio->fd);
+	mtx_lock(&sf_cache_mtx);
+	sf_object_rele(sfio->obj);
+	mtx_unlock(&sf_cache_mtx);
+	kfree(sfio);
+}
 
 static void
 sendfile_iodone(struct sf_io *sfio, int error)
@@ -260,7 +300,7 @@ sendfile_iodone(struct sf_io *sfio, int error)
 		(void)tcp_usr_ready(so, sfio->m, sfio->npages);
 	sorele(so);
 out:
-	kfree(sfio);
+	sf_io_free(sfio);
 }
 
 /* The disk: read the run, cache the pages, complete. */
@@ -503,6 +543,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 
 		mtx_lock(&sf_cache_mtx);
 		obj = sf_object_lookup(&st);
+		obj->refs++;
 		mtx_unlock(&sf_cache_mtx);
 		sfio = kmalloc(sizeof(*sfio) + npages * sizeof(sfio->pa[0]),
 		    M_WAITOK | M_ZERO);
@@ -510,7 +551,12 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		sfio->npages = npages;
 		sfio->tls = tls;
 		sfio->obj = obj;
-		sfio->fd = fd;
+		sfio->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (sfio->fd < 0) {
+			error = EBADF;
+			sf_io_free(sfio);
+			break;
+		}
 		sfio->pindex0 = (uint64_t)off / PAGE_SIZE;
 		nios = sendfile_swapin(sfio);
 

@@ -1,0 +1,1105 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * sim_server: an HTTPS file server whose transmit side is FreeBSD's kernel
+ * TLS, simulated.  The handshake runs in userland with libssl on a real TCP
+ * socket; then, in --mode sw, the server derives struct tls_enable
+ * (sim/keys.c), enables TCP_TXTLS_ENABLE on the connection's simulated
+ * socket and from then on every byte the client reads was framed and
+ * encrypted by src/.  Received bytes are still decrypted by libssl.
+ *
+ * With no arguments it generates a self-signed certificate and a sample
+ * document root, prints client command lines and serves on
+ * SRV_DEFAULT_LISTEN.
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "sim/sim_server.h"
+
+static struct server srv;
+static char sample_dir[PATH_MAX - 64]; /* generated root's parent, removed */
+
+void
+srv_log(const char *fmt, ...)
+{
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld sim_server: ", ts, now.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+srv_count_status(int status)
+{
+
+	if (status >= 100 && status < 600)
+		srv.status[status / 100]++;
+}
+
+/*
+ * Counters.  The kernel's (kern.ipc.tls.*) come from srv_kern_counters()
+ * once src/ exports them.
+ */
+static void
+srv_dump_counters(FILE *fp)
+{
+	json_t *o, *tx, *st;
+	json_t *kern;
+	int i;
+
+	st = json_object();
+	for (i = 1; i < 6; i++) {
+		char k[8];
+
+		snprintf(k, sizeof(k), "%dxx", i);
+		json_object_set_new(st, k, json_integer(srv.status[i]));
+	}
+	tx = json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I}}", "userland",
+	    "connections", (json_int_t)srv.tx_userland.conns, "bytes",
+	    (json_int_t)srv.tx_userland.bytes, "records",
+	    (json_int_t)srv.tx_userland.records, "ktls_sw", "connections",
+	    (json_int_t)srv.tx_sw.conns, "bytes", (json_int_t)srv.tx_sw.bytes,
+	    "records", (json_int_t)srv.tx_sw.records);
+	kern = srv_kern_counters();
+	o = json_pack("{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o},s:o}", "sim_server",
+	    "accepted", (json_int_t)srv.accepted, "active",
+	    (json_int_t)srv.active, "handshake_failed",
+	    (json_int_t)srv.handshake_failed, "requests",
+	    (json_int_t)srv.requests, "ktls_fallbacks",
+	    (json_int_t)srv.fallbacks, "key_updates_refused",
+	    (json_int_t)srv.key_updates, "responses", st, "tx", tx, "kern",
+	    kern != NULL ? kern : json_null());
+	if (o == NULL)
+		return;
+	json_dumpf(o, fp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', fp);
+	fflush(fp);
+	json_decref(o);
+}
+
+static const char *
+conn_mode_name(const struct conn *c)
+{
+
+	if (!c->ktls)
+		return ("userland");
+	switch (c->ktls_mode) {
+	case 1:
+		return ("ktls-sw");
+	case 2:
+		return ("ktls-ifnet");
+	case 3:
+		return ("ktls-toe");
+	}
+	return ("ktls-none");
+}
+
+static uint64_t
+conn_records(struct conn *c)
+{
+
+	if (c->ktls)
+		return (conn_ktls_records(c));
+	return (sim_keys_records_written(c->ssl) - c->recs_base);
+}
+
+static void
+conn_free(struct conn *c)
+{
+
+	LIST_REMOVE(c, link);
+	if (c->ev_rd != NULL)
+		event_free(c->ev_rd);
+	if (c->ev_wr != NULL)
+		event_free(c->ev_wr);
+	if (c->ktls || c->so != NULL)
+		conn_ktls_free(c);
+	if (c->ev_kick != NULL)
+		event_free(c->ev_kick);
+	SSL_free(c->ssl);
+	if (c->body_fd >= 0)
+		close(c->body_fd);
+	close(c->fd);
+	free(c);
+}
+
+/* Close now; logs the per-connection summary line. */
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct srv_txstats *tx;
+	uint64_t recs;
+
+	if (c->state != CS_HANDSHAKE) {
+		recs = conn_records(c);
+		tx = c->ktls ? &srv.tx_sw : &srv.tx_userland;
+		tx->bytes += c->app_bytes;
+		tx->records += recs;
+		srv_log("conn %ju %s closed (%s): %s %s tx=%s requests=%ju "
+			"bytes=%ju records=%ju",
+		    (uintmax_t)c->id, c->peer, reason, SSL_get_version(c->ssl),
+		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+		    conn_mode_name(c), (uintmax_t)c->nrequests,
+		    (uintmax_t)c->app_bytes, (uintmax_t)recs);
+	} else if (srv.verbose)
+		srv_log("conn %ju %s closed during handshake (%s)",
+		    (uintmax_t)c->id, c->peer, reason);
+	srv.active--;
+	conn_free(c);
+}
+
+void
+conn_linger(struct conn *c)
+{
+	struct timeval tv;
+
+	/*
+	 * Closing with unread input would reset the connection and could
+	 * destroy our last records in flight; wait for the peer's FIN.
+	 */
+	c->state = CS_LINGER;
+	(void)shutdown(c->fd, SHUT_WR);
+	tv.tv_sec = 2;
+	tv.tv_usec = 0;
+	event_del(c->ev_wr);
+	event_add(c->ev_rd, &tv);
+}
+
+/* Start an orderly close once everything queued is out. */
+static void
+conn_finish(struct conn *c, const char *reason)
+{
+	int rv, error;
+
+	c->close_reason = reason;
+	c->state = CS_CLOSING;
+	if (c->ktls) {
+		/* close_notify (RFC 8446 6.1) through the kernel, then FIN. */
+		error = conn_ktls_shutdown(c);
+		if (error == EAGAIN)
+			return;
+		if (error != 0)
+			conn_close(c, reason);
+		else if (c->fin_sent)
+			conn_linger(c);
+		return;
+	}
+	rv = SSL_shutdown(c->ssl);
+	if (rv < 0 && SSL_get_error(c->ssl, rv) == SSL_ERROR_WANT_WRITE) {
+		event_add(c->ev_wr, NULL);
+		return;
+	}
+	ERR_clear_error();
+	conn_linger(c);
+}
+
+static bool
+conn_busy(const struct conn *c)
+{
+
+	return (c->hdroff < c->hdrlen || c->body_left > 0 || c->chunklen > 0);
+}
+
+static void
+conn_set_response(struct conn *c, int status, const struct http_request *rq,
+    int fd, off_t size)
+{
+	char body[256];
+	bool keep;
+	int n;
+
+	srv.requests++;
+	srv_count_status(status);
+	keep = status == 200 && rq != NULL && rq->keepalive;
+	c->close_after = !keep;
+	if (status == 200) {
+		n = http_format_header(c->hdr, sizeof(c->hdr), 200,
+		    http_content_type(rq->target), size, keep, NULL);
+		if (rq->head) {
+			close(fd);
+			fd = -1;
+			size = 0;
+		}
+	} else {
+		/* Small error bodies travel in the header buffer. */
+		snprintf(body, sizeof(body), "%d %s\n", status,
+		    http_reason(status));
+		n = http_format_header(c->hdr, sizeof(c->hdr), status,
+		    "text/plain; charset=utf-8", strlen(body), false,
+		    status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+		if (n > 0 && (rq == NULL || !rq->head) &&
+		    (size_t)n + strlen(body) < sizeof(c->hdr)) {
+			memcpy(c->hdr + n, body, strlen(body));
+			n += strlen(body);
+		}
+		size = 0;
+	}
+	c->hdrlen = n > 0 ? (size_t)n : 0;
+	c->hdroff = 0;
+	c->body_fd = fd;
+	c->body_off = 0;
+	c->body_left = size;
+	if (srv.verbose)
+		srv_log("conn %ju: %s %s -> %d", (uintmax_t)c->id,
+		    rq != NULL ? rq->method : "-",
+		    rq != NULL ? rq->target : "-", status);
+}
+
+/* Parse and answer buffered requests, one at a time (pipelining). */
+static void
+conn_process(struct conn *c)
+{
+	struct http_request rq;
+	char path[PATH_MAX];
+	struct stat sb;
+	int fd, status;
+
+	while (c->state == CS_OPEN && !conn_busy(c) && c->inlen > 0) {
+		status = http_parse_request(c->in, c->inlen, &rq);
+		if (status == HTTP_INCOMPLETE)
+			break;
+		c->nrequests++;
+		if (status != 200) {
+			/* The request's end is unknown: answer, then close. */
+			conn_set_response(c, status, NULL, -1, 0);
+			c->inlen = 0;
+			conn_flush(c);
+			break;
+		}
+		memmove(c->in, c->in + rq.hdrlen, c->inlen - rq.hdrlen);
+		c->inlen -= rq.hdrlen;
+		fd = -1;
+		status = http_resolve(srv.root, rq.target, path, sizeof(path));
+		if (status == 200) {
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 || fstat(fd, &sb) != 0 ||
+			    !S_ISREG(sb.st_mode)) {
+				status = 404;
+				if (fd >= 0)
+					close(fd);
+				fd = -1;
+			}
+		}
+		if (status == 200)
+			conn_set_response(c, 200, &rq, fd, sb.st_size);
+		else {
+			conn_set_response(c, status, &rq, -1, 0);
+			/* Keep-alive survives a 404 (the request was fine). */
+			if (status == 404)
+				c->close_after = !rq.keepalive;
+		}
+		conn_flush(c);
+	}
+}
+
+/* Userland TLS: stage up to one record of plaintext and SSL_write() it. */
+static int
+conn_userland_send(struct conn *c)
+{
+	size_t n;
+	ssize_t r;
+	int rv, err;
+
+	for (;;) {
+		if (c->chunklen == 0) {
+			n = c->hdrlen - c->hdroff;
+			if (n > SRV_CHUNK)
+				n = SRV_CHUNK;
+			memcpy(c->chunk, c->hdr + c->hdroff, n);
+			c->hdroff += n;
+			c->chunklen = n;
+			if (c->body_left > 0 && c->chunklen < SRV_CHUNK) {
+				n = SRV_CHUNK - c->chunklen;
+				if ((off_t)n > c->body_left)
+					n = c->body_left;
+				r = pread(c->body_fd, c->chunk + c->chunklen, n,
+				    c->body_off);
+				if (r <= 0)
+					return (EIO); /* file shrank */
+				c->body_off += r;
+				c->body_left -= r;
+				c->chunklen += r;
+			}
+			if (c->chunklen == 0)
+				return (0);
+		}
+		rv = SSL_write(c->ssl, c->chunk, c->chunklen);
+		if (rv <= 0) {
+			err = SSL_get_error(c->ssl, rv);
+			if (err == SSL_ERROR_WANT_WRITE) {
+				event_add(c->ev_wr, NULL);
+				return (EAGAIN);
+			}
+			if (err == SSL_ERROR_WANT_READ)
+				return (EAGAIN);
+			return (EPIPE);
+		}
+		c->app_bytes += rv;
+		c->chunklen = 0;
+	}
+}
+
+void
+conn_flush(struct conn *c)
+{
+	int error;
+
+	if (c->state == CS_LINGER)
+		return;
+	if (c->state == CS_CLOSING) {
+		if (c->ktls && c->shut_done) {
+			if (c->fin_sent)
+				conn_linger(c);
+		} else
+			conn_finish(c, c->close_reason);
+		return;
+	}
+	if (!conn_busy(c))
+		return;
+	error = c->ktls ? conn_ktls_send(c) : conn_userland_send(c);
+	if (error == EAGAIN)
+		return;
+	if (error != 0) {
+		conn_close(c, error == EIO ? "file read error" : "write error");
+		return;
+	}
+	if (c->body_fd >= 0) {
+		close(c->body_fd);
+		c->body_fd = -1;
+	}
+	if (c->close_after) {
+		conn_finish(c, "response with Connection: close");
+		return;
+	}
+	conn_process(c);
+}
+
+static void
+conn_established(struct conn *c)
+{
+	char why[200];
+
+	c->state = CS_OPEN;
+	c->recs_base = sim_keys_records_written(c->ssl);
+	if (srv.mode == SRV_MODE_SW) {
+		if (conn_ktls_enable(c, why, sizeof(why)) == 0) {
+			c->ktls = true;
+			srv.tx_sw.conns++;
+		} else {
+			/* Like OpenSSL, fall back; unlike it, say why. */
+			srv.fallbacks++;
+			srv_log("conn %ju %s: %s %s: KTLS off, userland TLS: "
+				"%s",
+			    (uintmax_t)c->id, c->peer, SSL_get_version(c->ssl),
+			    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+			    why);
+		}
+	}
+	if (!c->ktls)
+		srv.tx_userland.conns++;
+	srv_log("conn %ju %s: %s %s tx=%s%s", (uintmax_t)c->id, c->peer,
+	    SSL_get_version(c->ssl),
+	    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+	    conn_mode_name(c), SSL_session_reused(c->ssl) ? " (resumed)" : "");
+}
+
+static void
+conn_handshake(struct conn *c)
+{
+	unsigned long e;
+	int rv, err;
+
+	rv = SSL_do_handshake(c->ssl);
+	if (rv == 1) {
+		conn_established(c);
+		return;
+	}
+	err = SSL_get_error(c->ssl, rv);
+	if (err == SSL_ERROR_WANT_READ)
+		return;
+	if (err == SSL_ERROR_WANT_WRITE) {
+		event_add(c->ev_wr, NULL);
+		return;
+	}
+	srv.handshake_failed++;
+	e = ERR_peek_last_error();
+	srv_log("conn %ju %s: handshake failed: %s", (uintmax_t)c->id, c->peer,
+	    e != 0 ? ERR_reason_error_string(e) : "connection closed");
+	ERR_clear_error();
+	conn_close(c, "handshake failed");
+}
+
+static void
+conn_read(struct conn *c)
+{
+	int rv, err;
+
+	for (;;) {
+		if (c->inlen == sizeof(c->in)) {
+			if (!conn_busy(c)) {
+				/* A header that can never complete. */
+				conn_set_response(c, 431, NULL, -1, 0);
+				c->inlen = 0;
+				conn_flush(c);
+			}
+			return;
+		}
+		rv = SSL_read(c->ssl, c->in + c->inlen,
+		    sizeof(c->in) - c->inlen);
+		if (c->ktls && sim_keys_peer_key_update(c->ssl)) {
+			/*
+			 * ktls(4) cannot rekey ("applications must disable
+			 * rekeying"); libssl would answer with its own
+			 * KeyUpdate under keys the kernel no longer
+			 * follows (RFC 8446 4.6.3).  Refuse, loudly.
+			 */
+			srv.key_updates++;
+			srv_log("conn %ju %s: peer sent TLS 1.3 KeyUpdate; "
+				"KTLS transmit cannot rekey, closing",
+			    (uintmax_t)c->id, c->peer);
+			conn_close(c, "KeyUpdate");
+			return;
+		}
+		if (rv > 0) {
+			c->inlen += rv;
+			conn_process(c);
+			if (c->state != CS_OPEN)
+				return;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, rv);
+		if (err == SSL_ERROR_WANT_READ)
+			return;
+		if (err == SSL_ERROR_WANT_WRITE) {
+			if (!c->ktls)
+				event_add(c->ev_wr, NULL);
+			return;
+		}
+		ERR_clear_error();
+		if (err == SSL_ERROR_ZERO_RETURN && !conn_busy(c))
+			conn_finish(c, "peer close_notify");
+		else
+			conn_close(c,
+			    err == SSL_ERROR_ZERO_RETURN ? "peer close_notify" :
+							   "peer closed");
+		return;
+	}
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & EV_TIMEOUT) {
+		conn_close(c,
+		    c->state == CS_LINGER ? c->close_reason : "idle timeout");
+		return;
+	}
+	switch (c->state) {
+	case CS_HANDSHAKE:
+		conn_handshake(c);
+		break;
+	case CS_OPEN:
+		conn_read(c);
+		break;
+	case CS_CLOSING:
+		if (!c->ktls) {
+			conn_finish(c, c->close_reason);
+			break;
+		}
+		/* FALLTHROUGH */
+	case CS_LINGER: {
+		/* Drain and ignore: only the FIN matters now. */
+		char buf[4096];
+		ssize_t n;
+
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_close(c, c->close_reason);
+	} break;
+	}
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->ktls) {
+		conn_ktls_writable(c);
+		return;
+	}
+	switch (c->state) {
+	case CS_HANDSHAKE:
+		conn_handshake(c);
+		break;
+	case CS_OPEN:
+		conn_flush(c);
+		if (!conn_busy(c))
+			conn_read(c); /* a read that wanted to write */
+		break;
+	case CS_CLOSING:
+		conn_finish(c, c->close_reason);
+		break;
+	case CS_LINGER:
+		break;
+	}
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+
+	if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else
+		snprintf(buf, len, "?");
+}
+
+static void
+srv_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct timeval idle;
+	struct conn *c;
+	BIO *rbio, *wbio;
+	int one;
+
+	srv.accepted++;
+	srv.active++;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		srv.active--;
+		close(fd);
+		return;
+	}
+	c->srv = &srv;
+	c->fd = fd;
+	c->body_fd = -1;
+	c->id = ++srv.next_id;
+	c->state = CS_HANDSHAKE;
+	c->close_reason = "closed";
+	LIST_INSERT_HEAD(&srv.conns, c, link);
+	format_peer(sa, c->peer, sizeof(c->peer));
+	one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ssl = SSL_new(srv.ctx);
+	rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+	wbio = BIO_new_socket(fd, BIO_NOCLOSE);
+	c->ev_rd =
+	    event_new(srv.base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_wr = event_new(srv.base, fd, EV_WRITE, conn_write_cb, c);
+	if (c->ssl == NULL || rbio == NULL || wbio == NULL ||
+	    c->ev_rd == NULL || c->ev_wr == NULL ||
+	    sim_keys_attach(c->ssl, rbio, wbio) != 0) {
+		BIO_free(rbio);
+		BIO_free(wbio);
+		srv_log("conn %ju: out of memory", (uintmax_t)c->id);
+		conn_close(c, "setup failed");
+		return;
+	}
+	SSL_set_accept_state(c->ssl);
+	idle.tv_sec = srv.idle_timeout;
+	idle.tv_usec = 0;
+	event_add(c->ev_rd, srv.idle_timeout > 0 ? &idle : NULL);
+	if (srv.verbose)
+		srv_log("conn %ju %s: accepted", (uintmax_t)c->id, c->peer);
+}
+
+static void
+srv_accept_error_cb(struct evconnlistener *lst, void *arg)
+{
+
+	/* EMFILE and friends: keep serving the connections we have. */
+	srv_log("accept: %s", strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+srv_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+
+	if (sig == SIGUSR1) {
+		srv_dump_counters(stdout);
+		return;
+	}
+	srv_log("signal %d, exiting", (int)sig);
+	event_base_loopexit(srv.base, NULL);
+}
+
+/* The generated document root: a few files, one of a few MiB. */
+static void
+sample_write(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "wx");
+	if (fp == NULL || fwrite(buf, 1, len, fp) != len || fclose(fp) != 0)
+		err(1, "%s", path);
+}
+
+static void
+sample_root(char *root, size_t rootlen)
+{
+	static const char index_html[] =
+	    "<!DOCTYPE html>\n<html><head><title>ktlsim</title></head>\n"
+	    "<body><h1>ktlsim sim_server</h1>\n"
+	    "<p>Every byte of this page was framed and encrypted by the\n"
+	    "simulated FreeBSD kernel TLS (in --mode sw).</p>\n"
+	    "<ul><li><a href=\"hello.txt\">hello.txt</a></li>\n"
+	    "<li><a href=\"random.bin\">random.bin</a> (4 MiB)</li>\n"
+	    "<li><a href=\"empty.txt\">empty.txt</a></li></ul>\n"
+	    "</body></html>\n";
+	static const char hello[] = "Hello from the simulated kernel.\n";
+	const char *tmp;
+	uint8_t *buf;
+	size_t len;
+
+	tmp = getenv("TMPDIR");
+	snprintf(sample_dir, sizeof(sample_dir), "%s/sim_server.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(sample_dir) == NULL)
+		err(1, "mkdtemp");
+	snprintf(root, rootlen, "%s/www", sample_dir);
+	if (mkdir(root, 0755) != 0)
+		err(1, "%s", root);
+	sample_write(root, "index.html", index_html, sizeof(index_html) - 1);
+	sample_write(root, "hello.txt", hello, sizeof(hello) - 1);
+	sample_write(root, "empty.txt", "", 0);
+	/* Not a multiple of the record size: exercises the short tail. */
+	len = 4 * 1024 * 1024 + 1234;
+	buf = malloc(len);
+	if (buf == NULL || RAND_bytes(buf, len) != 1)
+		errx(1, "random sample");
+	sample_write(root, "random.bin", buf, len);
+	free(buf);
+}
+
+static void
+sample_cleanup(void)
+{
+	char path[PATH_MAX + 32];
+	struct dirent *de;
+	DIR *d;
+
+	if (sample_dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/www", sample_dir);
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char f[PATH_MAX + 320];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+			unlink(f);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/cert.pem", sample_dir);
+	unlink(path);
+	rmdir(sample_dir);
+}
+
+static void
+usage(void)
+{
+
+	fprintf(stderr,
+	    "usage: sim_server [-hv] [--listen addr:port] [--root dir]\n"
+	    "                  [--cert file --key file] "
+	    "[--mode userland|sw|nic] [--no-sendfile]\n"
+	    "                  [--tls1 | --tls1.1 | --tls1.2 | --tls1.3] "
+	    "[--ciphers list]\n"
+	    "                  [--ciphersuites list] [--num-tickets n] "
+	    "[--cpus n] [--idle-timeout s]\n"
+	    "defaults: --listen %s --mode sw, generated certificate and "
+	    "document root\n",
+	    SRV_DEFAULT_LISTEN);
+	exit(2);
+}
+
+enum {
+	OPT_CERT = 256,
+	OPT_KEY,
+	OPT_NOSENDFILE,
+	OPT_TLS10,
+	OPT_TLS11,
+	OPT_TLS12,
+	OPT_TLS13,
+	OPT_CIPHERS,
+	OPT_SUITES,
+	OPT_TICKETS,
+	OPT_CPUS,
+	OPT_IDLE,
+};
+
+static const struct option longopts[] = {
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
+	{ "ciphersuites", required_argument, NULL, OPT_SUITES },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "no-sendfile", no_argument, NULL, OPT_NOSENDFILE },
+	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
+	{ "root", required_argument, NULL, 'r' },
+	{ "tls1", no_argument, NULL, OPT_TLS10 },
+	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
+	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
+	{ "tls1.3", no_argument, NULL, OPT_TLS13 },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "a.b.c.d:port" or "[v6]:port"; port 0 picks a free one. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints, *res;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	size_t hl;
+	int len;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL || colon[1] == '\0')
+		return (-1);
+	hl = colon - s;
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return (-1);
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return (-1);
+	len = res->ai_addrlen;
+	memcpy(ss, res->ai_addr, len);
+	freeaddrinfo(res);
+	return (len);
+}
+
+static long
+numarg(const char *s, long lo, long hi, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
+		errx(2, "%s: %s: expected %ld..%ld", what, s, lo, hi);
+	return (v);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *lst;
+	struct event *ev_usr1, *ev_int, *ev_term;
+	char why[200], certpath[PATH_MAX + 32], bound[80];
+	const char *listen_addr, *root, *cert, *key, *ciphers, *suites;
+	const char *keylog;
+	EVP_PKEY *pkey;
+	FILE *keylog_fp, *fp;
+	X509 *x509;
+	int ch, sslen, version, ntickets, ncpus, port;
+
+	listen_addr = SRV_DEFAULT_LISTEN;
+	root = cert = key = ciphers = suites = NULL;
+	version = 0;
+	ntickets = 2;
+	ncpus = 2;
+	srv.mode = SRV_MODE_SW;
+	srv.use_sendfile = true;
+	srv.idle_timeout = 60;
+	while (
+	    (ch = getopt_long(argc, argv, "hl:m:r:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 'm':
+			if (strcmp(optarg, "userland") == 0)
+				srv.mode = SRV_MODE_USERLAND;
+			else if (strcmp(optarg, "sw") == 0)
+				srv.mode = SRV_MODE_SW;
+			else if (strcmp(optarg, "nic") == 0)
+				srv.mode = SRV_MODE_NIC;
+			else
+				errx(2,
+				    "--mode: %s: expected userland, sw or "
+				    "nic",
+				    optarg);
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 'v':
+			srv.verbose = true;
+			break;
+		case OPT_CERT:
+			cert = optarg;
+			break;
+		case OPT_KEY:
+			key = optarg;
+			break;
+		case OPT_NOSENDFILE:
+			srv.use_sendfile = false;
+			break;
+		case OPT_TLS10:
+			version = TLS1_VERSION;
+			break;
+		case OPT_TLS11:
+			version = TLS1_1_VERSION;
+			break;
+		case OPT_TLS12:
+			version = TLS1_2_VERSION;
+			break;
+		case OPT_TLS13:
+			version = TLS1_3_VERSION;
+			break;
+		case OPT_CIPHERS:
+			ciphers = optarg;
+			break;
+		case OPT_SUITES:
+			suites = optarg;
+			break;
+		case OPT_TICKETS:
+			ntickets = numarg(optarg, 0, 16, "--num-tickets");
+			break;
+		case OPT_CPUS:
+			ncpus = numarg(optarg, 1, 256, "--cpus");
+			break;
+		case OPT_IDLE:
+			srv.idle_timeout =
+			    numarg(optarg, 0, 86400, "--idle-timeout");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (srv.mode == SRV_MODE_NIC)
+		errx(1,
+		    "--mode nic: not yet available (the simulated NIC "
+		    "offload is not built yet); use --mode sw or userland");
+	if ((cert == NULL) != (key == NULL))
+		errx(2, "--cert and --key go together");
+
+	sslen = parse_listen(listen_addr, &ss);
+	if (sslen < 0)
+		errx(2, "--listen: %s: expected ADDR:PORT", listen_addr);
+	port = ntohs(ss.ss_family == AF_INET6 ?
+		((struct sockaddr_in6 *)&ss)->sin6_port :
+		((struct sockaddr_in *)&ss)->sin_port);
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Kernel workers call back into the event loop (tw_output). */
+	if (evthread_use_pthreads() != 0)
+		errx(1, "evthread_use_pthreads");
+
+	/* TLS context. */
+	srv.ctx = SSL_CTX_new(TLS_server_method());
+	if (srv.ctx == NULL)
+		errx(1, "SSL_CTX_new");
+	keylog_fp = NULL;
+	keylog = getenv("SSLKEYLOGFILE");
+	if (keylog != NULL && *keylog != '\0') {
+		keylog_fp = fopen(keylog, "a");
+		if (keylog_fp == NULL)
+			err(1, "SSLKEYLOGFILE %s", keylog);
+	}
+	if (sim_keys_setup_ctx(srv.ctx, keylog_fp) != 0)
+		errx(1, "sim_keys_setup_ctx");
+	if (version != 0) {
+		if (version < TLS1_2_VERSION)
+			/* SHA-1 handshake signatures need level 0. */
+			SSL_CTX_set_security_level(srv.ctx, 0);
+		if (!SSL_CTX_set_min_proto_version(srv.ctx, version) ||
+		    !SSL_CTX_set_max_proto_version(srv.ctx, version))
+			errx(1, "cannot pin the protocol version");
+	}
+	if (ciphers != NULL && !SSL_CTX_set_cipher_list(srv.ctx, ciphers))
+		errx(2, "--ciphers: %s: no usable cipher", ciphers);
+	if (suites != NULL && !SSL_CTX_set_ciphersuites(srv.ctx, suites))
+		errx(2, "--ciphersuites: %s: no usable suite", suites);
+	/*
+	 * NewSessionTickets go out under the application key before the
+	 * hand-over; sim/keys.c counts them into rec_seq.
+	 */
+	SSL_CTX_set_num_tickets(srv.ctx, ntickets);
+	SSL_CTX_set_mode(srv.ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+	if (root == NULL) {
+		sample_root(srv.root, sizeof(srv.root));
+		atexit(sample_cleanup);
+	} else if (realpath(root, srv.root) == NULL)
+		err(1, "--root %s", root);
+	certpath[0] = '\0';
+	if (cert != NULL) {
+		if (SSL_CTX_use_certificate_chain_file(srv.ctx, cert) != 1)
+			errx(1, "--cert %s: cannot load", cert);
+		if (SSL_CTX_use_PrivateKey_file(srv.ctx, key,
+			SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(srv.ctx) != 1)
+			errx(1, "--key %s: cannot load or does not match", key);
+	} else {
+		if (sim_keys_make_cert("localhost", &pkey, &x509) != 0)
+			errx(1, "cannot generate a certificate");
+		if (SSL_CTX_use_certificate(srv.ctx, x509) != 1 ||
+		    SSL_CTX_use_PrivateKey(srv.ctx, pkey) != 1)
+			errx(1, "cannot use the generated certificate");
+		if (sample_dir[0] == '\0') {
+			/* --root given: the certificate still needs a home. */
+			const char *tmp = getenv("TMPDIR");
+
+			snprintf(sample_dir, sizeof(sample_dir),
+			    "%s/sim_server.XXXXXX",
+			    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+			if (mkdtemp(sample_dir) == NULL)
+				err(1, "mkdtemp");
+			atexit(sample_cleanup);
+		}
+		snprintf(certpath, sizeof(certpath), "%s/cert.pem", sample_dir);
+		fp = fopen(certpath, "wx");
+		if (fp == NULL || PEM_write_X509(fp, x509) != 1 ||
+		    fclose(fp) != 0)
+			err(1, "%s", certpath);
+		X509_free(x509);
+		EVP_PKEY_free(pkey);
+	}
+
+	if (srv.mode == SRV_MODE_SW &&
+	    srv_kern_init(ncpus, why, sizeof(why)) != 0) {
+		srv_log("simulated kernel unavailable (%s); every connection "
+			"uses userland TLS",
+		    why);
+		srv.mode = SRV_MODE_USERLAND;
+	}
+
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		errx(1, "event_base_new");
+	lst = evconnlistener_new_bind(srv.base, srv_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+		LEV_OPT_DEFERRED_ACCEPT,
+	    128, (struct sockaddr *)&ss, sslen);
+	if (lst == NULL)
+		err(1, "listen on %s", listen_addr);
+	evconnlistener_set_error_cb(lst, srv_accept_error_cb);
+	ev_usr1 = evsignal_new(srv.base, SIGUSR1, srv_signal_cb, NULL);
+	ev_int = evsignal_new(srv.base, SIGINT, srv_signal_cb, NULL);
+	ev_term = evsignal_new(srv.base, SIGTERM, srv_signal_cb, NULL);
+	event_add(ev_usr1, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_term, NULL);
+
+	/* Port 0 picks a free port (tests); report the real one. */
+	sslen = sizeof(ss);
+	if (getsockname(evconnlistener_get_fd(lst), (struct sockaddr *)&ss,
+		(socklen_t *)&sslen) == 0) {
+		format_peer((struct sockaddr *)&ss, bound, sizeof(bound));
+		listen_addr = bound;
+		port = ntohs(ss.ss_family == AF_INET6 ?
+			((struct sockaddr_in6 *)&ss)->sin6_port :
+			((struct sockaddr_in *)&ss)->sin_port);
+	}
+	srv_log("listening on %s, root %s, mode %s, %s", listen_addr, srv.root,
+	    srv.mode == SRV_MODE_SW ? "sw" : "userland",
+	    srv.use_sendfile ? "sendfile" : "write");
+	{
+		const char *ca = certpath[0] != '\0' ? certpath : NULL;
+
+		printf(
+		    "Try:\n"
+		    "  curl --http1.1 %s%s https://localhost:%d/index.html\n"
+		    "  curl --http1.1 %s%s -o random.bin "
+		    "https://localhost:%d/random.bin\n"
+		    "  printf 'GET /hello.txt HTTP/1.1\\r\\nHost: localhost"
+		    "\\r\\nConnection: close\\r\\n\\r\\n' | openssl s_client "
+		    "-quiet -connect %s -servername localhost%s%s\n",
+		    ca != NULL ? "--cacert " : "-k", ca != NULL ? ca : "", port,
+		    ca != NULL ? "--cacert " : "-k", ca != NULL ? ca : "", port,
+		    listen_addr, ca != NULL ? " -CAfile " : "",
+		    ca != NULL ? ca : "");
+		fflush(stdout);
+	}
+
+	event_base_dispatch(srv.base);
+
+	while (!LIST_EMPTY(&srv.conns))
+		conn_close(LIST_FIRST(&srv.conns), "server exit");
+
+	srv_dump_counters(stdout);
+	event_free(ev_usr1);
+	event_free(ev_int);
+	event_free(ev_term);
+	evconnlistener_free(lst);
+	event_base_free(srv.base);
+	srv_kern_fini();
+	SSL_CTX_free(srv.ctx);
+	if (keylog_fp != NULL)
+		fclose(keylog_fp);
+	return (0);
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+#
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# sim_server against real clients (curl, openssl s_client) on loopback.
+# Usage: sim_server_test.sh /path/to/sim_server [extra sim_server args]
+# Each case prints "ok N - name" or "not ok N - name"; the last line is
+# "N passed, M failed" and the exit status is non-zero on any failure.
+#
+set -u
+
+SERVER=${1:?usage: $0 sim_server [args]}
+shift
+EXTRA=("$@")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sim_server_test.XXXXXX")
+PID=
+pass=0
+fail=0
+n=0
+
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill "$PID"
+		wait "$PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		pass=$((pass + 1))
+		echo "ok $n - $2"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n - $2"
+	fi
+}
+
+# start NAME ARGS...: run sim_server on a free port, set PORT, LOG, ROOT.
+start() {
+	local name=$1
+	shift
+	stop
+	LOG=$WORK/$name.log
+	OUT=$WORK/$name.out
+	SSLKEYLOGFILE=$WORK/$name.keys "$SERVER" --listen 127.0.0.1:0 \
+	    "${EXTRA[@]}" "$@" >"$OUT" 2>"$LOG" &
+	PID=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$LOG" && break
+		sleep 0.05
+	done
+	PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\),.*/\1/p' "$LOG")
+	ROOT=$(sed -n 's/.*, root \([^ ]*\),.*/\1/p' "$LOG")
+	CA=$(dirname "$ROOT")/cert.pem
+}
+
+stop() {
+	if [ -n "$PID" ]; then
+		kill "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+		STATUS=$?
+		PID=
+		if [ "$STATUS" -ne 0 ] || grep -q 'Sanitizer' "$LOG"; then
+			ok 1 "server exit status $STATUS, no sanitizer report"
+		fi
+	fi
+}
+
+url() {
+	echo "https://localhost:$PORT$1"
+}
+
+CURL=(curl -sS --http1.1 --max-time 20)
+
+fetch_cases() {
+	local tag=$1
+
+	"${CURL[@]}" --cacert "$CA" -o "$WORK/r.bin" "$(url /random.bin)"
+	cmp -s "$WORK/r.bin" "$ROOT/random.bin"
+	ok $? "$tag: random.bin (4 MiB) intact"
+
+	code=$("${CURL[@]}" --cacert "$CA" -o "$WORK/e" -w '%{http_code}' \
+	    "$(url /empty.txt)")
+	[ "$code" = 200 ] && [ ! -s "$WORK/e" ]
+	ok $? "$tag: empty file, 200"
+
+	code=$("${CURL[@]}" --cacert "$CA" -o /dev/null -w '%{http_code}' \
+	    "$(url /no-such-file)")
+	[ "$code" = 404 ]
+	ok $? "$tag: 404"
+
+	code=$("${CURL[@]}" --cacert "$CA" -X POST -o /dev/null \
+	    -w '%{http_code}' "$(url /hello.txt)")
+	[ "$code" = 405 ]
+	ok $? "$tag: POST is 405"
+
+	code=$("${CURL[@]}" --cacert "$CA" --path-as-is -o /dev/null \
+	    -w '%{http_code}' "$(url /../../../etc/passwd)")
+	[ "$code" = 400 ] || [ "$code" = 404 ]
+	ok $? "$tag: traversal refused ($code)"
+
+	code=$("${CURL[@]}" --cacert "$CA" -o /dev/null -w '%{http_code}' \
+	    "$(url /%2e%2e/%2e%2e/etc/passwd)")
+	[ "$code" = 400 ] || [ "$code" = 404 ]
+	ok $? "$tag: encoded traversal refused ($code)"
+
+	# Keep-alive: two requests, one connection.
+	"${CURL[@]}" --cacert "$CA" -o /dev/null -o /dev/null \
+	    "$(url /hello.txt)" "$(url /index.html)"
+	sleep 0.2
+	grep -q 'requests=2 ' "$LOG"
+	ok $? "$tag: keep-alive serves two requests on one connection"
+
+	out=$(printf 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+	    -servername localhost -CAfile "$CA" 2>/dev/null)
+	echo "$out" | grep -q 'Hello from the simulated kernel'
+	ok $? "$tag: openssl s_client GET"
+}
+
+# --- default mode (sw; userland until src/ is linked in) -------------------
+start default
+[ -n "$PORT" ] && [ -f "$CA" ]
+ok $? "starts with no arguments, generated cert and root"
+grep -q 'openssl s_client' "$OUT" && grep -q 'curl ' "$OUT"
+ok $? "prints client command lines"
+fetch_cases default
+
+# Garbage instead of a ClientHello must not take the server down.
+raw() {
+	timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; \
+	    timeout 1 cat <&3 >/dev/null" 2>/dev/null || true
+}
+head -c 3000 /dev/urandom | raw
+printf 'GET / HTTP/1.1\r\n\r\n' | raw
+printf '\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00' | raw
+code=$("${CURL[@]}" --cacert "$CA" -o /dev/null -w '%{http_code}' \
+    "$(url /hello.txt)")
+[ "$code" = 200 ]
+ok $? "survives garbage and plaintext HTTP"
+
+# Bad HTTP inside TLS.
+out=$(printf 'BLAH\r\n\r\n' | timeout 10 openssl s_client -quiet \
+    -connect "127.0.0.1:$PORT" -CAfile "$CA" 2>/dev/null | head -1)
+echo "$out" | grep -q '400 Bad Request'
+ok $? "malformed request is 400"
+
+grep -q '^CLIENT_TRAFFIC_SECRET_0 ' "$WORK/default.keys" &&
+    grep -q '^SERVER_TRAFFIC_SECRET_0 ' "$WORK/default.keys"
+ok $? "SSLKEYLOGFILE honoured"
+
+kill -USR1 "$PID"
+sleep 0.3
+sed -n '/^{/,/^}/p' "$OUT" |
+    python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d["sim_server"]["accepted"] > 0 else 1)'
+
+ok $? "SIGUSR1 dumps JSON counters"
+stop
+[ "$STATUS" -eq 0 ]
+ok $? "clean exit on SIGTERM"
+
+# --- per-protocol / per-suite handshakes -----------------------------------
+suite_case() {
+	local tag=$1 sargs=$2 cargs=$3 expect=$4
+
+	start "$tag" $sargs
+	out=$(printf 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+	    -CAfile "$CA" $cargs 2>/dev/null)
+	echo "$out" | grep -q 'Hello from the simulated kernel' &&
+	    grep -q "$expect" "$LOG"
+	ok $? "$tag"
+	stop
+}
+
+suite_case tls13-aes128gcm "--tls1.3" \
+    "-ciphersuites TLS_AES_128_GCM_SHA256" "TLS_AES_128_GCM_SHA256"
+suite_case tls13-chacha "--tls1.3" \
+    "-ciphersuites TLS_CHACHA20_POLY1305_SHA256" "CHACHA20"
+suite_case tls13-ccm-fallback "--tls1.3 --ciphersuites TLS_AES_128_CCM_SHA256" \
+    "-ciphersuites TLS_AES_128_CCM_SHA256" "tx=userland"
+suite_case tls12-gcm "--tls1.2" "-cipher ECDHE-ECDSA-AES128-GCM-SHA256" \
+    "AES128-GCM"
+suite_case tls12-chacha "--tls1.2" "-cipher ECDHE-ECDSA-CHACHA20-POLY1305" \
+    "CHACHA20"
+suite_case tls12-cbc-sha384 "--tls1.2" "-cipher ECDHE-ECDSA-AES256-SHA384" \
+    "AES256-SHA384"
+suite_case tls10-cbc "--tls1" "-tls1 -cipher ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0" \
+    "TLSv1 "
+
+# --- --no-sendfile and --mode userland --------------------------------------
+start nosendfile --no-sendfile
+fetch_cases no-sendfile
+stop
+start userland --mode userland
+fetch_cases userland
+stop
+
+"$SERVER" --mode nic >/dev/null 2>"$WORK/nic.err"
+[ $? -ne 0 ] && grep -q 'not yet available' "$WORK/nic.err"
+ok $? "--mode nic fails clearly"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
