@@ -739,6 +739,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	struct ktls_session *tls;
 	struct ktls_wq *wq;
 	struct mbuf *n, *prev;
+	int queued;
 	bool kick;
 
 	KASSERT(((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
@@ -752,6 +753,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	m->m_epg_so = so;
 	wq = &ktls_wq[tls->wq_index];
 	kick = false;
+	queued = 1;
 
 	mtx_lock(&wq->mtx);
 	if (!tls->sequential_records) {
@@ -781,9 +783,10 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 			counter_u64_add(ktls_counters.sw_tx_pending, -1);
 			tls->next_seqno += ktls_batched_records(n);
 			ktls_wq_insert(wq, n, &kick);
+			queued++;
 		}
 	}
-	counter_u64_add(ktls_counters.sw_tx_inqueue, 1);
+	counter_u64_add(ktls_counters.sw_tx_inqueue, queued);
 	mtx_unlock(&wq->mtx);
 	if (kick)
 		platform->pl_wq_wakeup(platform, tls->wq_index);

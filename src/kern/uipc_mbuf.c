@@ -433,7 +433,7 @@ m_chain_check_one(const struct mbuf *m)
 		goto bad;
 	if (m->m_epg_npgs == 0 && m->m_epg_nrdy > 1)
 		goto bad;
-	if (m->m_epg_nrdy != 0 && (m->m_flags & M_NOTREADY) == 0)
+	if ((m->m_epg_nrdy != 0) != ((m->m_flags & M_NOTREADY) != 0))
 		goto bad;
 	for (int i = 0; i < m->m_epg_npgs; i++)
 		if (m->m_epg_pa[i] == NULL)

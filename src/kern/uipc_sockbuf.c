@@ -96,6 +96,7 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 	SOCKBUF_LOCK_ASSERT(sb);
 	KASSERT(sb->sb_fnrdy != NULL,
 	    ("sbready: sb %p has no not-ready data", (void *)sb));
+	KASSERT(count > 0, ("sbready: count %d", count));
 	blocker = (sb->sb_fnrdy == m0) ? M_BLOCKED : 0;
 	m = m0;
 	do {
@@ -121,7 +122,8 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 		m = m->m_next;
 	} while (count > 0);
 
-	if (!blocker)
+	/* An out-of-order completion, or m0 itself only partly done. */
+	if (!blocker || m == m0)
 		return (EINPROGRESS);
 
 	for (; m != NULL && (m->m_flags & M_NOTREADY) == 0; m = m->m_next) {
