@@ -466,9 +466,12 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 	struct stat st;
 	off_t off, rem, obj_size, sbytes;
 	long space;
-	int error, ext_pgs_idx, hdrlen, max_pgs, nios, npages, tls_enq_cnt;
+	int error, ext_pgs_idx, flags, hdrlen, max_pgs, nios, npages;
+	int tls_enq_cnt;
 
-	if (fstat(fd, &st) != 0)
+	/* fget_read(): the descriptor must be open for reading. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) == O_WRONLY || fstat(fd, &st) != 0)
 		return (EBADF);
 	if (!S_ISREG(st.st_mode))
 		return (EINVAL);

@@ -82,6 +82,7 @@ ktls_uninit(void)
 	}
 	kfree(ktls_wq);
 	ktls_wq = NULL;
+	vm_page_drain_sim();
 	counter_u64_add(ktls_counters.threads, -ktls_number_threads);
 	ktls_number_threads = 0;
 }

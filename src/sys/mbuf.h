@@ -30,11 +30,13 @@ struct socket;
 struct vm_page {
 	volatile u_int refcount;
 	uint8_t *data;
+	struct vm_page *next_free; /* on the free list */
 };
 
 struct vm_page *vm_page_alloc_sim(void);
 void vm_page_hold(struct vm_page *pg);
 void vm_page_release(struct vm_page *pg);
+void vm_page_drain_sim(void);
 static inline uint8_t *
 vm_page_data(struct vm_page *pg)
 {
