@@ -8,7 +8,7 @@
  * file records when page I/O completes.
  *
  * SIM: the page cache is a small table of per-file page trees keyed by
- * (device, inode, mtime, ctime), so a changed file never serves stale
+ * (device, inode, size, mtime, ctime), so a changed file never serves stale
  * pages.  A page that is not cached is read with pread(2) by a platform
  * task after the configured delay; that task is the disk "interrupt".
  */
@@ -44,6 +44,7 @@ struct sf_object {
 	bool dead;  /* evicted from the table: cache nothing */
 	dev_t dev;
 	ino_t ino;
+	off_t size;
 	struct timespec mtime, ctime;
 	u_int npages;
 };
@@ -138,6 +139,7 @@ sf_object_lookup(const struct stat *st)
 			continue;
 		}
 		if (obj->dev == st->st_dev && obj->ino == st->st_ino &&
+		    obj->size == st->st_size &&
 		    obj->mtime.tv_sec == st->st_mtim.tv_sec &&
 		    obj->mtime.tv_nsec == st->st_mtim.tv_nsec &&
 		    obj->ctime.tv_sec == st->st_ctim.tv_sec &&
@@ -154,6 +156,7 @@ sf_object_lookup(const struct stat *st)
 	obj->refs = 1;
 	obj->dev = st->st_dev;
 	obj->ino = st->st_ino;
+	obj->size = st->st_size;
 	obj->mtime = st->st_mtim;
 	obj->ctime = st->st_ctim;
 	sf_objects[victim] = obj;
@@ -215,6 +218,18 @@ sendfile_sim_cache_flush(void)
 		sf_objects[i] = NULL;
 	}
 	mtx_unlock(&sf_cache_mtx);
+}
+
+u_int
+sendfile_sim_cache_resident(void)
+{
+	u_int n;
+
+	pthread_once(&sf_cache_once, sf_cache_init);
+	mtx_lock(&sf_cache_mtx);
+	n = sf_cached;
+	mtx_unlock(&sf_cache_mtx);
+	return (n);
 }
 
 /*

@@ -16,5 +16,7 @@ extern uint64_t sendfile_sim_io_delay_ns;
 extern u_int sendfile_sim_cache_pages;
 /* Drop every cached page (tests that want a cold cache). */
 void sendfile_sim_cache_flush(void);
+/* Pages the cache holds now. */
+u_int sendfile_sim_cache_resident(void);
 
 #endif /* !_SYS_SENDFILE_SIM_H_ */
