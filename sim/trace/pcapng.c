@@ -33,6 +33,7 @@
 
 /* Option codes, §3.5 (common), §4.1 (SHB) and §4.2 (IDB). */
 #define OPT_ENDOFOPT 0
+#define OPT_COMMENT 1
 #define OPT_SHB_USERAPPL 4
 #define OPT_IF_NAME 2
 #define OPT_IF_TSRESOL 9
@@ -106,6 +107,8 @@ struct pcapng_writer {
 	uint64_t npackets;
 	uint64_t nflows;
 	LIST_HEAD(, pcapng_flow) flows;
+	bool late_secrets; /* pcapng_set_late_secrets() */
+	char *comment;	   /* pcapng_set_comment(): for the next data EPB */
 };
 
 static const uint8_t mac_addr[2][6] = {
@@ -282,7 +285,7 @@ pcapng_write_secrets(struct pcapng_writer *w, const char *keylog, size_t len)
 	 * after a handshake would leave that connection undecrypted on the
 	 * first pass (and in tshark, which makes only one).
 	 */
-	if (w->npackets != 0)
+	if (w->npackets != 0 && !w->late_secrets)
 		return (EINVAL);
 	if (len > MAX_BLOCK_LEN - BLK_OVERHEAD - 8)
 		return (EMSGSIZE);
@@ -348,6 +351,23 @@ in_fold(uint64_t sum)
 }
 
 /*
+ * Length of the next opt_comment piece of a long comment: at most
+ * PCAPNG_COMMENT_CHUNK bytes, cut after a newline when there is one.
+ */
+static size_t
+comment_chunk(const char *s, size_t len)
+{
+	size_t n;
+
+	if (len <= PCAPNG_COMMENT_CHUNK)
+		return (len);
+	for (n = PCAPNG_COMMENT_CHUNK; n > 0; n--)
+		if (s[n - 1] == '\n')
+			return (n);
+	return (PCAPNG_COMMENT_CHUNK);
+}
+
+/*
  * Write one frame from side dir of f: seq as given, ack (if TH_ACK) at the
  * end of everything the peer has sent.
  */
@@ -360,9 +380,10 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	uint8_t epb[28], frame[FRAME_MAXHDR], *ip, *th;
 	uint64_t sum;
 	uint32_t ack;
-	size_t thlen, framelen, pos;
+	size_t thlen, framelen, pos, optlen, cmtlen, n;
 	int i;
 
+	cmtlen = 0;
 	thlen = TCP_HDR_LEN + ((flags & TH_SYN) != 0 ? TCP_SYN_OPTLEN : 0);
 	framelen = ETHER_HDR_LEN + IP_HDR_LEN + thlen + paylen;
 
@@ -428,9 +449,21 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	}
 	be16enc(th + 16, in_fold(sum));
 
-	/* §4.3: Enhanced Packet Block, interface 0, no options. */
+	/*
+	 * §4.3: Enhanced Packet Block, interface 0; a data frame carries the
+	 * pending comment (opt_comment, §3.5) if there is one.
+	 */
+	optlen = 0;
+	if (w->comment != NULL) {
+		cmtlen = strlen(w->comment);
+		for (pos = 0; pos < cmtlen; pos += n)
+			optlen += 4 +
+			    PAD4(n = comment_chunk(w->comment + pos,
+				     cmtlen - pos));
+		optlen += 4;
+	}
 	put32(epb, BT_EPB);
-	put32(epb + 4, (uint32_t)(sizeof(epb) + PAD4(framelen) + 4));
+	put32(epb + 4, (uint32_t)(sizeof(epb) + PAD4(framelen) + optlen + 4));
 	put32(epb + 8, 0);
 	put32(epb + 12, (uint32_t)(ts_ns >> 32));
 	put32(epb + 16, (uint32_t)ts_ns);
@@ -441,6 +474,23 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	for (i = 0; i < iovcnt; i++)
 		pw_write(w, iov[i].iov_base, iov[i].iov_len);
 	pw_pad(w, framelen);
+	if (optlen != 0) {
+		uint8_t opt[4];
+
+		for (pos = 0; pos < cmtlen; pos += n) {
+			n = comment_chunk(w->comment + pos, cmtlen - pos);
+			put16(opt, OPT_COMMENT);
+			put16(opt + 2, (uint16_t)n);
+			pw_write(w, opt, 4);
+			pw_write(w, w->comment + pos, n);
+			pw_pad(w, n);
+		}
+		put16(opt, OPT_ENDOFOPT);
+		put16(opt + 2, 0);
+		pw_write(w, opt, 4);
+		free(w->comment);
+		w->comment = NULL;
+	}
 	pw_write(w, epb + 4, 4);
 	if (w->error != 0)
 		return (w->error);
@@ -631,6 +681,34 @@ pcapng_close(struct pcapng_writer *w)
 		error = errno != 0 ? errno : EIO;
 	if (fclose(w->fp) != 0 && error == 0)
 		error = errno != 0 ? errno : EIO;
+	free(w->comment);
 	free(w);
 	return (error);
+}
+
+void
+pcapng_set_late_secrets(struct pcapng_writer *w, int allow)
+{
+
+	if (w != NULL)
+		w->late_secrets = allow != 0;
+}
+
+int
+pcapng_set_comment(struct pcapng_writer *w, const char *comment)
+{
+	char *c;
+
+	if (w == NULL)
+		return (EINVAL);
+	c = NULL;
+	if (comment != NULL) {
+		if (strlen(comment) > PCAPNG_MAX_COMMENT)
+			return (EMSGSIZE);
+		if ((c = strdup(comment)) == NULL)
+			return (ENOMEM);
+	}
+	free(w->comment);
+	w->comment = c;
+	return (0);
 }

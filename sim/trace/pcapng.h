@@ -118,4 +118,29 @@ void pcapng_flow_close(struct pcapng_flow *f);
  */
 int pcapng_close(struct pcapng_writer *w);
 
+/*
+ * Allow Decryption Secrets Blocks after packets (allow != 0).  Wireshark
+ * 4.0 applies a DSB to every packet that follows it, so a per-connection
+ * key log written before that connection's first packet still decrypts
+ * it; secrets written after a connection's handshake do not.
+ */
+void pcapng_set_late_secrets(struct pcapng_writer *w, int allow);
+
+/*
+ * Longest comment pcapng_set_comment() accepts.  An option value is at
+ * most 65535 bytes: a longer comment is written as several opt_comment
+ * options of at most PCAPNG_COMMENT_CHUNK bytes, cut after newlines where
+ * possible (a reader joins them in order).
+ */
+#define PCAPNG_MAX_COMMENT (4U * 1024 * 1024)
+#define PCAPNG_COMMENT_CHUNK 65000
+
+/*
+ * Attach comment (UTF-8, copied) as opt_comment to the next Enhanced
+ * Packet Block written (any frame); NULL cancels a pending comment.
+ * tshark shows it as frame.comment.  Returns EMSGSIZE if longer than
+ * PCAPNG_MAX_COMMENT, ENOMEM.
+ */
+int pcapng_set_comment(struct pcapng_writer *w, const char *comment);
+
 #endif /* !_SIM_TRACE_PCAPNG_H_ */

@@ -1,0 +1,630 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Conformance group F, transmit side (shared/spec/conformance.md section
+ * 4; shared/spec/freebsd-ktls.md 9.1, 9.2, 7.7): TCP_TXTLS_ENABLE
+ * argument checks in FreeBSD's errno order, sysctl knobs, lifecycle and
+ * TCP_TXTLS_MODE.  Generated over tests/lib/suites.h (and the invalid
+ * combinations of INVALID_SUITES), on both runners.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf_common.h"
+#include "ksim_harness.h"
+#include "oracle.h"
+#include "suites.h"
+#include "sys/ktls.h"
+#include "sys/socketvar.h"
+/* --- Group F: invalid parameters and lifecycle (transmit side) --------- */
+
+/*
+ * Not applicable on FreeBSD TX: IP-02, IP-06, IP-08 (receive side), IP-05
+ * (listen() after enable is checked in test_ip04_not_connected), IP-07
+ * (Linux getsockopt of the crypto parameters), IP-10/IP-11 (library side,
+ * Linux ULP).
+ */
+
+/* The tls_enable harness_enable() would build, for tweaking. */
+static void
+build_enable(const struct harness_keys *k, struct tls_enable *en)
+{
+	const struct test_suite *s = k->suite;
+	int i;
+
+	memset(en, 0, sizeof(*en));
+	en->cipher_key = k->cipher_key;
+	en->cipher_key_len = s->cipher_key_len;
+	en->iv = s->iv_len ? k->iv : NULL;
+	en->iv_len = s->iv_len;
+	en->auth_key = s->auth_key_len ? k->auth_key : NULL;
+	en->auth_key_len = s->auth_key_len;
+	en->auth_algorithm = s->auth_algorithm;
+	en->cipher_algorithm = s->cipher_algorithm;
+	en->tls_vmajor = TLS_MAJOR_VER_ONE;
+	en->tls_vminor = (uint8_t)s->tls_vminor;
+	for (i = 0; i < 8; i++)
+		en->rec_seq[i] = (uint8_t)(k->seqno >> (56 - 8 * i));
+}
+
+static int
+enable_raw(struct socket *so, const void *en, size_t len)
+{
+
+	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_ENABLE, en,
+	    (socklen_t)len));
+}
+
+static int
+get_mode(struct socket *so, int *mode)
+{
+	socklen_t len = sizeof(*mode);
+	int error;
+
+	*mode = -1;
+	error = ksim_getsockopt(so, IPPROTO_TCP, TCP_TXTLS_MODE, mode, &len);
+	if (error == 0)
+		assert_int_equal(len, sizeof(*mode));
+	return (error);
+}
+
+static int
+set_mode(struct socket *so, int mode)
+{
+
+	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_MODE, &mode,
+	    sizeof(mode)));
+}
+
+/*
+ * After a refused enable the socket has no session: the mode reads NONE
+ * and a correct enable then works, with records from the configured seqno.
+ */
+static void
+expect_clean_then_enable(struct ctx *c)
+{
+	struct rlog l;
+	uint8_t *p, *plain;
+	size_t plen;
+	int mode;
+
+	assert_int_equal(get_mode(c->so, &mode), 0);
+	assert_int_equal(mode, TCP_TLS_MODE_NONE);
+	assert_int_equal(harness_enable(c->so, &c->k), 0);
+	p = payload(c, 33);
+	write_all(c, p, 33);
+	ctx_close(c);
+	ctx_decrypt(c, &plain, &plen, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(plen, 33);
+	assert_memory_equal(plain, p, 33);
+	free(plain);
+	free(p);
+	rlog_free(&l);
+}
+
+/* IP-01: the 11 invalid version/cipher/MAC combinations: EINVAL. */
+static void
+test_ip01_invalid_combo(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct ctx c;
+	uint8_t *p;
+	int mode;
+
+	ctx_open_suite(&c, cc, cc->s, 1, 0, false);
+	assert_int_equal(harness_enable(c.so, &c.k), EINVAL);
+	assert_int_equal(get_mode(c.so, &mode), 0);
+	assert_int_equal(mode, TCP_TLS_MODE_NONE);
+	/* No session: a write goes out as it is. */
+	p = payload(&c, 20);
+	write_all(&c, p, 20);
+	ctx_close(&c);
+	assert_int_equal(c.w.len, 20);
+	assert_memory_equal(c.w.buf, p, 20);
+	free(p);
+	ctx_free(&c);
+}
+
+/* IP-03: unknown versions and cipher ids: EINVAL. */
+static void
+test_ip03_unknown(void **state)
+{
+	const struct conf_case *cc = *state;
+	static const int ciphers[] = { 10, 50, 59, 70, 0, -1, CRYPTO_AES_ICM };
+	static const uint8_t minors[] = { 200, 0, 5, 255 };
+	struct tls_enable en;
+	struct ctx c;
+	size_t i;
+
+	ctx_open(&c, cc, 0, 8);
+	ksim_close(c.so);
+	c.so = harness_socket(&c.h, &c.w, 1);
+	for (i = 0; i < sizeof(minors); i++) {
+		build_enable(&c.k, &en);
+		en.tls_vminor = minors[i];
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	}
+	for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++) {
+		build_enable(&c.k, &en);
+		en.cipher_algorithm = ciphers[i];
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	}
+	build_enable(&c.k, &en);
+	en.tls_vmajor = 2;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.tls_vmajor = 4;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.flags = 1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	expect_clean_then_enable(&c);
+	ctx_free(&c);
+}
+
+/* Simple output sink for sockets the test connects itself. */
+static ssize_t
+sink_output(void *arg, const struct iovec *iov, int iovcnt)
+{
+	struct wire *w = arg;
+	size_t total = 0;
+	int i;
+
+	for (i = 0; i < iovcnt; i++) {
+		if (w->len + iov[i].iov_len > w->cap) {
+			w->cap = (w->len + iov[i].iov_len) * 2;
+			w->buf = realloc(w->buf, w->cap);
+			assert_non_null(w->buf);
+		}
+		memcpy(w->buf + w->len, iov[i].iov_base, iov[i].iov_len);
+		w->len += iov[i].iov_len;
+		total += iov[i].iov_len;
+	}
+	w->nwrites++;
+	return ((ssize_t)total);
+}
+
+static void
+sink_fin(void *arg)
+{
+
+	((struct wire *)arg)->fin = true;
+}
+
+/*
+ * IP-04: TX enable on a listener: ENOTCONN (and TCP_TXTLS_MODE: EINVAL).
+ * On a fresh unconnected socket enable is allowed; writes fail ENOTCONN
+ * until it is connected, then records start at rec_seq.  listen() on a
+ * KTLS socket: EINVAL.
+ */
+static void
+test_ip04_not_connected(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct tcp_wire tw;
+	struct socket *so;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+	ssize_t n;
+	int mode;
+
+	ctx_open_suite(&c, cc, cc->s, 1, 0xabcdef, false);
+	p = payload(&c, 64);
+
+	/* A listener. */
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(ksim_listen(so), 0);
+	assert_int_equal(harness_enable(so, &c.k), ENOTCONN);
+	assert_int_equal(get_mode(so, &mode), EINVAL);
+	assert_int_equal(set_mode(so, TCP_TLS_MODE_SW), EINVAL);
+	ksim_close(so);
+
+	/* Unconnected: enable works, writes do not (yet). */
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(harness_enable(so, &c.k), 0);
+	assert_int_equal(get_mode(so, &mode), 0);
+	assert_int_equal(mode, TCP_TLS_MODE_SW);
+	n = -1;
+	assert_int_equal(ksim_write(so, p, 64, &n), ENOTCONN);
+	assert_int_equal(n, 0);
+	assert_int_equal(ksim_listen(so), EINVAL);
+	tw.tw_output = sink_output;
+	tw.tw_fin = sink_fin;
+	tw.tw_arg = &c.w;
+	assert_int_equal(ksim_connect(so, &tw, 5), 0);
+	assert_int_equal(ksim_write(so, p, 64, &n), 0);
+	assert_int_equal(n, 64);
+	harness_run(&c.h);
+	ksim_close(so);
+	ctx_close(&c);
+	ctx_decrypt(&c, &plain, &plen, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.r[0].seqno, 0xabcdef);
+	assert_int_equal(plen, 64);
+	assert_memory_equal(plain, p, 64);
+	free(plain);
+	free(p);
+	rlog_free(&l);
+	ctx_free(&c);
+}
+
+/*
+ * IP-09: key/IV/MAC length mismatches and AEAD with an auth algorithm.
+ * Key sizes are the backend's business: AES-192 (24 bytes) and a 16-byte
+ * ChaCha key fail with EINVAL from it.
+ */
+static void
+test_ip09_lengths(void **state)
+{
+	const struct conf_case *cc = *state;
+	const struct test_suite *s = cc->s;
+	struct tls_enable en;
+	struct ctx c;
+
+	ctx_open_suite(&c, cc, s, 1, 0x55, false);
+	build_enable(&c.k, &en);
+	en.cipher_key_len =
+	    s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305 ? 16 : 24;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	if (is_gcm12(s)) {
+		build_enable(&c.k, &en);
+		en.iv_len = 12;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	}
+	if (is_aead(s)) {
+		if (!is_gcm12(s)) {
+			build_enable(&c.k, &en);
+			en.iv_len = 4;
+			assert_int_equal(enable_raw(c.so, &en, sizeof(en)),
+			    EINVAL);
+		}
+		build_enable(&c.k, &en);
+		en.auth_algorithm = CRYPTO_SHA1_HMAC;
+		en.auth_key = c.k.auth_key;
+		en.auth_key_len = 20;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.auth_key = c.k.auth_key;
+		en.auth_key_len = 20;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.auth_algorithm = CRYPTO_AES_128_NIST_GMAC;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	} else {
+		build_enable(&c.k, &en);
+		en.auth_key_len = 0;
+		en.auth_key = NULL;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.auth_algorithm = 0;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		if (is_tls10(s)) {
+			build_enable(&c.k, &en);
+			en.iv_len = 12;
+			assert_int_equal(enable_raw(c.so, &en, sizeof(en)),
+			    EINVAL);
+		}
+	}
+	expect_clean_then_enable(&c);
+	ctx_free(&c);
+}
+
+/* Option-layer and range checks: size, pointers, lengths, flags. */
+static void
+test_ip_option_checks(void **state)
+{
+	const struct conf_case *cc = *state;
+	const struct test_suite *s = cc->s;
+	static uint8_t big[TLS_MAX_PARAM_SIZE + 1];
+	struct tls_enable en;
+	struct ctx c;
+
+	ctx_open_suite(&c, cc, s, 1, 0x66, false);
+	build_enable(&c.k, &en);
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en) - 1), EINVAL);
+	assert_int_equal(enable_raw(c.so, &en,
+			     sizeof(struct tls_enable_v0) - 1),
+	    EINVAL);
+	assert_int_equal(enable_raw(c.so, &en, 0), EINVAL);
+	assert_int_equal(enable_raw(c.so, &en,
+			     sizeof(struct tls_enable_v0) + 4),
+	    EINVAL);
+
+	en.cipher_key = NULL;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	if (s->iv_len > 0) {
+		build_enable(&c.k, &en);
+		en.iv = NULL;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	}
+	if (s->auth_key_len > 0) {
+		build_enable(&c.k, &en);
+		en.auth_key = NULL;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	}
+	build_enable(&c.k, &en);
+	en.cipher_key_len = 0;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.cipher_key = big;
+	en.cipher_key_len = TLS_MAX_PARAM_SIZE + 1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.cipher_key_len = -1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.iv = big;
+	en.iv_len = 17;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.iv_len = -1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.auth_key = big;
+	en.auth_key_len = TLS_MAX_PARAM_SIZE + 1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.auth_key_len = -1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.flags = 0x100;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	build_enable(&c.k, &en);
+	en.tls_vmajor = 0;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	expect_clean_then_enable(&c);
+	ctx_free(&c);
+}
+
+/*
+ * The v0 option layout (56 bytes, no rec_seq) is accepted and numbers
+ * records from 0 (the first record authenticates at seq 0).
+ */
+static void
+test_ip_v0_layout(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct tls_enable en;
+	struct tls_enable_v0 v0;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+
+	assert_int_equal(sizeof(v0), 56);
+	assert_int_equal(sizeof(en), 64);
+	for (int run = 0; run < conf_nruns(cc, 2); run++) {
+		ctx_open_suite(&c, cc, cc->s, run, 0, false);
+		build_enable(&c.k, &en);
+		memcpy(&v0, &en, sizeof(v0));
+		assert_int_equal(enable_raw(c.so, &v0, sizeof(v0)), 0);
+		p = payload(&c, 40000);
+		write_all(&c, p, 40000);
+		ctx_close(&c);
+		ctx_decrypt(&c, &plain, &plen, &l);
+		assert_int_equal(l.r[0].seqno, 0);
+		assert_int_equal(plen, 40000);
+		assert_memory_equal(plain, p, 40000);
+		free(plain);
+		free(p);
+		rlog_free(&l);
+		ctx_free(&c);
+	}
+}
+
+/* A second enable: EALREADY; the first session stays in force. */
+static void
+test_ip_ealready(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct harness_keys k2;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+
+	ctx_open(&c, cc, 1, 321);
+	p = payload(&c, 100);
+	write_all(&c, p, 50);
+	harness_keys(&c.h, cc->s, 999, &k2);
+	assert_int_equal(harness_enable(c.so, &k2), EALREADY);
+	assert_int_equal(harness_enable(c.so, &c.k), EALREADY);
+	write_all(&c, p + 50, 50);
+	ctx_close(&c);
+	ctx_decrypt(&c, &plain, &plen, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.r[1].seqno, 322);
+	assert_int_equal(plen, 100);
+	assert_memory_equal(plain, p, 100);
+	free(plain);
+	free(p);
+	rlog_free(&l);
+	ctx_free(&c);
+}
+
+/*
+ * sysctl knobs: kern.ipc.tls.enable off -> ENOTSUP; cbc_enable off ->
+ * ENOTSUP for CBC only; kern.ipc.mb_use_ext_pgs off -> ENXIO.  Each knob
+ * is restored (also by conf_teardown() on failure).
+ */
+static void
+test_ip_knobs(void **state)
+{
+	const struct conf_case *cc = *state;
+	const struct test_suite *s = cc->s;
+	struct ctx c;
+
+	ctx_open_suite(&c, cc, s, 1, 4, false);
+	ktls_enable_sysctl = false;
+	assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
+	ktls_enable_sysctl = true;
+	mb_use_ext_pgs = false;
+	assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
+	mb_use_ext_pgs = true;
+	ktls_cbc_enable = false;
+	if (is_cbc(s)) {
+		assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
+		ktls_cbc_enable = true;
+		expect_clean_then_enable(&c);
+	} else {
+		/* Not CBC: unaffected. */
+		expect_clean_then_enable(&c);
+		ktls_cbc_enable = true;
+	}
+	ctx_free(&c);
+}
+
+/* A UDP socket: EINVAL. */
+static void
+test_ip_udp(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct socket *so;
+	struct ctx c;
+
+	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
+	assert_int_equal(ksim_socket(SOCK_DGRAM, &so), 0);
+	assert_int_equal(harness_enable(so, &c.k), EINVAL);
+	ksim_close(so);
+	ctx_free(&c);
+}
+
+/*
+ * TCP_TXTLS_MODE: NONE before enable, SW after; 0 (NONE) and 3 (TOE) are
+ * not settable (EINVAL); IFNET has no NIC here (ENXIO) and the session
+ * keeps working in SW; SW when SW is a no-op (0).
+ */
+static void
+test_ip_txtls_mode(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+	short small = TCP_TLS_MODE_SW;
+	int mode;
+
+	for (int run = 0; run < conf_nruns(cc, 2); run++) {
+		ctx_open_suite(&c, cc, cc->s, run, 1ULL << 63, false);
+		p = payload(&c, 300);
+		assert_int_equal(get_mode(c.so, &mode), 0);
+		assert_int_equal(mode, TCP_TLS_MODE_NONE);
+		assert_int_equal(harness_enable(c.so, &c.k), 0);
+		assert_int_equal(get_mode(c.so, &mode), 0);
+		assert_int_equal(mode, TCP_TLS_MODE_SW);
+		write_all(&c, p, 100);
+		assert_int_equal(set_mode(c.so, TCP_TLS_MODE_TOE), EINVAL);
+		assert_int_equal(set_mode(c.so, TCP_TLS_MODE_NONE), EINVAL);
+		assert_int_equal(set_mode(c.so, 7), EINVAL);
+		assert_int_equal(ksim_setsockopt(c.so, IPPROTO_TCP,
+				     TCP_TXTLS_MODE, &small, sizeof(small)),
+		    EINVAL);
+		assert_int_equal(set_mode(c.so, TCP_TLS_MODE_IFNET), ENXIO);
+		assert_int_equal(get_mode(c.so, &mode), 0);
+		assert_int_equal(mode, TCP_TLS_MODE_SW);
+		write_all(&c, p + 100, 100);
+		assert_int_equal(set_mode(c.so, TCP_TLS_MODE_SW), 0);
+		assert_int_equal(get_mode(c.so, &mode), 0);
+		assert_int_equal(mode, TCP_TLS_MODE_SW);
+		write_all(&c, p + 200, 100);
+		ctx_close(&c);
+		ctx_decrypt(&c, &plain, &plen, &l);
+		assert_int_equal(l.n, 3);
+		assert_int_equal(plen, 300);
+		assert_memory_equal(plain, p, 300);
+		free(plain);
+		free(p);
+		rlog_free(&l);
+		ctx_free(&c);
+	}
+}
+
+/*
+ * Data queued before enable stays plaintext and goes out first; records
+ * written after enable start at rec_seq (spec 9.2).
+ */
+static void
+test_ip_data_before_enable(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct wire view;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen, nrec;
+
+	for (int run = 0; run < conf_nruns(cc, 4); run++) {
+		ctx_open_suite(&c, cc, cc->s, run, 0x7fffffffffffffffULL,
+		    false);
+		p = payload(&c, 300);
+		c.w.limit = 0; /* keep it queued in the send buffer */
+		write_all(&c, p, 100);
+		assert_int_equal(harness_enable(c.so, &c.k), 0);
+		write_all(&c, p + 100, 200);
+		ctx_close(&c);
+		assert_true(c.w.len > 100);
+		assert_memory_equal(c.w.buf, p, 100);
+		view = c.w;
+		view.buf += 100;
+		view.len -= 100;
+		memset(&l, 0, sizeof(l));
+		harness_decrypt(&c.k, &view, &plain, &plen, &nrec, rlog_cb, &l);
+		assert_int_equal(nrec, 1);
+		assert_int_equal(l.r[0].seqno, 0x7fffffffffffffffULL);
+		assert_int_equal(l.r[0].plen, 200);
+		assert_int_equal(plen, 200);
+		assert_memory_equal(plain, p + 100, 200);
+		free(plain);
+		free(p);
+		rlog_free(&l);
+		ctx_free(&c);
+	}
+}
+
+static const struct conf_test params_tests[] = {
+	{ "IP-03", test_ip03_unknown, conf_all },
+	{ "IP-04", test_ip04_not_connected, conf_all },
+	{ "IP-09", test_ip09_lengths, conf_all },
+	{ "IP-OPT", test_ip_option_checks, conf_all },
+	{ "IP-V0", test_ip_v0_layout, conf_all },
+	{ "IP-EALREADY", test_ip_ealready, conf_all },
+	{ "IP-KNOBS", test_ip_knobs, conf_all },
+	{ "IP-UDP", test_ip_udp, conf_all },
+	{ "IP-MODE", test_ip_txtls_mode, conf_all },
+	{ "IP-PRE-ENABLE", test_ip_data_before_enable, conf_all },
+};
+
+static const struct conf_test invalid_tests[] = {
+	{ "IP-01", test_ip01_invalid_combo, conf_all },
+};
+
+int
+main(void)
+{
+	int rc;
+
+	rc = conf_main("params-invalid", invalid_tests,
+	    sizeof(invalid_tests) / sizeof(invalid_tests[0]),
+	    test_invalid_suites, test_ninvalid_suites);
+	rc += conf_main("params", params_tests,
+	    sizeof(params_tests) / sizeof(params_tests[0]), test_suites,
+	    test_nsuites);
+	return (rc);
+}
