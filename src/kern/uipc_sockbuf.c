@@ -222,7 +222,12 @@ sbcheck(struct sockbuf *sb, const char *file, int line)
 			goto bad;
 		ccc += m->m_len;
 		last = m;
-		if (m_chain_check_one(m) != 0)
+		/*
+		 * A not-ready mbuf belongs to its worker or disk read, which
+		 * may be swapping its pages right now; only its length, fixed
+		 * at framing, is ours to read.
+		 */
+		if ((m->m_flags & M_NOTREADY) == 0 && m_chain_check_one(m) != 0)
 			goto bad;
 	}
 	if (acc != sb->sb_acc || ccc != sb->sb_ccc || fnrdy != sb->sb_fnrdy ||
