@@ -130,8 +130,23 @@ ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls)
 		    sooptcopyin(sopt, &tls_v0, sizeof(tls_v0), sizeof(tls_v0));
 		if (error != 0)
 			return (error);
+		/*
+		 * Field by field: the v0 struct's tail padding overlaps
+		 * rec_seq[0..5] of the current layout, and a v0 caller's
+		 * padding is whatever was on its stack.  rec_seq is 0.
+		 */
 		memset(tls, 0, sizeof(*tls));
-		memcpy(tls, &tls_v0, sizeof(tls_v0));
+		tls->cipher_key = tls_v0.cipher_key;
+		tls->iv = tls_v0.iv;
+		tls->auth_key = tls_v0.auth_key;
+		tls->cipher_algorithm = tls_v0.cipher_algorithm;
+		tls->cipher_key_len = tls_v0.cipher_key_len;
+		tls->iv_len = tls_v0.iv_len;
+		tls->auth_algorithm = tls_v0.auth_algorithm;
+		tls->auth_key_len = tls_v0.auth_key_len;
+		tls->flags = tls_v0.flags;
+		tls->tls_vmajor = tls_v0.tls_vmajor;
+		tls->tls_vminor = tls_v0.tls_vminor;
 	} else {
 		error = sooptcopyin(sopt, tls, sizeof(*tls), sizeof(*tls));
 		if (error != 0)

@@ -1,0 +1,160 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Corpus replay driver for builds without a fuzzing engine (BIND 9's
+ * fuzz/main.c).  Every argument is a file or a directory; each regular
+ * file (a directory's files in name order) is passed once to
+ * LLVMFuzzerTestOneInput().  With no arguments the input is read from
+ * standard input, which is what afl-fuzz feeds an afl-clang-fast build.
+ * A harness that finds a problem abort()s, so the exit status tells.
+ */
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t *
+read_stream(FILE *fp, size_t *lenp)
+{
+	uint8_t *buf;
+	size_t cap, len, n;
+
+	cap = 4096;
+	len = 0;
+	buf = malloc(cap);
+	if (buf == NULL)
+		abort();
+	while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
+		len += n;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (buf == NULL)
+				abort();
+		}
+	}
+	if (ferror(fp)) {
+		free(buf);
+		return (NULL);
+	}
+	*lenp = len;
+	return (buf);
+}
+
+static int
+run_file(const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	FILE *fp;
+
+	fp = fopen(path, "rb");
+	if (fp == NULL) {
+		perror(path);
+		return (1);
+	}
+	buf = read_stream(fp, &len);
+	fclose(fp);
+	if (buf == NULL) {
+		fprintf(stderr, "%s: read error\n", path);
+		return (1);
+	}
+	fprintf(stderr, "replay %s (%zu bytes)\n", path, len);
+	LLVMFuzzerTestOneInput(buf, len);
+	free(buf);
+	return (0);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static int
+run_dir(const char *dir, int *nrun)
+{
+	struct dirent *de;
+	char **names, path[4096];
+	size_t n, cap;
+	int errors;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL) {
+		perror(dir);
+		return (1);
+	}
+	names = NULL;
+	n = cap = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof(*names));
+			if (names == NULL)
+				abort();
+		}
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	errors = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			errors += run_file(path);
+			(*nrun)++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return (errors);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t len;
+	int errors, nrun;
+
+	if (argc < 2) {
+		buf = read_stream(stdin, &len);
+		if (buf == NULL)
+			return (1);
+		LLVMFuzzerTestOneInput(buf, len);
+		free(buf);
+		return (0);
+	}
+	errors = nrun = 0;
+	for (int i = 1; i < argc; i++) {
+		if (stat(argv[i], &st) != 0) {
+			perror(argv[i]);
+			errors++;
+		} else if (S_ISDIR(st.st_mode))
+			errors += run_dir(argv[i], &nrun);
+		else {
+			errors += run_file(argv[i]);
+			nrun++;
+		}
+	}
+	fprintf(stderr, "%d inputs replayed, %d errors\n", nrun, errors);
+	if (nrun == 0) {
+		/* An empty corpus is a broken test, not a passing one. */
+		fprintf(stderr, "no inputs found\n");
+		return (1);
+	}
+	return (errors != 0 ? 1 : 0);
+}
