@@ -31,7 +31,8 @@
 
 #include "sim/keys.h"
 
-#define KEYS_MAX_SECRET 64 /* SHA-384 traffic secret, 48-byte master */
+#define KEYS_MAX_SECRET 64   /* SHA-384 traffic secret, 48-byte master */
+#define KEYS_MAX_KEYLOG 2048 /* TLS 1.3: five lines of up to 225 bytes */
 
 struct keys_state {
 	uint8_t master[KEYS_MAX_SECRET];
@@ -40,11 +41,19 @@ struct keys_state {
 	size_t sts0len;
 	uint64_t recs; /* records written under the current key */
 	uint64_t wire_bytes;
+	uint64_t rx_bytes;	     /* read from the peer */
 	uint8_t last[AES_BLOCK_LEN]; /* last bytes written, a ring */
 	size_t lastpos;
 	uint64_t lastfill;
 	bool stop_writes;
-	bool key_update;
+	uint64_t key_updates;	   /* KeyUpdates received */
+	bool key_update_requested; /* one of them had update_requested */
+	/* Wire observer (traces): every byte read, every byte written. */
+	sim_keys_wire_fn *wire_fn;
+	void *wire_arg;
+	/* This connection's NSS key log lines, for trace outputs. */
+	char keylog[KEYS_MAX_KEYLOG];
+	size_t keyloglen;
 };
 
 static int keys_ssl_idx = -1;
@@ -82,6 +91,8 @@ tap_write(BIO *b, const char *buf, int len)
 	BIO_copy_next_retry(b);
 	if (n > 0 && st != NULL) {
 		st->wire_bytes += n;
+		if (st->wire_fn != NULL)
+			st->wire_fn(st->wire_arg, true, buf, (size_t)n);
 		for (i = n > AES_BLOCK_LEN ? n - AES_BLOCK_LEN : 0; i < n;
 		     i++) {
 			st->last[st->lastpos] = buf[i];
@@ -95,15 +106,22 @@ tap_write(BIO *b, const char *buf, int len)
 static int
 tap_read(BIO *b, char *buf, int len)
 {
+	struct keys_state *st;
 	BIO *next;
 	int n;
 
+	st = BIO_get_data(b);
 	next = BIO_next(b);
 	BIO_clear_retry_flags(b);
 	if (next == NULL)
 		return (0);
 	n = BIO_read(next, buf, len);
 	BIO_copy_next_retry(b);
+	if (n > 0 && st != NULL) {
+		st->rx_bytes += n;
+		if (st->wire_fn != NULL)
+			st->wire_fn(st->wire_arg, false, buf, (size_t)n);
+	}
 	return (n);
 }
 
@@ -154,8 +172,12 @@ keys_msg_cb(int write_p, int version, int content_type, const void *buf,
 		else
 			st->recs++;
 	} else if (!write_p && content_type == SSL3_RT_HANDSHAKE &&
-	    p[0] == SSL3_MT_KEY_UPDATE)
-		st->key_update = true;
+	    p[0] == SSL3_MT_KEY_UPDATE) {
+		/* RFC 8446 4.6.3: msg_type, length(3), request_update. */
+		st->key_updates++;
+		if (len < 5 || p[4] != 0)
+			st->key_update_requested = true;
+	}
 }
 
 static int
@@ -203,6 +225,12 @@ keys_keylog_cb(const SSL *ssl, const char *line)
 	st = SSL_get_ex_data(ssl, keys_ssl_idx);
 	if (st == NULL)
 		return;
+	n = strlen(line);
+	if (st->keyloglen + n + 1 <= sizeof(st->keylog)) {
+		memcpy(st->keylog + st->keyloglen, line, n);
+		st->keylog[st->keyloglen + n] = '\n';
+		st->keyloglen += n + 1;
+	}
 	sp1 = strchr(line, ' ');
 	if (sp1 == NULL)
 		return;
@@ -275,7 +303,7 @@ int
 sim_keys_attach(SSL *ssl, BIO *rbio, BIO *wbio)
 {
 	struct keys_state *st;
-	BIO *tap;
+	BIO *tap, *rtap;
 
 	if (keys_tap_method == NULL)
 		return (-1);
@@ -283,19 +311,48 @@ sim_keys_attach(SSL *ssl, BIO *rbio, BIO *wbio)
 	if (st == NULL)
 		return (-1);
 	tap = BIO_new(keys_tap_method);
-	if (tap == NULL) {
+	rtap = BIO_new(keys_tap_method);
+	if (tap == NULL || rtap == NULL) {
+		BIO_free(tap);
+		BIO_free(rtap);
 		free(st);
 		return (-1);
 	}
 	if (!SSL_set_ex_data(ssl, keys_ssl_idx, st)) {
 		BIO_free(tap);
+		BIO_free(rtap);
 		free(st);
 		return (-1);
 	}
 	BIO_set_data(tap, st);
 	BIO_push(tap, wbio);
-	SSL_set_bio(ssl, rbio, tap);
+	/* The read side only reports to the wire observer. */
+	BIO_set_data(rtap, st);
+	BIO_push(rtap, rbio);
+	SSL_set_bio(ssl, rtap, tap);
 	return (0);
+}
+
+void
+sim_keys_set_wire_fn(SSL *ssl, sim_keys_wire_fn *fn, void *arg)
+{
+	struct keys_state *st;
+
+	st = SSL_get_ex_data(ssl, keys_ssl_idx);
+	if (st != NULL) {
+		st->wire_fn = fn;
+		st->wire_arg = arg;
+	}
+}
+
+const char *
+sim_keys_keylog(const SSL *ssl, size_t *lenp)
+{
+	struct keys_state *st;
+
+	st = SSL_get_ex_data(ssl, keys_ssl_idx);
+	*lenp = st != NULL ? st->keyloglen : 0;
+	return (st != NULL ? st->keylog : NULL);
 }
 
 static void
@@ -606,13 +663,24 @@ sim_keys_wire_bytes(const SSL *ssl)
 	return (st != NULL ? st->wire_bytes : 0);
 }
 
-bool
-sim_keys_peer_key_update(const SSL *ssl)
+uint64_t
+sim_keys_rx_bytes(const SSL *ssl)
 {
 	struct keys_state *st;
 
 	st = SSL_get_ex_data(ssl, keys_ssl_idx);
-	return (st != NULL && st->key_update);
+	return (st != NULL ? st->rx_bytes : 0);
+}
+
+uint64_t
+sim_keys_peer_key_updates(const SSL *ssl, bool *requestedp)
+{
+	struct keys_state *st;
+
+	st = SSL_get_ex_data(ssl, keys_ssl_idx);
+	if (requestedp != NULL)
+		*requestedp = st != NULL && st->key_update_requested;
+	return (st != NULL ? st->key_updates : 0);
 }
 
 int

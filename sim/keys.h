@@ -13,7 +13,7 @@
  * Usage:
  *	sim_keys_setup_ctx(ctx, keylog_fp);	once per SSL_CTX
  *	ssl = SSL_new(ctx);
- *	sim_keys_attach(ssl, wbio);		before the handshake
+ *	sim_keys_attach(ssl, rbio, wbio);	before the handshake
  *	... handshake ...
  *	sim_keys_derive(ssl, &k, why, sizeof(why));
  *	sim_keys_stop_writes(ssl);		libssl must never write again
@@ -52,8 +52,8 @@ struct sim_keys {
 int sim_keys_setup_ctx(SSL_CTX *ctx, FILE *keylog_fp);
 
 /*
- * Give ssl its per-connection state and interpose the write tap on wbio
- * (ownership of wbio passes to ssl, as with SSL_set_bio(ssl, rbio, wbio)).
+ * Give ssl its per-connection state and interpose taps on rbio and wbio
+ * (ownership of both passes to ssl, as with SSL_set_bio(ssl, rbio, wbio)).
  * The tap remembers the last cipher block written (the TLS 1.0 chained IV,
  * RFC 2246 section 6.2.3.2) and discards writes after sim_keys_stop_writes().
  * Returns 0 or -1.
@@ -85,7 +85,28 @@ int sim_keys_make_cert(const char *cn, EVP_PKEY **pkeyp, X509 **certp);
 uint64_t sim_keys_records_written(const SSL *ssl);
 /* Bytes that reached the write BIO below the tap. */
 uint64_t sim_keys_wire_bytes(const SSL *ssl);
-/* The peer sent a TLS 1.3 KeyUpdate (RFC 8446 section 4.6.3). */
-bool sim_keys_peer_key_update(const SSL *ssl);
+/* Bytes libssl read from the peer. */
+uint64_t sim_keys_rx_bytes(const SSL *ssl);
+/*
+ * TLS 1.3 KeyUpdate messages the peer sent (RFC 8446 section 4.6.3);
+ * *requestedp (may be NULL) tells whether any had update_requested set,
+ * i.e. asked us to rekey our transmit direction.
+ */
+uint64_t sim_keys_peer_key_updates(const SSL *ssl, bool *requestedp);
+
+/*
+ * Wire observer (traces): fn sees every byte libssl reads from rbio
+ * (from_server false) and writes to wbio (from_server true, up to
+ * sim_keys_stop_writes()), in order.  NULL fn turns it off.
+ */
+typedef void sim_keys_wire_fn(void *arg, bool from_server, const void *buf,
+    size_t len);
+void sim_keys_set_wire_fn(SSL *ssl, sim_keys_wire_fn *fn, void *arg);
+
+/*
+ * The NSS key log lines ("LABEL client_random secret\n") libssl logged for
+ * this connection so far, for a pcapng Decryption Secrets Block.
+ */
+const char *sim_keys_keylog(const SSL *ssl, size_t *lenp);
 
 #endif /* !_SIM_KEYS_H_ */

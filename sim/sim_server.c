@@ -13,6 +13,8 @@
  * SRV_DEFAULT_LISTEN.
  */
 
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -45,6 +47,7 @@
 #include "sim/sim_server.h"
 
 static struct server srv;
+static struct event *accept_resume;    /* re-enables accept after EMFILE */
 static char sample_dir[PATH_MAX - 64]; /* generated root's parent, removed */
 
 void
@@ -73,14 +76,30 @@ srv_count_status(int status)
 		srv.status[status / 100]++;
 }
 
-/*
- * Counters.  The kernel's (kern.ipc.tls.*) come from srv_kern_counters()
- * once src/ exports them.
- */
 static void
-srv_dump_counters(FILE *fp)
+srv_count_close(const char *reason)
 {
-	json_t *o, *tx, *st;
+	int i;
+
+	for (i = 0; i < SRV_MAX_CLOSE_REASONS; i++) {
+		if (srv.closes[i].reason == NULL)
+			srv.closes[i].reason = reason;
+		if (srv.closes[i].reason == reason ||
+		    strcmp(srv.closes[i].reason, reason) == 0) {
+			srv.closes[i].n++;
+			return;
+		}
+	}
+}
+
+/*
+ * Counters: sim_server's own, and the kernel's (kern.ipc.tls.*, by sysctl
+ * leaf name).  docs/sim_server.md describes every field.
+ */
+static json_t *
+srv_counters_json(void)
+{
+	json_t *o, *tx, *st, *closes;
 	json_t *kern;
 	int i;
 
@@ -97,15 +116,33 @@ srv_dump_counters(FILE *fp)
 	    (json_int_t)srv.tx_userland.records, "ktls_sw", "connections",
 	    (json_int_t)srv.tx_sw.conns, "bytes", (json_int_t)srv.tx_sw.bytes,
 	    "records", (json_int_t)srv.tx_sw.records);
+	closes = json_object();
+	for (i = 0; i < SRV_MAX_CLOSE_REASONS && srv.closes[i].reason != NULL;
+	     i++)
+		json_object_set_new(closes, srv.closes[i].reason,
+		    json_integer((json_int_t)srv.closes[i].n));
 	kern = srv_kern_counters();
-	o = json_pack("{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o},s:o}", "sim_server",
-	    "accepted", (json_int_t)srv.accepted, "active",
-	    (json_int_t)srv.active, "handshake_failed",
-	    (json_int_t)srv.handshake_failed, "requests",
+	o = json_pack("{s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o},"
+		      "s:o}",
+	    "sim_server", "mode", srv.mode == SRV_MODE_SW ? "sw" : "userland",
+	    "accepted", (json_int_t)srv.accepted, "accept_errors",
+	    (json_int_t)srv.accept_errors, "active", (json_int_t)srv.active,
+	    "handshake_failed", (json_int_t)srv.handshake_failed, "requests",
 	    (json_int_t)srv.requests, "ktls_fallbacks",
-	    (json_int_t)srv.fallbacks, "key_updates_refused",
-	    (json_int_t)srv.key_updates, "responses", st, "tx", tx, "kern",
+	    (json_int_t)srv.fallbacks, "key_updates",
+	    (json_int_t)srv.key_updates, "key_updates_refused",
+	    (json_int_t)srv.key_updates_refused, "responses", st, "closed",
+	    closes, "tx", tx, "kern.ipc.tls",
 	    kern != NULL ? kern : json_null());
+	return (o);
+}
+
+static void
+srv_dump_counters(FILE *fp)
+{
+	json_t *o;
+
+	o = srv_counters_json();
 	if (o == NULL)
 		return;
 	json_dumpf(o, fp, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -114,21 +151,58 @@ srv_dump_counters(FILE *fp)
 	json_decref(o);
 }
 
+/*
+ * GET /stats (--stats): the counters as a file, so that the response goes
+ * through the same path (sendfile or write, KTLS or userland) as any other.
+ */
+static int
+srv_stats_file(off_t *sizep)
+{
+	struct stat sb;
+	json_t *o;
+	char *txt;
+	size_t len, off;
+	ssize_t n;
+	int fd;
+
+	o = srv_counters_json();
+	txt = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (txt == NULL)
+		return (-1);
+	fd = memfd_create("sim_server-stats", MFD_CLOEXEC);
+	len = strlen(txt);
+	for (off = 0; fd >= 0 && off < len; off += n) {
+		n = write(fd, txt + off, len - off);
+		if (n <= 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0 && (write(fd, "\n", 1) != 1 || fstat(fd, &sb) != 0)) {
+		close(fd);
+		fd = -1;
+	}
+	free(txt);
+	if (fd >= 0)
+		*sizep = sb.st_size;
+	return (fd);
+}
+
+/* TCP_TXTLS_MODE's value as in ktls(4): NONE, SW, IFNET, TOE. */
 static const char *
-conn_mode_name(const struct conn *c)
+conn_mode_name(struct conn *c)
 {
 
-	if (!c->ktls)
-		return ("userland");
-	switch (c->ktls_mode) {
+	switch (c->ktls ? conn_ktls_mode(c) : 0) {
 	case 1:
-		return ("ktls-sw");
+		return ("tx=kernel ktls=SW");
 	case 2:
-		return ("ktls-ifnet");
+		return ("tx=kernel ktls=IFNET");
 	case 3:
-		return ("ktls-toe");
+		return ("tx=kernel ktls=TOE");
 	}
-	return ("ktls-none");
+	return (c->ktls ? "tx=kernel ktls=NONE" : "tx=userland ktls=NONE");
 }
 
 static uint64_t
@@ -154,6 +228,7 @@ conn_free(struct conn *c)
 	if (c->ev_kick != NULL)
 		event_free(c->ev_kick);
 	SSL_free(c->ssl);
+	free(c->tr_buf);
 	if (c->body_fd >= 0)
 		close(c->body_fd);
 	close(c->fd);
@@ -167,12 +242,13 @@ conn_close(struct conn *c, const char *reason)
 	struct srv_txstats *tx;
 	uint64_t recs;
 
+	srv_count_close(reason);
 	if (c->state != CS_HANDSHAKE) {
 		recs = conn_records(c);
 		tx = c->ktls ? &srv.tx_sw : &srv.tx_userland;
 		tx->bytes += c->app_bytes;
 		tx->records += recs;
-		srv_log("conn %ju %s closed (%s): %s %s tx=%s requests=%ju "
+		srv_log("conn %ju %s closed (%s): %s %s %s requests=%ju "
 			"bytes=%ju records=%ju",
 		    (uintmax_t)c->id, c->peer, reason, SSL_get_version(c->ssl),
 		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
@@ -239,7 +315,7 @@ conn_busy(const struct conn *c)
 
 static void
 conn_set_response(struct conn *c, int status, const struct http_request *rq,
-    int fd, off_t size)
+    int fd, off_t size, const char *ctype)
 {
 	char body[256];
 	bool keep;
@@ -251,7 +327,8 @@ conn_set_response(struct conn *c, int status, const struct http_request *rq,
 	c->close_after = !keep;
 	if (status == 200) {
 		n = http_format_header(c->hdr, sizeof(c->hdr), 200,
-		    http_content_type(rq->target), size, keep, NULL);
+		    ctype != NULL ? ctype : http_content_type(rq->target), size,
+		    keep, ctype != NULL ? "Cache-Control: no-store\r\n" : NULL);
 		if (rq->head) {
 			close(fd);
 			fd = -1;
@@ -298,7 +375,7 @@ conn_process(struct conn *c)
 		c->nrequests++;
 		if (status != 200) {
 			/* The request's end is unknown: answer, then close. */
-			conn_set_response(c, status, NULL, -1, 0);
+			conn_set_response(c, status, NULL, -1, 0, NULL);
 			c->inlen = 0;
 			conn_flush(c);
 			break;
@@ -306,6 +383,16 @@ conn_process(struct conn *c)
 		memmove(c->in, c->in + rq.hdrlen, c->inlen - rq.hdrlen);
 		c->inlen -= rq.hdrlen;
 		fd = -1;
+		if (srv.stats_url &&
+		    (strcmp(rq.target, "/stats") == 0 ||
+			strncmp(rq.target, "/stats?", 7) == 0)) {
+			sb.st_size = 0;
+			fd = srv_stats_file(&sb.st_size);
+			conn_set_response(c, fd >= 0 ? 200 : 500, &rq, fd,
+			    sb.st_size, "application/json");
+			conn_flush(c);
+			continue;
+		}
 		status = http_resolve(srv.root, rq.target, path, sizeof(path));
 		if (status == 200) {
 			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -318,9 +405,9 @@ conn_process(struct conn *c)
 			}
 		}
 		if (status == 200)
-			conn_set_response(c, 200, &rq, fd, sb.st_size);
+			conn_set_response(c, 200, &rq, fd, sb.st_size, NULL);
 		else {
-			conn_set_response(c, status, &rq, -1, 0);
+			conn_set_response(c, status, &rq, -1, 0, NULL);
 			/* Keep-alive survives a 404 (the request was fine). */
 			if (status == 404)
 				c->close_after = !rq.keepalive;
@@ -422,6 +509,7 @@ conn_established(struct conn *c)
 		if (conn_ktls_enable(c, why, sizeof(why)) == 0) {
 			c->ktls = true;
 			srv.tx_sw.conns++;
+			conn_trace_start(c);
 		} else {
 			/* Like OpenSSL, fall back; unlike it, say why. */
 			srv.fallbacks++;
@@ -432,9 +520,14 @@ conn_established(struct conn *c)
 			    why);
 		}
 	}
-	if (!c->ktls)
+	if (!c->ktls) {
 		srv.tx_userland.conns++;
-	srv_log("conn %ju %s: %s %s tx=%s%s", (uintmax_t)c->id, c->peer,
+		/* Traces follow the kernel's connections only. */
+		sim_keys_set_wire_fn(c->ssl, NULL, NULL);
+		free(c->tr_buf);
+		c->tr_buf = NULL;
+	}
+	srv_log("conn %ju %s: %s %s %s%s", (uintmax_t)c->id, c->peer,
 	    SSL_get_version(c->ssl),
 	    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
 	    conn_mode_name(c), SSL_session_reused(c->ssl) ? " (resumed)" : "");
@@ -458,12 +551,72 @@ conn_handshake(struct conn *c)
 		event_add(c->ev_wr, NULL);
 		return;
 	}
+	if (sim_keys_rx_bytes(c->ssl) == 0) {
+		/* Connected and left without a byte: not a TLS client. */
+		ERR_clear_error();
+		conn_close(c, "closed before ClientHello");
+		return;
+	}
 	srv.handshake_failed++;
 	e = ERR_peek_last_error();
 	srv_log("conn %ju %s: handshake failed: %s", (uintmax_t)c->id, c->peer,
 	    e != 0 ? ERR_reason_error_string(e) : "connection closed");
 	ERR_clear_error();
 	conn_close(c, "handshake failed");
+}
+
+/*
+ * The peer sent TLS 1.3 KeyUpdate(s) (RFC 8446 4.6.3).  libssl decrypts
+ * what we receive, so it follows the peer's new key by itself.  But
+ * update_requested asks us to rekey our transmit direction, which ktls(4)
+ * cannot do (a second TCP_TXTLS_ENABLE is EALREADY), and libssl's answer
+ * (a KeyUpdate under keys the kernel does not use) was dropped by the tap
+ * (sim_keys_stop_writes()).  Returns false after closing the connection.
+ */
+static bool
+conn_key_update(struct conn *c)
+{
+	uint64_t n;
+	bool requested;
+
+	n = sim_keys_peer_key_updates(c->ssl, &requested);
+	if (n == c->key_updates_seen)
+		return (true);
+	srv.key_updates += n - c->key_updates_seen;
+	c->key_updates_seen = n;
+	if (!c->ktls) {
+		/* Userland TLS: libssl rekeys both directions itself. */
+		srv_log("conn %ju %s: peer KeyUpdate (%s), handled by libssl",
+		    (uintmax_t)c->id, c->peer,
+		    requested ? "update_requested" : "update_not_requested");
+		return (true);
+	}
+	if (!requested) {
+		srv_log("conn %ju %s: peer KeyUpdate (update_not_requested): "
+			"receive key updated in userland, KTLS transmit "
+			"unchanged",
+		    (uintmax_t)c->id, c->peer);
+		return (true);
+	}
+	/*
+	 * Abandon the response in progress (the client would wait for our
+	 * KeyUpdate before it) and close in order: close_notify under the
+	 * key the client still reads with, then FIN.
+	 */
+	srv.key_updates_refused++;
+	srv_log("conn %ju %s: peer KeyUpdate (update_requested): KTLS transmit "
+		"cannot rekey (TCP_TXTLS_ENABLE is once per socket), closing",
+	    (uintmax_t)c->id, c->peer);
+	if (c->body_fd >= 0) {
+		close(c->body_fd);
+		c->body_fd = -1;
+	}
+	c->body_left = 0;
+	c->hdroff = c->hdrlen;
+	c->chunklen = c->chunkoff = 0;
+	c->inlen = 0;
+	conn_finish(c, "KeyUpdate refused");
+	return (false);
 }
 
 static void
@@ -475,7 +628,7 @@ conn_read(struct conn *c)
 		if (c->inlen == sizeof(c->in)) {
 			if (!conn_busy(c)) {
 				/* A header that can never complete. */
-				conn_set_response(c, 431, NULL, -1, 0);
+				conn_set_response(c, 431, NULL, -1, 0, NULL);
 				c->inlen = 0;
 				conn_flush(c);
 			}
@@ -483,20 +636,8 @@ conn_read(struct conn *c)
 		}
 		rv = SSL_read(c->ssl, c->in + c->inlen,
 		    sizeof(c->in) - c->inlen);
-		if (c->ktls && sim_keys_peer_key_update(c->ssl)) {
-			/*
-			 * ktls(4) cannot rekey ("applications must disable
-			 * rekeying"); libssl would answer with its own
-			 * KeyUpdate under keys the kernel no longer
-			 * follows (RFC 8446 4.6.3).  Refuse, loudly.
-			 */
-			srv.key_updates++;
-			srv_log("conn %ju %s: peer sent TLS 1.3 KeyUpdate; "
-				"KTLS transmit cannot rekey, closing",
-			    (uintmax_t)c->id, c->peer);
-			conn_close(c, "KeyUpdate");
+		if (!conn_key_update(c))
 			return;
-		}
 		if (rv > 0) {
 			c->inlen += rv;
 			conn_process(c);
@@ -552,6 +693,18 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		ssize_t n;
 
 		n = read(fd, buf, sizeof(buf));
+		if (n > 0)
+			conn_trace_client(c, buf, n);
+		if (n == 0 && c->state == CS_CLOSING && !c->fin_sent) {
+			/*
+			 * The peer's FIN came first: our close_notify and FIN
+			 * are still queued in the kernel.  Let them go out
+			 * (the kick then lingers and closes); a peer that is
+			 * gone answers with a reset, i.e. a wire error.
+			 */
+			event_del(c->ev_rd);
+			break;
+		}
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			conn_close(c, c->close_reason);
 	} break;
@@ -646,6 +799,8 @@ srv_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 		return;
 	}
 	SSL_set_accept_state(c->ssl);
+	if (srv.trace != NULL && srv.mode == SRV_MODE_SW)
+		sim_keys_set_wire_fn(c->ssl, conn_trace_wire, c);
 	idle.tv_sec = srv.idle_timeout;
 	idle.tv_usec = 0;
 	event_add(c->ev_rd, srv.idle_timeout > 0 ? &idle : NULL);
@@ -654,11 +809,34 @@ srv_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 }
 
 static void
-srv_accept_error_cb(struct evconnlistener *lst, void *arg)
+srv_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 
-	/* EMFILE and friends: keep serving the connections we have. */
-	srv_log("accept: %s", strerror(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_enable(arg);
+}
+
+static void
+srv_accept_error_cb(struct evconnlistener *lst, void *arg)
+{
+	struct timeval tv = { 0, 100000 };
+	int error;
+
+	/*
+	 * EMFILE and friends: keep serving the connections we have, and stop
+	 * accepting for a moment instead of spinning on the pending one.
+	 */
+	error = EVUTIL_SOCKET_ERROR();
+	srv.accept_errors++;
+	if (srv.accept_errors < 10 || srv.accept_errors % 1000 == 0)
+		srv_log("accept: %s (%ju so far)", strerror(error),
+		    (uintmax_t)srv.accept_errors);
+	if (accept_resume == NULL)
+		accept_resume =
+		    evtimer_new(srv.base, srv_accept_resume_cb, lst);
+	if (accept_resume != NULL) {
+		evconnlistener_disable(lst);
+		evtimer_add(accept_resume, &tv);
+	}
 }
 
 static void
@@ -677,7 +855,7 @@ srv_signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 sample_write(const char *dir, const char *name, const void *buf, size_t len)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 64];
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -762,6 +940,7 @@ usage(void)
 	    "[--ciphers list]\n"
 	    "                  [--ciphersuites list] [--num-tickets n] "
 	    "[--cpus n] [--idle-timeout s]\n"
+	    "                  [--stats] [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "defaults: --listen %s --mode sw, generated certificate and "
 	    "document root\n",
 	    SRV_DEFAULT_LISTEN);
@@ -781,6 +960,8 @@ enum {
 	OPT_TICKETS,
 	OPT_CPUS,
 	OPT_IDLE,
+	OPT_STATS,
+	OPT_TRACE,
 };
 
 static const struct option longopts[] = {
@@ -796,10 +977,12 @@ static const struct option longopts[] = {
 	{ "no-sendfile", no_argument, NULL, OPT_NOSENDFILE },
 	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
 	{ "root", required_argument, NULL, 'r' },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
 	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
 	{ "tls1.3", no_argument, NULL, OPT_TLS13 },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -862,13 +1045,16 @@ main(int argc, char **argv)
 	EVP_PKEY *pkey;
 	FILE *keylog_fp, *fp;
 	X509 *x509;
-	int ch, sslen, version, ntickets, ncpus, port;
+	char *traces[SRV_MAX_TRACES];
+	struct rlimit rl;
+	int ch, sslen, version, ntickets, ncpus, port, ntraces;
 
 	listen_addr = SRV_DEFAULT_LISTEN;
 	root = cert = key = ciphers = suites = NULL;
 	version = 0;
 	ntickets = 2;
 	ncpus = 2;
+	ntraces = 0;
 	srv.mode = SRV_MODE_SW;
 	srv.use_sendfile = true;
 	srv.idle_timeout = 60;
@@ -934,6 +1120,15 @@ main(int argc, char **argv)
 			srv.idle_timeout =
 			    numarg(optarg, 0, 86400, "--idle-timeout");
 			break;
+		case OPT_STATS:
+			srv.stats_url = true;
+			break;
+		case OPT_TRACE:
+			if (ntraces == SRV_MAX_TRACES)
+				errx(2, "--trace: at most %d files",
+				    SRV_MAX_TRACES);
+			traces[ntraces++] = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -955,6 +1150,11 @@ main(int argc, char **argv)
 		((struct sockaddr_in *)&ss)->sin_port);
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Each connection is a descriptor: allow as many as we may. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	/* Kernel workers call back into the event loop (tw_output). */
 	if (evthread_use_pthreads() != 0)
 		errx(1, "evthread_use_pthreads");
@@ -1037,14 +1237,22 @@ main(int argc, char **argv)
 		    why);
 		srv.mode = SRV_MODE_USERLAND;
 	}
+	if (ntraces > 0) {
+		if (srv.mode != SRV_MODE_SW)
+			errx(2,
+			    "--trace: needs --mode sw (traces record the "
+			    "simulated kernel's records)");
+		if (srv_trace_open(&srv, traces, ntraces, why, sizeof(why)) !=
+		    0)
+			errx(1, "--trace: %s", why);
+	}
 
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		errx(1, "event_base_new");
 	lst = evconnlistener_new_bind(srv.base, srv_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
-		LEV_OPT_DEFERRED_ACCEPT,
-	    128, (struct sockaddr *)&ss, sslen);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    SOMAXCONN, (struct sockaddr *)&ss, sslen);
 	if (lst == NULL)
 		err(1, "listen on %s", listen_addr);
 	evconnlistener_set_error_cb(lst, srv_accept_error_cb);
@@ -1065,9 +1273,11 @@ main(int argc, char **argv)
 			((struct sockaddr_in6 *)&ss)->sin6_port :
 			((struct sockaddr_in *)&ss)->sin_port);
 	}
-	srv_log("listening on %s, root %s, mode %s, %s", listen_addr, srv.root,
-	    srv.mode == SRV_MODE_SW ? "sw" : "userland",
-	    srv.use_sendfile ? "sendfile" : "write");
+	srv.port = port;
+	srv_log("listening on %s, root %s, mode %s, %s%s", listen_addr,
+	    srv.root, srv.mode == SRV_MODE_SW ? "sw" : "userland",
+	    srv.use_sendfile ? "sendfile" : "write",
+	    srv.stats_url ? ", /stats" : "");
 	{
 		const char *ca = certpath[0] != '\0' ? certpath : NULL;
 
@@ -1095,9 +1305,13 @@ main(int argc, char **argv)
 	event_free(ev_usr1);
 	event_free(ev_int);
 	event_free(ev_term);
+	if (accept_resume != NULL)
+		event_free(accept_resume);
 	evconnlistener_free(lst);
-	event_base_free(srv.base);
 	srv_kern_fini();
+	/* After the workers stopped: no hook can run any more. */
+	srv_trace_close(&srv);
+	event_base_free(srv.base);
 	SSL_CTX_free(srv.ctx);
 	if (keylog_fp != NULL)
 		fclose(keylog_fp);

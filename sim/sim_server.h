@@ -39,20 +39,35 @@ struct srv_txstats {
 	uint64_t records; /* records written after the handshake */
 };
 
+#define SRV_MAX_CLOSE_REASONS 24
+#define SRV_MAX_TRACES 8 /* KTRACE_MAX_OUTPUTS */
+
+struct ktrace_set;
+
 struct server {
 	struct event_base *base;
 	SSL_CTX *ctx;
 	enum srv_mode mode;
 	bool use_sendfile;
 	bool verbose;
+	bool stats_url; /* --stats: GET /stats answers with the counters */
 	int idle_timeout;
+	int port; /* the listening port (traces) */
 	char root[PATH_MAX];
 	uint64_t next_id;
 	/* Counters, dumped as JSON on SIGUSR1 and at exit. */
 	uint64_t accepted, active, handshake_failed, requests;
 	uint64_t status[6]; /* 1xx .. 5xx by hundreds */
-	uint64_t fallbacks, key_updates;
+	uint64_t fallbacks, key_updates, key_updates_refused;
+	uint64_t accept_errors;
 	struct srv_txstats tx_userland, tx_sw;
+	/* Closed connections by reason (the reasons are string literals). */
+	struct {
+		const char *reason;
+		uint64_t n;
+	} closes[SRV_MAX_CLOSE_REASONS];
+	/* --trace: the kernel's record trace set, or NULL (sim/trace/). */
+	struct ktrace_set *trace;
 	LIST_HEAD(, conn) conns;
 };
 
@@ -96,6 +111,17 @@ struct conn {
 	/* Statistics for the close log line. */
 	uint64_t app_bytes;
 	uint64_t recs_base; /* userland: records before first response */
+	uint64_t key_updates_seen;
+
+	/*
+	 * --trace: wire bytes libssl read and wrote before the socket is
+	 * registered with the trace set (the handshake), then the client's
+	 * stream offset as it goes on.
+	 */
+	uint8_t *tr_buf; /* chunks: direction, length (4), bytes */
+	size_t tr_len, tr_cap;
+	uint64_t tr_client_off;
+	bool tr_open;
 
 	/* Kernel side (sim_server_ktls.c). */
 	struct sim_keys keys;
@@ -130,9 +156,28 @@ int conn_ktls_send(struct conn *c);
 int conn_ktls_shutdown(struct conn *c);
 void conn_ktls_free(struct conn *c);
 uint64_t conn_ktls_records(struct conn *c);
+/* TCP_TXTLS_MODE of the connection's simulated socket (NONE without one). */
+int conn_ktls_mode(struct conn *c);
 /* The EV_WRITE handler in ktls mode: tcp_output_kick(). */
 void conn_ktls_writable(struct conn *c);
-/* Kernel counters (kern.ipc.tls.*) as JSON; hook for src/. */
+/*
+ * Kernel counters (kern.ipc.tls.*) as a JSON object keyed by sysctl leaf
+ * name ("stats.sw_tx_inqueue"), or NULL without the simulated kernel.
+ */
 json_t *srv_kern_counters(void);
+
+/*
+ * --trace (sim_server_trace.c section of sim_server_ktls.c): open the
+ * outputs, install the hooks; register a connection once its simulated
+ * socket exists (handshake bytes and key log first); client bytes and the
+ * end of a connection.  All no-ops when srv.trace is NULL.
+ */
+int srv_trace_open(struct server *s, char **paths, int npaths, char *why,
+    size_t whylen);
+void srv_trace_close(struct server *s);
+void conn_trace_wire(void *arg, bool from_server, const void *buf, size_t len);
+void conn_trace_start(struct conn *c);
+void conn_trace_client(struct conn *c, const void *buf, size_t len);
+void conn_trace_end(struct conn *c);
 
 #endif /* !_SIM_SIM_SERVER_H_ */

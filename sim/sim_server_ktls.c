@@ -11,9 +11,6 @@
  * socket lock held.  They only write(2) to the real socket and poke the
  * event loop (event_add/event_active are thread-safe after
  * evthread_use_pthreads()); every ksim_* call is made on the loop thread.
- *
- * Built without the simulated kernel (SIM_SERVER_KTLS undefined), the
- * functions below report why and sim_server serves in userland TLS.
  */
 
 #include <sys/socket.h>
@@ -24,23 +21,21 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
-#ifdef SIM_SERVER_KTLS
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sys/platform.h"
 #include "sim/runner.h"
-#endif
+#include "sim/trace/trace.h"
 
 #include "sim/sim_server.h"
-
-#ifdef SIM_SERVER_KTLS
 
 static struct platform *srv_platform;
 
@@ -348,79 +343,216 @@ conn_ktls_free(struct conn *c)
 	 */
 	if (!c->fin_sent)
 		ksim_drop(c->so, ECONNRESET);
+	conn_trace_end(c);
 	ksim_close(c->so);
 	c->so = NULL;
 }
 
+static void
+srv_kern_counter_cb(void *arg, const char *name, uint64_t value)
+{
+	json_t *o = arg;
+
+	/* The kern.ipc.tls sysctl leaf name, e.g. "stats.sw_tx_inqueue". */
+	json_object_set_new(o, name, json_integer((json_int_t)value));
+}
+
 json_t *
 srv_kern_counters(void)
 {
+	json_t *o;
 
-	/* XXX: kern.ipc.tls.* from src/ once it exports its counters. */
-	return (json_object());
-}
-
-#else /* !SIM_SERVER_KTLS */
-
-int
-srv_kern_init(int ncpus, char *why, size_t whylen)
-{
-
-	snprintf(why, whylen,
-	    "sim_server was built without the simulated "
-	    "kernel (src/)");
-	return (-1);
-}
-
-void
-srv_kern_fini(void)
-{
+	o = json_object();
+	if (o != NULL)
+		ktls_counters_foreach(srv_kern_counter_cb, o);
+	return (o);
 }
 
 int
-conn_ktls_enable(struct conn *c, char *why, size_t whylen)
+conn_ktls_mode(struct conn *c)
 {
+	socklen_t len;
+	int mode;
 
-	snprintf(why, whylen, "no simulated kernel");
-	return (-1);
+	if (c->so == NULL)
+		return (TCP_TLS_MODE_NONE);
+	mode = TCP_TLS_MODE_NONE;
+	len = sizeof(mode);
+	/*
+	 * A dropped connection answers ECONNRESET (tcp_ctloutput()); report
+	 * the mode it had when TCP_TXTLS_ENABLE succeeded.
+	 */
+	if (ksim_getsockopt(c->so, IPPROTO_TCP, TCP_TXTLS_MODE, &mode, &len) !=
+	    0)
+		return (c->ktls_mode);
+	return (mode);
 }
+
+/*
+ * --trace: the kernel reports what it frames, encrypts and puts on the
+ * wire; sim_server adds what the kernel never sees, so that a pcapng
+ * output holds the whole TCP conversation and tshark can decrypt it: the
+ * connection's NSS key log (Decryption Secrets Block), the handshake bytes
+ * libssl wrote before the hand-over, and every byte the client sent.
+ */
+#define TR_MAX_BUFFERED (1024 * 1024) /* handshake bytes kept per conn */
 
 int
-conn_ktls_send(struct conn *c)
+srv_trace_open(struct server *s, char **paths, int npaths, char *why,
+    size_t whylen)
 {
+	struct ktrace_set *set;
+	int error, i;
 
-	return (ENOTSUP);
-}
-
-int
-conn_ktls_shutdown(struct conn *c)
-{
-
-	return (ENOTSUP);
-}
-
-void
-conn_ktls_free(struct conn *c)
-{
-}
-
-uint64_t
-conn_ktls_records(struct conn *c)
-{
-
+	set = ktrace_set_new();
+	if (set == NULL) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		return (-1);
+	}
+	for (i = 0; i < npaths; i++) {
+		error = ktrace_set_open(set, paths[i]);
+		if (error != 0) {
+			snprintf(why, whylen, "%s: %s%s", paths[i],
+			    strerror(error),
+			    error == EINVAL ?
+				" (the extension picks the format: .txt, "
+				".jsonl or .pcapng)" :
+				"");
+			(void)ktrace_set_free(set);
+			return (-1);
+		}
+	}
+	error = ktrace_install(set);
+	if (error != 0) {
+		snprintf(why, whylen, "ktrace_install: %s", strerror(error));
+		(void)ktrace_set_free(set);
+		return (-1);
+	}
+	s->trace = set;
 	return (0);
 }
 
 void
-conn_ktls_writable(struct conn *c)
+srv_trace_close(struct server *s)
 {
+	int error;
+
+	if (s->trace == NULL)
+		return;
+	error = ktrace_set_free(s->trace);
+	s->trace = NULL;
+	if (error != 0)
+		srv_log("--trace: writing a trace failed: %s", strerror(error));
 }
 
-json_t *
-srv_kern_counters(void)
+/* The keys tap (loop thread): bytes libssl read or wrote. */
+void
+conn_trace_wire(void *arg, bool from_server, const void *buf, size_t len)
 {
+	struct conn *c = arg;
+	uint32_t n;
+	size_t need, cap;
+	uint8_t *p;
 
-	return (NULL);
+	if (c->srv->trace == NULL || len == 0)
+		return;
+	if (c->tr_open) {
+		/* After the hand-over libssl only reads. */
+		if (!from_server)
+			conn_trace_client(c, buf, len);
+		return;
+	}
+	need = c->tr_len + 5 + len;
+	if (need > TR_MAX_BUFFERED)
+		return;
+	if (need > c->tr_cap) {
+		cap = c->tr_cap > 0 ? c->tr_cap : 8192;
+		while (cap < need)
+			cap *= 2;
+		p = realloc(c->tr_buf, cap);
+		if (p == NULL)
+			return;
+		c->tr_buf = p;
+		c->tr_cap = cap;
+	}
+	p = c->tr_buf + c->tr_len;
+	n = (uint32_t)len;
+	p[0] = from_server;
+	memcpy(p + 1, &n, 4);
+	memcpy(p + 5, buf, len);
+	c->tr_len = need;
 }
 
-#endif /* SIM_SERVER_KTLS */
+static uint16_t
+conn_peer_port(const struct conn *c)
+{
+	const char *colon;
+
+	colon = strrchr(c->peer, ':');
+	return (colon != NULL ? (uint16_t)atoi(colon + 1) : 0);
+}
+
+/* KTLS is on: register the socket and replay the handshake, in order. */
+void
+conn_trace_start(struct conn *c)
+{
+	struct ktrace_set *set = c->srv->trace;
+	const char *keylog;
+	char label[160];
+	uint32_t n;
+	size_t off, klen;
+	uint16_t cport;
+	int error;
+
+	if (set == NULL || c->so == NULL)
+		return;
+	snprintf(label, sizeof(label), "sim_server conn %ju %s %s %s",
+	    (uintmax_t)c->id, c->peer, c->keys.version, c->keys.suite);
+	cport = conn_peer_port(c);
+	error = ktrace_conn_open(set, c->so, cport != 0 ? cport : 1,
+	    c->srv->port != 0 ? (uint16_t)c->srv->port : 443, label);
+	if (error == 0) {
+		keylog = sim_keys_keylog(c->ssl, &klen);
+		if (klen > 0)
+			error = ktrace_conn_keylog(set, c->so, keylog, klen);
+	}
+	for (off = 0; error == 0 && off < c->tr_len; off += 5 + n) {
+		memcpy(&n, c->tr_buf + off + 1, 4);
+		if (c->tr_buf[off] != 0)
+			error = ktrace_conn_server_plain_bytes(set, c->so,
+			    c->tr_buf + off + 5, n);
+		else {
+			error = ktrace_conn_client_bytes(set, c->so,
+			    c->tr_client_off, c->tr_buf + off + 5, n);
+			c->tr_client_off += n;
+		}
+	}
+	if (error != 0)
+		srv_log("conn %ju: --trace: %s", (uintmax_t)c->id,
+		    strerror(error));
+	free(c->tr_buf);
+	c->tr_buf = NULL;
+	c->tr_len = c->tr_cap = 0;
+	c->tr_open = true;
+}
+
+void
+conn_trace_client(struct conn *c, const void *buf, size_t len)
+{
+
+	if (c->srv->trace == NULL || !c->tr_open || c->so == NULL)
+		return;
+	(void)ktrace_conn_client_bytes(c->srv->trace, c->so, c->tr_client_off,
+	    buf, len);
+	c->tr_client_off += len;
+}
+
+void
+conn_trace_end(struct conn *c)
+{
+
+	if (c->srv->trace == NULL || !c->tr_open || c->so == NULL)
+		return;
+	ktrace_conn_close(c->srv->trace, c->so);
+	c->tr_open = false;
+}

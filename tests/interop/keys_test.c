@@ -300,6 +300,7 @@ ks_seal(const struct tls_enable *en, uint64_t seq, uint8_t type,
 		break;
 	default:
 		fail();
+		return (0);
 	}
 	rec[3] = (uint8_t)(len >> 8);
 	rec[4] = (uint8_t)len;

@@ -45,6 +45,8 @@ start() {
 	stop
 	LOG=$WORK/$name.log
 	OUT=$WORK/$name.out
+	# Empty before the server starts: never read a previous run's port.
+	: >"$LOG"
 	SSLKEYLOGFILE=$WORK/$name.keys "$SERVER" --listen 127.0.0.1:0 \
 	    "${EXTRA[@]}" "$@" >"$OUT" 2>"$LOG" &
 	PID=$!
@@ -152,15 +154,24 @@ grep -q '^CLIENT_TRAFFIC_SECRET_0 ' "$WORK/default.keys" &&
     grep -q '^SERVER_TRAFFIC_SECRET_0 ' "$WORK/default.keys"
 ok $? "SSLKEYLOGFILE honoured"
 
+# The per-connection line: version, suite, KTLS mode, bytes, records.
+line=$(grep -m1 'closed (.*requests=1 bytes=4195[0-9]* ' "$LOG")
+echo "$line" | grep -Eq 'closed \([^)]*\): TLSv1\.3 TLS_[A-Z0-9_]+ tx=kernel ktls=SW requests=1 bytes=[0-9]+ records=[0-9]+$'
+ok $? "close line states version, suite, ktls=SW, bytes, records"
+recs=$(echo "$line" | sed -n 's/.*records=\([0-9]*\).*/\1/p')
+[ -n "$recs" ] && [ "$recs" -ge $((4195538 / 16384)) ]
+ok $? "random.bin took at least 4195538/16384 records ($recs)"
+
 kill -USR1 "$PID"
 sleep 0.3
 sed -n '/^{/,/^}/p' "$OUT" |
-    python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d["sim_server"]["accepted"] > 0 else 1)'
-
-ok $? "SIGUSR1 dumps JSON counters"
+    python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 else 1)'
+ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included"
 stop
 [ "$STATUS" -eq 0 ]
 ok $? "clean exit on SIGTERM"
+[ "$(grep -c '^}' "$OUT")" -ge 2 ]
+ok $? "counters dumped again at exit"
 
 # --- per-protocol / per-suite handshakes -----------------------------------
 suite_case() {
@@ -198,6 +209,26 @@ stop
 start userland --mode userland
 fetch_cases userland
 stop
+
+# --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
+if "$SERVER" --help 2>&1 | grep -q -- --trace; then
+	start trace --trace "$WORK/t.pcapng" --trace "$WORK/t.jsonl" \
+	    --trace "$WORK/t.txt"
+	"${CURL[@]}" --cacert "$CA" -o /dev/null "$(url /index.html)"
+	printf 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+	    -tls1_2 -CAfile "$CA" >/dev/null 2>&1
+	sleep 0.3
+	stop
+	[ "$(grep -c '"ev":"framed"' "$WORK/t.jsonl")" -ge 4 ] && [ -s "$WORK/t.txt" ]
+	ok $? "--trace writes .jsonl and .txt"
+	if command -v tshark >/dev/null 2>&1; then
+		codes=$(timeout 60 tshark -r "$WORK/t.pcapng" -Y http.response \
+		    -T fields -e http.response.code 2>/dev/null | tr '\n' ' ')
+		[ "$codes" = "200 200 " ]
+		ok $? "tshark decrypts both traced sessions (TLS 1.3, 1.2): $codes"
+	fi
+fi
 
 "$SERVER" --mode nic >/dev/null 2>"$WORK/nic.err"
 [ $? -ne 0 ] && grep -q 'not yet available' "$WORK/nic.err"
