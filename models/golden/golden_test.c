@@ -77,34 +77,62 @@ run_expect(const struct golden_suite *s, const struct golden_sock *sock,
 
 static const struct golden_sock dflt = { MAXLEN, HIWAT, LOWAT, true };
 
+/*
+ * One hand-computed record: golden_frame(s, type, plen) gives the header
+ * { hdr_type, 3, hdr_minor, hdr_len } (and m_len = 5 + hdr_len) and, where
+ * not ANY, these explicit, trailer and record lengths.
+ */
+#define ANY (-1)
+
+struct frame_case {
+	const struct golden_suite *s;
+	uint8_t type;
+	size_t plen;
+	uint8_t hdr_type;
+	uint8_t hdr_minor;
+	size_t hdr_len;
+	int explicit_len;
+	int trailer_len;
+	int reclen;
+};
+
+static void
+check_frames(const struct frame_case *fc, size_t n)
+{
+	struct golden_record r;
+	size_t i;
+
+	for (i = 0; i < n; i++, fc++) {
+		assert_int_equal(golden_frame(fc->s, fc->type, fc->plen, &r),
+		    0);
+		check_hdr(&r, fc->hdr_type, 3, fc->hdr_minor, fc->hdr_len);
+		if (fc->explicit_len != ANY)
+			assert_int_equal(r.explicit_len, fc->explicit_len);
+		if (fc->trailer_len != ANY)
+			assert_int_equal(r.trailer_len, fc->trailer_len);
+		if (fc->reclen != ANY)
+			assert_int_equal(r.reclen, fc->reclen);
+	}
+}
+
 /* Spec 2.6, P = 100 for each AEAD suite. */
 static void
 test_frame_aead(void **state)
 {
-	struct golden_record r;
+	static const struct frame_case cases[] = {
+		/* GCM 1.2: 8 explicit + 100 + 16 tag = 124 = 0x7c, m_len 129 */
+		{ &gcm12, TLS_RLTYPE_APP, 100, 0x17, 3, 0x7c, 8, 16, 129 },
+		/* GCM 1.3: 100 + 1 type + 16 tag = 117 = 0x75; m_len 122. */
+		{ &gcm13, TLS_RLTYPE_APP, 100, 0x17, 3, 0x75, 0, 17, 122 },
+		/* ChaCha 1.2: 100 + 16 = 116 = 0x74; m_len 121. */
+		{ &chacha12, TLS_RLTYPE_APP, 100, 0x17, 3, 0x74, ANY, ANY,
+		    121 },
+		/* ChaCha 1.3: same as GCM 1.3. */
+		{ &chacha13, TLS_RLTYPE_APP, 100, 0x17, 3, 0x75, ANY, ANY,
+		    ANY },
+	};
 
-	/* GCM 1.2: 8 explicit + 100 + 16 tag = 124 = 0x7c; m_len 129. */
-	assert_int_equal(golden_frame(&gcm12, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 3, 0x7c);
-	assert_int_equal(r.explicit_len, 8);
-	assert_int_equal(r.trailer_len, 16);
-	assert_int_equal(r.reclen, 129);
-
-	/* GCM 1.3: 100 + 1 type + 16 tag = 117 = 0x75; m_len 122. */
-	assert_int_equal(golden_frame(&gcm13, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 3, 0x75);
-	assert_int_equal(r.explicit_len, 0);
-	assert_int_equal(r.trailer_len, 17);
-	assert_int_equal(r.reclen, 122);
-
-	/* ChaCha 1.2: 100 + 16 = 116 = 0x74; m_len 121. */
-	assert_int_equal(golden_frame(&chacha12, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 3, 0x74);
-	assert_int_equal(r.reclen, 121);
-
-	/* ChaCha 1.3: same as GCM 1.3. */
-	assert_int_equal(golden_frame(&chacha13, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 3, 0x75);
+	check_frames(cases, nitems(cases));
 }
 
 /* TLS 1.3 hides the real type (RFC 8446 5.1, 5.2). */
@@ -129,45 +157,26 @@ test_frame_tls13_type(void **state)
 static void
 test_frame_cbc(void **state)
 {
-	struct golden_record r;
+	static const struct frame_case cases[] = {
+		/* SHA1, P 100: (100+20) % 16 = 8, pad 8, trailer 28, 16+128 */
+		{ &cbc12, TLS_RLTYPE_APP, 100, 0x17, 3, 144, 16, 28, 149 },
+		/* TLS 1.1 identical apart from the minor version. */
+		{ &cbc11, TLS_RLTYPE_APP, 100, 0x17, 2, 144, ANY, ANY, ANY },
+		/* TLS 1.0 empty: pad 16 - 20 % 16 = 12, trailer 32, no IV. */
+		{ &cbc10, TLS_RLTYPE_APP, 0, 0x17, 1, 32, 0, ANY, 37 },
+		/* SHA1, P 12: 32 % 16 = 0 -> a full block of padding, 36. */
+		{ &cbc12, TLS_RLTYPE_APP, 12, 0x17, 3, 16 + 12 + 36, ANY, 36,
+		    ANY },
+		/* SHA256, P 100: 132 % 16 = 4, pad 12, trailer 44, 160. */
+		{ &cbc12_256, TLS_RLTYPE_APP, 100, 0x17, 3, 160, ANY, 44, ANY },
+		/* SHA384, P 100: 148 % 16 = 4, pad 12, trailer 60, 176. */
+		{ &cbc12_384, TLS_RLTYPE_APP, 100, 0x17, 3, 176, ANY, 60, ANY },
+		/* SHA384, P 16384: 16432 % 16 = 0, pad 16, 16+16384+64 */
+		{ &cbc12_384, TLS_RLTYPE_APP, 16384, 0x17, 3, 16464, ANY, 64,
+		    ANY },
+	};
 
-	/* SHA1, P 100: (100 + 20) % 16 = 8, pad 8, trailer 28, 16+128. */
-	assert_int_equal(golden_frame(&cbc12, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 3, 144);
-	assert_int_equal(r.trailer_len, 28);
-	assert_int_equal(r.explicit_len, 16);
-	assert_int_equal(r.reclen, 149);
-
-	/* TLS 1.1 identical apart from the minor version. */
-	assert_int_equal(golden_frame(&cbc11, TLS_RLTYPE_APP, 100, &r), 0);
-	check_hdr(&r, 0x17, 3, 2, 144);
-
-	/* TLS 1.0 empty: pad 16 - 20 % 16 = 12, trailer 32, no IV. */
-	assert_int_equal(golden_frame(&cbc10, TLS_RLTYPE_APP, 0, &r), 0);
-	check_hdr(&r, 0x17, 3, 1, 32);
-	assert_int_equal(r.explicit_len, 0);
-	assert_int_equal(r.reclen, 37);
-
-	/* SHA1, P 12: 32 % 16 = 0 -> a full block of padding, 36. */
-	assert_int_equal(golden_frame(&cbc12, TLS_RLTYPE_APP, 12, &r), 0);
-	assert_int_equal(r.trailer_len, 36);
-	check_hdr(&r, 0x17, 3, 3, 16 + 12 + 36);
-
-	/* SHA256, P 100: 132 % 16 = 4, pad 12, trailer 44, 160. */
-	assert_int_equal(golden_frame(&cbc12_256, TLS_RLTYPE_APP, 100, &r), 0);
-	assert_int_equal(r.trailer_len, 44);
-	check_hdr(&r, 0x17, 3, 3, 160);
-
-	/* SHA384, P 100: 148 % 16 = 4, pad 12, trailer 60, 176. */
-	assert_int_equal(golden_frame(&cbc12_384, TLS_RLTYPE_APP, 100, &r), 0);
-	assert_int_equal(r.trailer_len, 60);
-	check_hdr(&r, 0x17, 3, 3, 176);
-
-	/* SHA384, P 16384: 16432 % 16 = 0, pad 16, 16+16384+64 = 16464. */
-	assert_int_equal(golden_frame(&cbc12_384, TLS_RLTYPE_APP, 16384, &r),
-	    0);
-	assert_int_equal(r.trailer_len, 64);
-	check_hdr(&r, 0x17, 3, 3, 16464);
+	check_frames(cases, nitems(cases));
 }
 
 /* Invariants over every valid suite and many lengths. */
@@ -346,8 +355,13 @@ test_empty(void **state)
 		{ .kind = GOLDEN_WRITE, .len = 0 },
 		{ .kind = GOLDEN_WRITE, .len = 100 },
 	};
+	const struct {
+		const struct golden_suite *s;
+		const struct golden_op *op;
+	} refused[] = { { &gcm12, &w0 }, { &gcm13, &w0 }, { &chacha13, &c0 },
+		{ &cbc11, &w0 } };
 	struct golden_record *recs;
-	size_t n;
+	size_t i, n;
 
 	assert_int_equal(golden_run(&cbc10, 3, MAXLEN, LOWAT, HIWAT, &w0, 1,
 			     &recs, &n),
@@ -365,22 +379,13 @@ test_empty(void **state)
 	check_hdr(&recs[0], 0x15, 3, 1, 32);
 	golden_free(recs);
 
-	assert_int_equal(golden_run(&gcm12, 0, MAXLEN, LOWAT, HIWAT, &w0, 1,
-			     &recs, &n),
-	    EINVAL);
-	golden_free(recs);
-	assert_int_equal(golden_run(&gcm13, 0, MAXLEN, LOWAT, HIWAT, &w0, 1,
-			     &recs, &n),
-	    EINVAL);
-	golden_free(recs);
-	assert_int_equal(golden_run(&chacha13, 0, MAXLEN, LOWAT, HIWAT, &c0, 1,
-			     &recs, &n),
-	    EINVAL);
-	golden_free(recs);
-	assert_int_equal(golden_run(&cbc11, 0, MAXLEN, LOWAT, HIWAT, &w0, 1,
-			     &recs, &n),
-	    EINVAL);
-	golden_free(recs);
+	/* Every suite but TLS 1.0 CBC refuses them. */
+	for (i = 0; i < nitems(refused); i++) {
+		assert_int_equal(golden_run(refused[i].s, 0, MAXLEN, LOWAT,
+				     HIWAT, refused[i].op, 1, &recs, &n),
+		    EINVAL);
+		golden_free(recs);
+	}
 
 	/* Processing stops at the failing op; earlier records kept. */
 	assert_int_equal(golden_run(&gcm12, 0, MAXLEN, LOWAT, HIWAT, seq3, 3,

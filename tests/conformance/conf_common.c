@@ -17,6 +17,7 @@
 
 #include "conf_common.h"
 #include "sys/ktls.h"
+#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 bool
@@ -267,6 +268,16 @@ rlog_free(struct rlog *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void
+ctx_free_run(struct ctx *c, struct rlog *l, void *plain, void *p)
+{
+
+	free(plain);
+	free(p);
+	rlog_free(l);
+	ctx_free(c);
+}
+
 uint8_t *
 payload(struct ctx *c, size_t len)
 {
@@ -309,6 +320,25 @@ conf_teardown(void **state)
 	ktls_maxlen = 16384;
 	ktls_sim_async = false;
 	return (0);
+}
+
+void
+conf_sf_mode(bool async, bool cold)
+{
+
+	ktls_sim_async = async;
+	sendfile_sim_cache_flush();
+	sendfile_sim_cache_pages = cold ? 0 : CONF_CACHE_PAGES;
+	sendfile_sim_io_delay_ns = cold ? 1000 : 0;
+}
+
+void
+conf_sf_reset(void)
+{
+
+	ktls_sim_async = false;
+	sendfile_sim_cache_pages = CONF_CACHE_PAGES;
+	sendfile_sim_io_delay_ns = 0;
 }
 
 /* Build and run one cmocka group: every test x suite x runner. */

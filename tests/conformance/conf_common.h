@@ -84,10 +84,26 @@ void ctx_decrypt(struct ctx *c, uint8_t **plain, size_t *plen, struct rlog *l);
 /* An oracle callback appending each record to the struct rlog in arg. */
 int rlog_cb(void *arg, const struct oracle_record *rec);
 void rlog_free(struct rlog *l);
+/*
+ * The end of one run: free the decrypted plaintext and the payload (both
+ * malloc'd), the log and the session (ctx_free()).
+ */
+void ctx_free_run(struct ctx *c, struct rlog *l, void *plain, void *p);
 uint8_t *payload(struct ctx *c, size_t len);
 void write_all(struct ctx *c, const void *buf, size_t len);
 void send_type_all(struct ctx *c, uint8_t type, const void *buf, size_t len);
 int conf_teardown(void **state);
+
+/*
+ * The sendfile groups (D, E): the page cache's default size
+ * (kern_sendfile.c), and the knobs of one run: encryption synchronous or
+ * asynchronous (ktls_sim_async); page cache warm (default size) or cold
+ * (disabled: every page is a 1 us disk read).  conf_sf_mode() also empties
+ * the cache; conf_sf_reset() puts the defaults back.
+ */
+#define CONF_CACHE_PAGES 16384
+void conf_sf_mode(bool async, bool cold);
+void conf_sf_reset(void);
 int conf_main(const char *group, const struct conf_test *tests, size_t ntests,
     const struct test_suite *suites, int nsuites);
 

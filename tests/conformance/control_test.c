@@ -37,35 +37,6 @@
  * (receive side; not simulated).
  */
 
-/* sendmsg() with one cmsg of the given level/type/data length. */
-static int
-send_cmsg(struct socket *so, int level, int type, const uint8_t *data,
-    size_t dlen, socklen_t controllen, const void *buf, size_t len,
-    ssize_t *written)
-{
-	union {
-		struct cmsghdr hdr;
-		uint8_t buf[CMSG_SPACE(16)];
-	} cm;
-	struct iovec iov;
-	struct msghdr msg;
-
-	memset(&cm, 0, sizeof(cm));
-	cm.hdr.cmsg_level = level;
-	cm.hdr.cmsg_type = type;
-	cm.hdr.cmsg_len = CMSG_LEN(dlen);
-	if (dlen > 0)
-		memcpy(CMSG_DATA(&cm.hdr), data, dlen);
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = &cm;
-	msg.msg_controllen = controllen ? controllen : CMSG_SPACE(dlen);
-	return (ksim_sendmsg(so, &msg, 0, written));
-}
-
 /*
  * CT-01: a 32-byte control record (0x21 as in FreeBSD's test, and 21 =
  * alert): sendmsg returns 32, exactly one record, whose type (outer for
@@ -100,10 +71,7 @@ test_ct01_control(void **state)
 			    is_tls13(s) ? TLS_RLTYPE_APP : types[t]);
 			assert_int_equal(plen, 32);
 			assert_memory_equal(plain, p, 32);
-			free(plain);
-			free(p);
-			rlog_free(&l);
-			ctx_free(&c);
+			ctx_free_run(&c, &l, plain, p);
 		}
 	}
 }
@@ -128,7 +96,7 @@ test_ct_handshake_split(void **state)
 		ctx_open(&c, cc, run, 22);
 		p = payload(&c, 20000 + 10);
 		send_type_all(&c, TLS_RLTYPE_HANDSHAKE, p, 20000);
-		assert_int_equal(send_cmsg(c.so, SOL_SOCKET,
+		assert_int_equal(harness_sendmsg_cmsg(c.so, SOL_SOCKET,
 				     TLS_SET_RECORD_TYPE, &t, 1, 0, p + 20000,
 				     10, &n),
 		    0);
@@ -144,10 +112,7 @@ test_ct_handshake_split(void **state)
 		assert_int_equal(l.r[2].inner, TLS_RLTYPE_HANDSHAKE);
 		assert_int_equal(plen, 20010);
 		assert_memory_equal(plain, p, 20010);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -189,10 +154,7 @@ test_ct_emsgsize(void **state)
 		assert_int_equal(l.r[1].inner, TLS_RLTYPE_ALERT);
 		assert_int_equal(plen, 5 + 8192);
 		assert_memory_equal(plain, p, plen);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -238,10 +200,7 @@ test_ct_nbio_wouldblock(void **state)
 		assert_int_equal(l.r[1].seqno, (1ULL << 32) + 1);
 		assert_int_equal(plen, 9000);
 		assert_memory_equal(plain, p, 9000);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -262,14 +221,15 @@ test_ct_bad_cmsg(void **state)
 	ctx_open(&c, cc, 1, 3);
 	p = payload(&c, 16);
 	n = -1;
-	assert_int_equal(send_cmsg(c.so, IPPROTO_TCP, TLS_GET_RECORD, &t, 1, 0,
-			     p, 16, &n),
+	assert_int_equal(harness_sendmsg_cmsg(c.so, IPPROTO_TCP, TLS_GET_RECORD,
+			     &t, 1, 0, p, 16, &n),
 	    EINVAL);
 	assert_int_equal(n, 0);
-	assert_int_equal(send_cmsg(c.so, IPPROTO_TCP, 99, &t, 1, 0, p, 16, &n),
+	assert_int_equal(harness_sendmsg_cmsg(c.so, IPPROTO_TCP, 99, &t, 1, 0,
+			     p, 16, &n),
 	    EINVAL);
-	assert_int_equal(send_cmsg(c.so, IPPROTO_TCP, TLS_SET_RECORD_TYPE, &t,
-			     1, 4, p, 16, &n),
+	assert_int_equal(harness_sendmsg_cmsg(c.so, IPPROTO_TCP,
+			     TLS_SET_RECORD_TYPE, &t, 1, 4, p, 16, &n),
 	    EINVAL);
 	harness_run(&c.h);
 	assert_int_equal(c.w.len, 0);
@@ -280,10 +240,7 @@ test_ct_bad_cmsg(void **state)
 	assert_int_equal(l.r[0].seqno, 3);
 	assert_int_equal(plen, 16);
 	assert_memory_equal(plain, p, 16);
-	free(plain);
-	free(p);
-	rlog_free(&l);
-	ctx_free(&c);
+	ctx_free_run(&c, &l, plain, p);
 }
 
 /*
@@ -352,10 +309,7 @@ test_ct_zero_control(void **state)
 		}
 		assert_int_equal(plen, 8);
 		assert_memory_equal(plain, p, 8);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -404,10 +358,7 @@ test_ct_ordering(void **state)
 		}
 		assert_int_equal(plen, off);
 		assert_memory_equal(plain, p, off);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 

@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Conformance group B (shared/spec/conformance.md section 4): crypto
- * correctness per suite, known answers recomputed with an independent
- * reference encryptor (plain EVP, written here from the RFCs), and the
- * RFC 8448 section 3 records reproduced byte for byte.  Generated over
+ * correctness per suite, known answers recomputed with the independent
+ * reference encryptor (tests/lib/refenc.h, plain EVP from the RFCs), and
+ * the RFC 8448 section 3 records reproduced byte for byte.  Generated over
  * tests/lib/suites.h, on both runners.
  */
 
@@ -23,13 +23,12 @@
 
 #include <cmocka.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "conf_common.h"
 #include "ksim_harness.h"
 #include "oracle.h"
+#include "refenc.h"
 #include "suites.h"
 #include "sys/ktls.h"
 #include "sys/socketvar.h"
@@ -66,162 +65,21 @@ get_be64(const uint8_t *p)
 	return (v);
 }
 
-static const char *
-md_name(const struct test_suite *s)
-{
-
-	return (s->auth_algorithm == CRYPTO_SHA1_HMAC	  ? "SHA1" :
-		s->auth_algorithm == CRYPTO_SHA2_256_HMAC ? "SHA256" :
-							    "SHA384");
-}
-
-static void
-hmac(const struct test_suite *s, const uint8_t *key, const uint8_t *hdr13,
-    const uint8_t *p, size_t plen, uint8_t *out)
-{
-	OSSL_PARAM prm[2];
-	EVP_MAC *mac;
-	EVP_MAC_CTX *mctx;
-	size_t ml;
-
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	assert_non_null(mac);
-	mctx = EVP_MAC_CTX_new(mac);
-	assert_non_null(mctx);
-	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)md_name(s), 0);
-	prm[1] = OSSL_PARAM_construct_end();
-	assert_true(EVP_MAC_init(mctx, key, (size_t)s->auth_key_len, prm));
-	assert_true(EVP_MAC_update(mctx, hdr13, 13));
-	assert_true(EVP_MAC_update(mctx, p, plen));
-	assert_true(EVP_MAC_final(mctx, out, &ml, 64));
-	assert_int_equal(ml, (size_t)s->auth_key_len);
-	EVP_MAC_CTX_free(mctx);
-	EVP_MAC_free(mac);
-}
-
-/* Deliberate deviations, to show that a check has teeth. */
-struct ref_opts {
-	size_t keylen;	 /* AES key bytes; 0 = the suite's */
-	bool no_seq_xor; /* nonce = IV, seqno not mixed in */
-	bool tls12_aad;	 /* TLS 1.3 with the 13-byte TLS 1.2 AAD */
-};
-
 /*
- * The reference encryptor (plain EVP, from RFC 5246 6.2.3, RFC 5288,
- * RFC 7905, RFC 8446 5.2-5.3): one record.  The only inputs taken from the
- * wire are the sender-chosen explicit bytes: the GCM 1.2 explicit nonce
- * and the CBC 1.1+ explicit IV (explicit may be NULL otherwise).
- * chain_iv is the TLS 1.0 CBC IV (in/out).  Returns the record length.
+ * The reference encryptor (refenc.h) on a session's keys.  The only inputs
+ * taken from the wire are the sender-chosen explicit bytes: the GCM 1.2
+ * explicit nonce and the CBC 1.1+ explicit IV (explicit may be NULL
+ * otherwise).  chain_iv is the TLS 1.0 CBC IV (in/out).  Returns the
+ * record length.
  */
 static size_t
-ref_encrypt(const struct test_suite *s, const struct harness_keys *k,
-    uint8_t *chain_iv, uint64_t seq, uint8_t type, const uint8_t *p,
-    size_t plen, const uint8_t *explicit, const struct ref_opts *opt,
-    uint8_t *out)
+ref_encrypt(const struct harness_keys *k, uint8_t *chain_iv, uint64_t seq,
+    uint8_t type, const uint8_t *p, size_t plen, const uint8_t *explicit,
+    const struct refenc_opts *opt, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx;
-	EVP_CIPHER *c;
-	uint8_t *in, seqb[8], nonce[12], aad[13];
-	size_t hlen, inlen, xl, i, padlen, keylen;
-	int outl, fl;
-	char cname[32];
 
-	keylen = opt != NULL && opt->keylen != 0 ? opt->keylen :
-						   (size_t)s->cipher_key_len;
-	ctx = EVP_CIPHER_CTX_new();
-	assert_non_null(ctx);
-	in = malloc(plen + 512);
-	assert_non_null(in);
-	put_be64(seqb, seq);
-	out[0] = is_tls13(s) ? TLS_RLTYPE_APP : type;
-	out[1] = 3;
-	out[2] = wire_minor(s);
-
-	if (is_cbc(s)) {
-		uint8_t hdr13[13];
-
-		xl = explicit_len(s);
-		hlen = 5 + xl;
-		if (xl != 0)
-			memcpy(out + 5, explicit, 16);
-		memcpy(hdr13, seqb, 8);
-		hdr13[8] = out[0];
-		hdr13[9] = out[1];
-		hdr13[10] = out[2];
-		hdr13[11] = (uint8_t)(plen >> 8);
-		hdr13[12] = (uint8_t)plen;
-		memcpy(in, p, plen);
-		hmac(s, k->auth_key, hdr13, p, plen, in + plen);
-		padlen = 16 - (plen + (size_t)s->auth_key_len) % 16;
-		for (i = 0; i < padlen; i++)
-			in[plen + (size_t)s->auth_key_len + i] =
-			    (uint8_t)(padlen - 1);
-		inlen = plen + (size_t)s->auth_key_len + padlen;
-		snprintf(cname, sizeof(cname), "AES-%zu-CBC", keylen * 8);
-		c = EVP_CIPHER_fetch(NULL, cname, NULL);
-		assert_non_null(c);
-		assert_true(EVP_EncryptInit_ex2(ctx, c, k->cipher_key,
-		    xl != 0 ? out + 5 : chain_iv, NULL));
-		EVP_CIPHER_CTX_set_padding(ctx, 0);
-		assert_true(
-		    EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
-		assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
-		assert_int_equal((size_t)(outl + fl), inlen);
-		if (xl == 0)
-			memcpy(chain_iv, out + hlen + inlen - 16, 16);
-		EVP_CIPHER_free(c);
-		out[3] = (uint8_t)((xl + inlen) >> 8);
-		out[4] = (uint8_t)(xl + inlen);
-		free(in);
-		EVP_CIPHER_CTX_free(ctx);
-		return (hlen + inlen);
-	}
-
-	memcpy(in, p, plen);
-	inlen = plen;
-	if (is_tls13(s))
-		in[inlen++] = type;
-	if (is_gcm12(s)) {
-		xl = 8;
-		memcpy(nonce, k->iv, 4);
-		memcpy(nonce + 4, explicit, 8);
-		memcpy(out + 5, explicit, 8);
-	} else {
-		xl = 0;
-		memcpy(nonce, k->iv, 12);
-		if (opt == NULL || !opt->no_seq_xor)
-			for (i = 0; i < 8; i++)
-				nonce[4 + i] ^= seqb[i];
-	}
-	hlen = 5 + xl;
-	out[3] = (uint8_t)((xl + inlen + 16) >> 8);
-	out[4] = (uint8_t)(xl + inlen + 16);
-	if (is_tls13(s) && (opt == NULL || !opt->tls12_aad)) {
-		memcpy(aad, out, 5);
-	} else {
-		memcpy(aad, seqb, 8);
-		memcpy(aad + 8, out, 3);
-		aad[11] = (uint8_t)(plen >> 8);
-		aad[12] = (uint8_t)plen;
-	}
-	if (s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305)
-		snprintf(cname, sizeof(cname), "ChaCha20-Poly1305");
-	else
-		snprintf(cname, sizeof(cname), "AES-%zu-GCM", keylen * 8);
-	c = EVP_CIPHER_fetch(NULL, cname, NULL);
-	assert_non_null(c);
-	assert_true(EVP_EncryptInit_ex2(ctx, c, k->cipher_key, nonce, NULL));
-	assert_true(EVP_EncryptUpdate(ctx, NULL, &outl, aad,
-	    is_tls13(s) && (opt == NULL || !opt->tls12_aad) ? 5 : 13));
-	assert_true(EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
-	assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
-	assert_true(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
-	    out + hlen + inlen));
-	EVP_CIPHER_free(c);
-	EVP_CIPHER_CTX_free(ctx);
-	free(in);
-	return (hlen + inlen + 16);
+	return (refenc_record(k->suite, k->cipher_key, k->iv, k->auth_key,
+	    chain_iv, seq, type, p, plen, explicit, opt, out));
 }
 
 /* Fixed, seed-independent keys for the known-answer tests. */
@@ -295,7 +153,7 @@ kat_run(const struct conf_case *cc, int run, const struct harness_keys *kin,
 		const struct rlog_rec *e = &l->r[i];
 		size_t len;
 
-		len = ref_encrypt(s, &c->k, chain, e->seqno, e->inner, p + off,
+		len = ref_encrypt(&c->k, chain, e->seqno, e->inner, p + off,
 		    e->plen, c->w.buf + e->off + 5, NULL, rec);
 		assert_int_equal(len, e->reclen);
 		if (memcmp(rec, c->w.buf + e->off, len) != 0)
@@ -351,7 +209,7 @@ test_cr06_07_nonce_aad(void **state)
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
 	static const struct kop ops[] = { { 23, 64 }, { 21, 2 }, { 23, 300 } };
-	struct ref_opts bad;
+	struct refenc_opts bad;
 	struct harness_keys k;
 	struct rlog l;
 	struct ctx c;
@@ -367,17 +225,17 @@ test_cr06_07_nonce_aad(void **state)
 		off = 0;
 		for (i = 0; i < l.n; i++) {
 			assert_int_equal(l.r[i].explicit_len, 0);
-			memset(&bad, 0, sizeof(bad));
+			bad = refenc_default;
 			bad.no_seq_xor = true;
-			len = ref_encrypt(s, &c.k, NULL, l.r[i].seqno,
-			    l.r[i].inner, p + off, l.r[i].plen, NULL, &bad,
-			    rec);
+			len =
+			    ref_encrypt(&c.k, NULL, l.r[i].seqno, l.r[i].inner,
+				p + off, l.r[i].plen, NULL, &bad, rec);
 			assert_int_equal(len, l.r[i].reclen);
 			assert_memory_not_equal(rec, c.w.buf + l.r[i].off, len);
 			if (is_tls13(s)) {
-				memset(&bad, 0, sizeof(bad));
+				bad = refenc_default;
 				bad.tls12_aad = true;
-				len = ref_encrypt(s, &c.k, NULL, l.r[i].seqno,
+				len = ref_encrypt(&c.k, NULL, l.r[i].seqno,
 				    l.r[i].inner, p + off, l.r[i].plen, NULL,
 				    &bad, rec);
 				assert_memory_not_equal(rec,
@@ -504,10 +362,7 @@ test_cr02_explicit_iv(void **state)
 			assert_memory_not_equal(ivs + 16 * (i - 1),
 			    ivs + 16 * i, 16);
 		free(ivs);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -569,7 +424,7 @@ test_cr03_mac_input(void **state)
 			hdr13[10] = (uint8_t)s->tls_vminor;
 			hdr13[11] = (uint8_t)(e->plen >> 8);
 			hdr13[12] = (uint8_t)e->plen;
-			hmac(s, c.k.auth_key, hdr13, dec, e->plen, mac);
+			refenc_hmac(s, c.k.auth_key, hdr13, dec, e->plen, mac);
 			assert_memory_equal(mac, dec + e->plen, ml);
 			/* Each tampered field gives another MAC. */
 			for (v = 0; v < 4; v++) {
@@ -585,7 +440,8 @@ test_cr03_mac_input(void **state)
 					t[7] ^= 1; /* seqno */
 				else
 					t[12] ^= 1; /* length */
-				hmac(s, c.k.auth_key, t, dec, e->plen, mac);
+				refenc_hmac(s, c.k.auth_key, t, dec, e->plen,
+				    mac);
 				assert_memory_not_equal(mac, dec + e->plen, ml);
 			}
 			free(dec);
@@ -683,7 +539,7 @@ test_cr10_aes256(void **state)
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
 	static const struct kop ops[] = { { 23, 64 }, { 23, 16384 } };
-	struct ref_opts half;
+	struct refenc_opts half;
 	struct harness_keys k;
 	struct rlog l;
 	struct ctx c;
@@ -696,11 +552,11 @@ test_cr10_aes256(void **state)
 		kat_keys(&k, s, 5);
 		kat_run(cc, run, &k, ops, 2, &c, &l, &p);
 		assert_int_equal(l.n, 2);
-		memset(&half, 0, sizeof(half));
+		half = refenc_default;
 		half.keylen = 16;
 		memcpy(chain, c.k.iv, 16);
-		len = ref_encrypt(s, &c.k, chain, l.r[0].seqno, TLS_RLTYPE_APP,
-		    p, 64, c.w.buf + 5, &half, rec);
+		len = ref_encrypt(&c.k, chain, l.r[0].seqno, TLS_RLTYPE_APP, p,
+		    64, c.w.buf + 5, &half, rec);
 		assert_int_equal(len, l.r[0].reclen);
 		assert_memory_not_equal(rec, c.w.buf, len);
 		free(p);
@@ -770,10 +626,7 @@ test_cr14_handoff(void **state)
 	assert_int_equal(l.n, 1);
 	assert_int_equal(plen, 100);
 	assert_memory_equal(plain, p, 100);
-	free(plain);
-	free(p);
-	rlog_free(&l);
-	ctx_free(&c);
+	ctx_free_run(&c, &l, plain, p);
 }
 
 static uint8_t *

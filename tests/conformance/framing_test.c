@@ -77,10 +77,7 @@ test_fr01_short(void **state)
 		assert_int_equal(l.r[0].seqno, c.k.seqno);
 		assert_int_equal(plen, 64);
 		assert_memory_equal(plain, p, 64);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -110,10 +107,7 @@ test_fr02_long(void **state)
 		}
 		assert_int_equal(plen, 65536);
 		assert_memory_equal(plain, p, 65536);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -167,10 +161,7 @@ test_fr03_initial_seq(void **state)
 		expect_wrong_seq_fails(&c, seqs[i] + 1);
 		expect_wrong_seq_fails(&c, seqs[i] - 1);
 		expect_wrong_seq_fails(&c, seqs[i] ^ (1ULL << 32));
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -203,10 +194,7 @@ test_fr17_seq_wrap(void **state)
 		assert_int_equal(l.r[2].seqno, 0);
 		assert_int_equal(plen, 300);
 		assert_memory_equal(plain, p, 300);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -255,10 +243,7 @@ test_fr04_size_bound(void **state)
 		assert_int_equal(nfull, 1 + 1 + 2 + 6);
 		assert_int_equal(plen, total);
 		assert_memory_equal(plain, p, total);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -303,10 +288,7 @@ test_fr05_cbc_padding(void **state)
 		assert_int_equal(pads, 0xffff);
 		assert_int_equal(plen, off);
 		assert_memory_equal(plain, p, off);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -353,10 +335,7 @@ test_fr06_07_tls13_outer(void **state)
 		}
 		assert_int_equal(plen, off);
 		assert_memory_equal(plain, p, off);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -409,10 +388,7 @@ test_fr08_09_empty_write(void **state)
 		}
 		assert_int_equal(plen, 10);
 		assert_memory_equal(plain, p, 10);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -446,10 +422,7 @@ test_fr12_msg_eor(void **state)
 	assert_int_equal(l.n, 1);
 	assert_int_equal(plen, 20);
 	assert_memory_equal(plain, p + 20, 20);
-	free(plain);
-	free(p);
-	rlog_free(&l);
-	ctx_free(&c);
+	ctx_free_run(&c, &l, plain, p);
 }
 
 /*
@@ -504,10 +477,7 @@ test_fr10_nonblocking(void **state)
 			assert_int_equal(l.r[i].inner, TLS_RLTYPE_APP);
 		assert_int_equal(plen, total);
 		assert_memory_equal(plain, p, total);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -569,10 +539,7 @@ test_fr13_gather(void **state)
 		assert_int_equal(plen, total);
 		assert_memory_equal(plain, p, total);
 		free(iov);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -599,10 +566,7 @@ test_fr14_volume(void **state)
 		assert_true(l.n >= 128 + 7);
 		assert_int_equal(plen, total);
 		assert_memory_equal(plain, p, total);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -681,10 +645,7 @@ test_fr_sbspace_boundaries(void **state)
 			}
 			assert_int_equal(plen, 40000);
 			assert_memory_equal(plain, p, 40000);
-			free(plain);
-			free(p);
-			rlog_free(&l);
-			ctx_free(&c);
+			ctx_free_run(&c, &l, plain, p);
 		}
 	}
 }
@@ -723,10 +684,7 @@ test_fr_maxlen(void **state)
 		assert_int_equal(l.r[5].inner, TLS_RLTYPE_HANDSHAKE);
 		assert_int_equal(plen, 40000);
 		assert_memory_equal(plain, p, 40000);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 

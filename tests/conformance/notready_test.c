@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "conf_common.h"
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
@@ -42,23 +43,8 @@
 #include "sys/socketvar.h"
 
 #define NSEEDS 32
-#define DEFAULT_CACHE_PAGES 16384
 
 static size_t nruns;
-
-static bool
-is_aead(const struct test_suite *s)
-{
-
-	return (s->cipher_algorithm != CRYPTO_AES_CBC);
-}
-
-static bool
-is_tls10(const struct test_suite *s)
-{
-
-	return (s->tls_vminor == TLS_MINOR_VER_ZERO);
-}
 
 /* The expected stream: segments of one record type each. */
 struct seg {
@@ -108,35 +94,11 @@ static ssize_t
 cwire_output(void *arg, const struct iovec *iov, int iovcnt)
 {
 	struct cwire *cw = arg;
-	struct wire *w = &cw->w;
-	size_t total = 0;
 
 	/* Nothing after the FIN, ever. */
-	if (w->fin)
+	if (cw->w.fin)
 		abort();
-	for (int i = 0; i < iovcnt; i++) {
-		size_t room = w->limit - w->len;
-		size_t n;
-
-		if (room == 0)
-			break;
-		n = iov[i].iov_len < room ? iov[i].iov_len : room;
-		if (w->len + n > w->cap) {
-			size_t ncap = w->cap ? w->cap : 65536;
-
-			while (ncap < w->len + n)
-				ncap *= 2;
-			w->buf = realloc(w->buf, ncap);
-			if (w->buf == NULL)
-				abort();
-			w->cap = ncap;
-		}
-		memcpy(w->buf + w->len, iov[i].iov_base, n);
-		w->len += n;
-		total += n;
-	}
-	w->nwrites++;
-	return ((ssize_t)total);
+	return ((ssize_t)wire_append(&cw->w, iov, iovcnt));
 }
 
 static void
@@ -220,22 +182,15 @@ nenv_open(struct nenv *t, const struct test_suite *s,
     enum harness_runner runner, uint64_t seed, bool async, bool cold,
     const struct expect *e)
 {
-	struct tcp_wire tcpw;
+	struct tcp_wire tcpw = { cwire_output, cwire_fin, &t->cw };
 
 	memset(t, 0, sizeof(*t));
 	cur_env = t;
 	t->s = s;
-	ktls_sim_async = async;
-	sendfile_sim_cache_flush();
-	sendfile_sim_cache_pages = cold ? 0 : DEFAULT_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = cold ? 1000 : 0;
+	conf_sf_mode(async, cold);
 	harness_init(&t->h, runner, seed, 2);
 	wire_init(&t->cw.w);
-	tcpw.tw_output = cwire_output;
-	tcpw.tw_fin = cwire_fin;
-	tcpw.tw_arg = &t->cw;
-	assert_int_equal(ksim_socket(SOCK_STREAM, &t->so), 0);
-	assert_int_equal(ksim_connect(t->so, &tcpw, (uint32_t)seed), 0);
+	t->so = harness_connect(&tcpw, (uint32_t)seed);
 	harness_keys(&t->h, s, test_rng_u64(&t->h.rng) >> (seed % 64), &t->k);
 	assert_int_equal(harness_enable(t->so, &t->k), 0);
 	snprintf(t->what, sizeof(t->what), "%s %s/%s/%s seed %ju", s->name,
@@ -258,9 +213,7 @@ nenv_fini(struct nenv *t)
 	harness_fini(&t->h);
 	oracle_free(t->cw.o);
 	wire_fini(&t->cw.w);
-	ktls_sim_async = false;
-	sendfile_sim_cache_pages = DEFAULT_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = 0;
+	conf_sf_reset();
 }
 
 /* Everything arrived, whole, and then the FIN. */
@@ -272,6 +225,54 @@ nenv_check_all(struct nenv *t)
 	if (t->cw.ppos != t->cw.e->len)
 		fail_msg("%s: %zu of %zu plaintext bytes arrived", t->what,
 		    t->cw.ppos, t->cw.e->len);
+}
+
+/*
+ * Run everything queued: on the deterministic runner one scheduler step at
+ * a time, checking after every step that the wire holds whole records.
+ */
+static void
+nenv_run_checked(struct nenv *t)
+{
+
+	if (t->h.runner == HARNESS_DET) {
+		while (sim_det_step(t->h.pl))
+			cwire_check(&t->cw, true);
+	} else
+		harness_run(&t->h);
+}
+
+/* Everything arrived whole; then close(2), and the FIN comes. */
+static void
+nenv_close_all(struct nenv *t)
+{
+
+	nenv_check_all(t);
+	ksim_close(t->so);
+	harness_run(&t->h);
+	assert_true(t->cw.w.fin);
+}
+
+/*
+ * Run one(suite, runner, seed, async, flag) over every suite: NSEEDS
+ * deterministic seeds from det_seed and four real-time ones from rt_seed,
+ * over async x flag.
+ */
+typedef void nr_one_fn(const struct test_suite *s, enum harness_runner runner,
+    uint64_t seed, bool async, bool flag);
+
+static void
+nr_matrix(nr_one_fn *one, uint64_t det_seed, uint64_t rt_seed)
+{
+
+	for (int si = 0; si < test_nsuites; si++) {
+		for (int seed = 0; seed < NSEEDS; seed++)
+			one(&test_suites[si], HARNESS_DET, det_seed + seed,
+			    seed % 2, seed % 4 >= 2);
+		for (int v = 0; v < 4; v++)
+			one(&test_suites[si], HARNESS_RT, rt_seed + v, v % 2,
+			    v >= 2);
+	}
 }
 
 /*
@@ -409,12 +410,8 @@ nr01_open_one(const struct test_suite *s, uint64_t seed, bool async)
 	assert_int_equal(ksim_write(t.so, buf, 40000, &wr), 0);
 	assert_int_equal(wr, 40000);
 	assert_int_equal(ksim_write(t.so, buf + 40000, 20000, &wr), 0);
-	while (sim_det_step(t.h.pl))
-		cwire_check(&t.cw, true);
-	nenv_check_all(&t);
-	ksim_close(t.so);
-	harness_run(&t.h);
-	assert_true(t.cw.w.fin);
+	nenv_run_checked(&t);
+	nenv_close_all(&t);
 	nenv_fini(&t);
 	free(e.p);
 	nruns++;
@@ -495,14 +492,9 @@ nr02_one(const struct test_suite *s, enum harness_runner runner, uint64_t seed,
 		ksim_sbstat(t.so, &st);
 		assert_true(st.nnotready > 0);
 		assert_int_equal(st.acc, 0);
-		while (sim_det_step(t.h.pl))
-			cwire_check(&t.cw, true);
-	} else
-		harness_run(&t.h);
-	nenv_check_all(&t);
-	ksim_close(t.so);
-	harness_run(&t.h);
-	assert_true(t.cw.w.fin);
+	}
+	nenv_run_checked(&t);
+	nenv_close_all(&t);
 	assert_int_equal(t.cw.fin_at, t.cw.w.len);
 	nenv_fini(&t);
 	close(fd);
@@ -516,15 +508,7 @@ test_nr02_nr03_sendfile_then_write(void **state)
 {
 
 	(void)state;
-	for (int si = 0; si < test_nsuites; si++) {
-		for (int seed = 0; seed < NSEEDS; seed++) {
-			nr02_one(&test_suites[si], HARNESS_DET, 500 + seed,
-			    seed % 2, seed % 4 >= 2);
-		}
-		for (int v = 0; v < 4; v++)
-			nr02_one(&test_suites[si], HARNESS_RT, 600 + v, v % 2,
-			    v >= 2);
-	}
+	nr_matrix(nr02_one, 500, 600);
 }
 
 /*
@@ -568,10 +552,7 @@ nr05_one(const struct test_suite *s, enum harness_runner runner, uint64_t seed,
 	assert_int_equal(wr, (ssize_t)sizeof(wbuf));
 	exp_add(&e, TLS_RLTYPE_APP, wbuf, sizeof(wbuf));
 	harness_run(&t.h);
-	nenv_check_all(&t);
-	ksim_close(t.so);
-	harness_run(&t.h);
-	assert_true(t.cw.w.fin);
+	nenv_close_all(&t);
 	nenv_fini(&t);
 	close(fd);
 	free(data);
@@ -668,14 +649,7 @@ test_nr06_shutdown_close(void **state)
 {
 
 	(void)state;
-	for (int si = 0; si < test_nsuites; si++) {
-		for (int seed = 0; seed < NSEEDS; seed++)
-			nr06_one(&test_suites[si], HARNESS_DET, 900 + seed,
-			    seed % 2, seed % 4 >= 2);
-		for (int v = 0; v < 4; v++)
-			nr06_one(&test_suites[si], HARNESS_RT, 950 + v, v % 2,
-			    v >= 2);
-	}
+	nr_matrix(nr06_one, 900, 950);
 }
 
 /*
@@ -772,12 +746,8 @@ closefd_one(const struct test_suite *s, uint64_t seed, bool async)
 	assert_int_equal(sb, 20000);
 	exp_add(&e, TLS_RLTYPE_APP, data, 20000);
 	close(fd);
-	while (sim_det_step(t.h.pl))
-		cwire_check(&t.cw, true);
-	nenv_check_all(&t);
-	ksim_close(t.so);
-	harness_run(&t.h);
-	assert_true(t.cw.w.fin);
+	nenv_run_checked(&t);
+	nenv_close_all(&t);
 	nenv_fini(&t);
 	free(data);
 	free(e.p);
@@ -905,15 +875,8 @@ cbc10_one(const struct test_suite *s, enum harness_runner runner, uint64_t seed,
 	ksim_set_sndbuf(t.so, 32768, 2048);
 	assert_int_equal(ksim_sendfile(t.so, fd, 0, 0, NULL, &sb, 0), 0);
 	exp_add(&e, TLS_RLTYPE_APP, data, fsz);
-	if (runner == HARNESS_DET) {
-		while (sim_det_step(t.h.pl))
-			cwire_check(&t.cw, true);
-	} else
-		harness_run(&t.h);
-	nenv_check_all(&t);
-	ksim_close(t.so);
-	harness_run(&t.h);
-	assert_true(t.cw.w.fin);
+	nenv_run_checked(&t);
+	nenv_close_all(&t);
 	nenv_fini(&t);
 	close(fd);
 	free(data);
@@ -954,9 +917,7 @@ teardown(void **state)
 		t->cw.w.limit = SIZE_MAX;
 		ksim_drop(t->so, ECONNRESET);
 		harness_fini(&t->h);
-		ktls_sim_async = false;
-		sendfile_sim_cache_pages = DEFAULT_CACHE_PAGES;
-		sendfile_sim_io_delay_ns = 0;
+		conf_sf_reset();
 	}
 	return (0);
 }

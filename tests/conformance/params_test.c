@@ -258,10 +258,7 @@ test_ip04_not_connected(void **state)
 	assert_int_equal(l.r[0].seqno, 0xabcdef);
 	assert_int_equal(plen, 64);
 	assert_memory_equal(plain, p, 64);
-	free(plain);
-	free(p);
-	rlog_free(&l);
-	ctx_free(&c);
+	ctx_free_run(&c, &l, plain, p);
 }
 
 /*
@@ -421,10 +418,7 @@ test_ip_v0_layout(void **state)
 		assert_int_equal(l.r[0].seqno, 0);
 		assert_int_equal(plen, 40000);
 		assert_memory_equal(plain, p, 40000);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -452,10 +446,7 @@ test_ip_ealready(void **state)
 	assert_int_equal(l.r[1].seqno, 322);
 	assert_int_equal(plen, 100);
 	assert_memory_equal(plain, p, 100);
-	free(plain);
-	free(p);
-	rlog_free(&l);
-	ctx_free(&c);
+	ctx_free_run(&c, &l, plain, p);
 }
 
 /*
@@ -549,10 +540,7 @@ test_ip_txtls_mode(void **state)
 		assert_int_equal(l.n, 3);
 		assert_int_equal(plen, 300);
 		assert_memory_equal(plain, p, 300);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 
@@ -591,10 +579,7 @@ test_ip_data_before_enable(void **state)
 		assert_int_equal(l.r[0].plen, 200);
 		assert_int_equal(plen, 200);
 		assert_memory_equal(plain, p + 100, 200);
-		free(plain);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, plain, p);
 	}
 }
 

@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "conf_common.h"
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
@@ -40,7 +41,6 @@
 
 #define KiB 1024
 #define MiB (1024 * 1024)
-#define DEFAULT_CACHE_PAGES 16384
 
 /* Seeds of the deterministic runner per mode for ordering-heavy cases. */
 #define NSEEDS_ORDER 32
@@ -62,6 +62,14 @@ static const struct mode modes[] = {
 	{ HARNESS_RT, true, true },
 };
 #define NMODES ((int)(sizeof(modes) / sizeof(modes[0])))
+
+/* Seeds per mode for ordering-heavy cases: most where reads reorder. */
+static int
+order_nseeds(const struct mode *m)
+{
+
+	return (m->runner == HARNESS_DET ? (m->cold ? NSEEDS_ORDER : 4) : 2);
+}
 
 static const char *
 mode_name(const struct mode *m)
@@ -90,31 +98,9 @@ static ssize_t
 twire_output(void *arg, const struct iovec *iov, int iovcnt)
 {
 	struct twire *tw = arg;
-	struct wire *w = &tw->w;
-	size_t total = 0;
+	size_t total;
 
-	for (int i = 0; i < iovcnt; i++) {
-		size_t room = w->limit - w->len;
-		size_t n;
-
-		if (room == 0)
-			break;
-		n = iov[i].iov_len < room ? iov[i].iov_len : room;
-		if (w->len + n > w->cap) {
-			size_t ncap = w->cap ? w->cap : 65536;
-
-			while (ncap < w->len + n)
-				ncap *= 2;
-			w->buf = realloc(w->buf, ncap);
-			if (w->buf == NULL)
-				abort();
-			w->cap = ncap;
-		}
-		memcpy(w->buf + w->len, iov[i].iov_base, n);
-		w->len += n;
-		total += n;
-	}
-	w->nwrites++;
+	total = wire_append(&tw->w, iov, iovcnt);
 	if (total > 0 && tw->hook != NULL && !tw->fired) {
 		tw->fired = true;
 		tw->hook(tw);
@@ -144,25 +130,18 @@ static void
 tenv_open(struct tenv *t, const struct test_suite *s, const struct mode *m,
     uint64_t seed)
 {
-	struct tcp_wire tcpw;
+	struct tcp_wire tcpw = { twire_output, twire_fin, &t->tw };
 	uint64_t seqno;
 
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->m = *m;
 	t->seed = seed;
-	ktls_sim_async = m->async;
-	sendfile_sim_cache_flush();
-	sendfile_sim_cache_pages = m->cold ? 0 : DEFAULT_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = m->cold ? 1000 : 0;
+	conf_sf_mode(m->async, m->cold);
 	harness_init(&t->h, m->runner, seed, 2);
 	wire_init(&t->tw.w);
 	t->tw.fd = -1;
-	tcpw.tw_output = twire_output;
-	tcpw.tw_fin = twire_fin;
-	tcpw.tw_arg = &t->tw;
-	assert_int_equal(ksim_socket(SOCK_STREAM, &t->so), 0);
-	assert_int_equal(ksim_connect(t->so, &tcpw, (uint32_t)seed), 0);
+	t->so = harness_connect(&tcpw, (uint32_t)seed);
 	/* Random initial seqno, including the 32-bit carry region. */
 	seqno = test_rng_u64(&t->h.rng);
 	if (seed % 3 == 0)
@@ -182,19 +161,17 @@ tenv_close(struct tenv *t)
 	assert_true(t->tw.w.fin);
 	harness_fini(&t->h);
 	wire_fini(&t->tw.w);
-	ktls_sim_async = false;
-	sendfile_sim_cache_pages = DEFAULT_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = 0;
+	conf_sf_reset();
 }
 
 /* Warm the page cache with the file: a plain (non-TLS) sendfile. */
 static void
 prewarm(struct tenv *t, int fd)
 {
-	struct tcp_wire tcpw;
+	struct twire tw;
+	struct tcp_wire tcpw = { twire_output, twire_fin, &tw };
 	struct socket *so;
 	struct stat st;
-	struct twire tw;
 	off_t sb;
 
 	if (t->m.cold)
@@ -202,11 +179,7 @@ prewarm(struct tenv *t, int fd)
 	assert_int_equal(fstat(fd, &st), 0);
 	memset(&tw, 0, sizeof(tw));
 	wire_init(&tw.w);
-	tcpw.tw_output = twire_output;
-	tcpw.tw_fin = twire_fin;
-	tcpw.tw_arg = &tw;
-	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
-	assert_int_equal(ksim_connect(so, &tcpw, 1), 0);
+	so = harness_connect(&tcpw, 1);
 	ksim_set_sndbuf(so, 64 * MiB, 2048);
 	assert_int_equal(ksim_sendfile(so, fd, 0, 0, NULL, &sb, 0), 0);
 	assert_int_equal(sb, st.st_size);
@@ -414,9 +387,7 @@ test_sf02_write_sendfile_write(void **state)
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
 		for (int mi = 0; mi < NMODES; mi++) {
-			int nseeds = modes[mi].runner == HARNESS_DET ?
-			    (modes[mi].cold ? NSEEDS_ORDER : 4) :
-			    2;
+			int nseeds = order_nseeds(&modes[mi]);
 
 			for (int seed = 0; seed < nseeds; seed++)
 				sf02_one(&test_suites[si], &modes[mi],
@@ -750,18 +721,29 @@ sf09_one(const struct test_suite *s, const struct mode *m, uint64_t seed,
 	nruns++;
 }
 
+/*
+ * sf09_one() over every suite and mode, to EOF (seeds from seed0) and
+ * with a count of nbytes (seeds from seed0 + 100).
+ */
+static void
+sf09_matrix(bool grow, uint64_t seed0, size_t nbytes)
+{
+
+	for (int si = 0; si < test_nsuites; si++)
+		for (int mi = 0; mi < NMODES; mi++) {
+			sf09_one(&test_suites[si], &modes[mi], seed0 + si, grow,
+			    0);
+			sf09_one(&test_suites[si], &modes[mi], seed0 + 100 + si,
+			    grow, nbytes);
+		}
+}
+
 static void
 test_sf09_truncate_while_blocked(void **state)
 {
 
 	(void)state;
-	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
-			sf09_one(&test_suites[si], &modes[mi], 9000 + si, false,
-			    0);
-			sf09_one(&test_suites[si], &modes[mi], 9100 + si, false,
-			    250000);
-		}
+	sf09_matrix(false, 9000, 250000);
 }
 
 static void
@@ -769,13 +751,7 @@ test_sf10_grow_while_blocked(void **state)
 {
 
 	(void)state;
-	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
-			sf09_one(&test_suites[si], &modes[mi], 10000 + si, true,
-			    0);
-			sf09_one(&test_suites[si], &modes[mi], 10100 + si, true,
-			    330000);
-		}
+	sf09_matrix(true, 10000, 330000);
 }
 
 /* SF-09/SF-10 between calls: the second call sees the new size. */
@@ -891,9 +867,7 @@ test_nr04_hdtr(void **state)
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
 		for (int mi = 0; mi < NMODES; mi++) {
-			int nseeds = modes[mi].runner == HARNESS_DET ?
-			    (modes[mi].cold ? NSEEDS_ORDER : 4) :
-			    2;
+			int nseeds = order_nseeds(&modes[mi]);
 
 			for (int seed = 0; seed < nseeds; seed++) {
 				hdtr_one(&test_suites[si], &modes[mi],

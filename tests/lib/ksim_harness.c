@@ -76,10 +76,9 @@ wire_fini(struct wire *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static ssize_t
-wire_output(void *arg, const struct iovec *iov, int iovcnt)
+size_t
+wire_append(struct wire *w, const struct iovec *iov, int iovcnt)
 {
-	struct wire *w = arg;
 	size_t total, room;
 
 	total = 0;
@@ -94,7 +93,8 @@ wire_output(void *arg, const struct iovec *iov, int iovcnt)
 			while (ncap < w->len + n)
 				ncap *= 2;
 			w->buf = realloc(w->buf, ncap);
-			assert_non_null(w->buf);
+			if (w->buf == NULL)
+				abort();
 			w->cap = ncap;
 		}
 		memcpy(w->buf + w->len, iov[i].iov_base, n);
@@ -102,7 +102,14 @@ wire_output(void *arg, const struct iovec *iov, int iovcnt)
 		total += n;
 	}
 	w->nwrites++;
-	return ((ssize_t)total);
+	return (total);
+}
+
+static ssize_t
+wire_output(void *arg, const struct iovec *iov, int iovcnt)
+{
+
+	return ((ssize_t)wire_append(arg, iov, iovcnt));
 }
 
 static void
@@ -114,15 +121,22 @@ wire_fin(void *arg)
 }
 
 struct socket *
+harness_connect(const struct tcp_wire *tw, uint32_t flowid)
+{
+	struct socket *so;
+
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(ksim_connect(so, tw, flowid), 0);
+	return (so);
+}
+
+struct socket *
 harness_socket(struct harness *h, struct wire *w, uint32_t flowid)
 {
 	struct tcp_wire tw = { wire_output, wire_fin, w };
-	struct socket *so;
 
 	(void)h;
-	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
-	assert_int_equal(ksim_connect(so, &tw, flowid), 0);
-	return (so);
+	return (harness_connect(&tw, flowid));
 }
 
 void
@@ -161,29 +175,41 @@ harness_enable(struct socket *so, const struct harness_keys *k)
 }
 
 int
-harness_send_type(struct socket *so, uint8_t type, const void *buf, size_t len,
-    ssize_t *written)
+harness_sendmsg_cmsg(struct socket *so, int level, int type,
+    const uint8_t *data, size_t dlen, size_t controllen, const void *buf,
+    size_t len, ssize_t *written)
 {
 	union {
 		struct cmsghdr hdr;
-		uint8_t buf[CMSG_SPACE(1)];
-	} cmsg;
+		uint8_t buf[CMSG_SPACE(16)];
+	} cm;
 	struct iovec iov;
 	struct msghdr msg;
 
-	memset(&cmsg, 0, sizeof(cmsg));
-	cmsg.hdr.cmsg_level = IPPROTO_TCP;
-	cmsg.hdr.cmsg_type = TLS_SET_RECORD_TYPE;
-	cmsg.hdr.cmsg_len = CMSG_LEN(1);
-	*CMSG_DATA(&cmsg.hdr) = type;
+	memset(&cm, 0, sizeof(cm));
+	cm.hdr.cmsg_level = level;
+	cm.hdr.cmsg_type = type;
+	cm.hdr.cmsg_len = CMSG_LEN(dlen);
+	if (dlen > 0)
+		memcpy(CMSG_DATA(&cm.hdr), data, dlen);
 	iov.iov_base = (void *)(uintptr_t)buf;
 	iov.iov_len = len;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = &cmsg;
-	msg.msg_controllen = CMSG_SPACE(1);
+	msg.msg_control = &cm;
+	msg.msg_controllen =
+	    (socklen_t)(controllen ? controllen : CMSG_SPACE(dlen));
 	return (ksim_sendmsg(so, &msg, 0, written));
+}
+
+int
+harness_send_type(struct socket *so, uint8_t type, const void *buf, size_t len,
+    ssize_t *written)
+{
+
+	return (harness_sendmsg_cmsg(so, IPPROTO_TCP, TLS_SET_RECORD_TYPE,
+	    &type, 1, 0, buf, len, written));
 }
 
 void

@@ -18,8 +18,10 @@
 #include "hexutil.h"
 #include "suites.h"
 
+struct iovec;
 struct socket;
 struct platform;
+struct tcp_wire;
 
 enum harness_runner { HARNESS_DET, HARNESS_RT };
 
@@ -56,10 +58,19 @@ void harness_run(struct harness *h);
 
 void wire_init(struct wire *w);
 void wire_fini(struct wire *w);
+/*
+ * What a tcp_wire output hook does with the bytes tcp_output() hands it:
+ * append them up to w->limit, count the call in w->nwrites and return the
+ * bytes taken.  For tests that wrap the wire in hooks of their own.  Out
+ * of memory it aborts (the hook may run on a worker thread).
+ */
+size_t wire_append(struct wire *w, const struct iovec *iov, int iovcnt);
 
 /* A connected TCP socket whose output lands in w (flowid picks a worker). */
 struct socket *harness_socket(struct harness *h, struct wire *w,
     uint32_t flowid);
+/* The same with the caller's own output hooks. */
+struct socket *harness_connect(const struct tcp_wire *tw, uint32_t flowid);
 /* Random printable keys (as FreeBSD's ktls_test.c) and the given seqno. */
 void harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
     struct harness_keys *k);
@@ -67,6 +78,14 @@ void harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
 int harness_enable(struct socket *so, const struct harness_keys *k);
 /* sendmsg() with a TLS_SET_RECORD_TYPE control message. */
 int harness_send_type(struct socket *so, uint8_t type, const void *buf,
+    size_t len, ssize_t *written);
+/*
+ * sendmsg() with one cmsg of any level and type carrying dlen (at most 16)
+ * data bytes; controllen 0 means CMSG_SPACE(dlen), anything else is used
+ * as msg_controllen as it is.
+ */
+int harness_sendmsg_cmsg(struct socket *so, int level, int type,
+    const uint8_t *data, size_t dlen, size_t controllen, const void *buf,
     size_t len, ssize_t *written);
 
 /*

@@ -3,8 +3,8 @@
  *
  * Tests for the oracle itself.  The oracle judges the simulated kernel, so
  * it is checked against two things it shares no code with: the published
- * RFC 8448 records, and a minimal reference encryptor written below from
- * the RFCs (again plain EVP).  Every valid record must round-trip; every
+ * RFC 8448 records, and the reference encryptor of refenc.h (again plain
+ * EVP, written from the RFCs).  Every valid record must round-trip; every
  * single-byte corruption, wrong sequence number, broken CBC chain, TLS 1.3
  * padding and non-minimal CBC padding must be refused.
  */
@@ -20,12 +20,9 @@
 
 #include <cmocka.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
 #include "hexutil.h"
 #include "oracle.h"
+#include "refenc.h"
 #include "suites.h"
 #include "tests/vectors/rfc8448.h"
 
@@ -40,16 +37,6 @@ struct keys {
 	uint8_t iv[16];
 	uint8_t auth[48];
 };
-
-/* Deviations the reference encryptor can be asked to make. */
-struct ref_opts {
-	size_t tls13_pad;  /* zero bytes after the TLS 1.3 inner type */
-	size_t cbc_padlen; /* CBC padding length incl. length byte; 0=min */
-	int cbc_bad_pad;   /* CBC: index of a padding byte to corrupt */
-	uint8_t vminor;	   /* header minor to write; 0 = the correct one */
-};
-
-static const struct ref_opts ref_default = { 0, 0, -1, 0 };
 
 static bool
 is_cbc(const struct test_suite *s)
@@ -78,15 +65,6 @@ find_suite(const char *name)
 }
 
 static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static void
 make_keys(struct test_rng *rng, struct keys *k)
 {
 
@@ -106,150 +84,23 @@ new_oracle(const struct test_suite *s, const struct keys *k, uint64_t seq)
 }
 
 /*
- * The reference encryptor: one record, written directly from the RFCs.
- * chain_iv is the TLS 1.0 CBC chaining state (in/out).  Returns the record
- * length.
+ * The reference encryptor (refenc.h) on this file's keys, drawing the
+ * sender-chosen explicit nonce/IV from rng.  chain_iv is the TLS 1.0 CBC
+ * chaining state (in/out).  Returns the record length.
  */
 static size_t
 ref_encrypt(const struct test_suite *s, const struct keys *k, uint8_t *chain_iv,
     uint64_t seq, uint8_t type, const uint8_t *p, size_t plen,
-    const struct ref_opts *opt, struct test_rng *rng, uint8_t *out)
+    const struct refenc_opts *opt, struct test_rng *rng, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx;
-	EVP_CIPHER *c;
-	uint8_t *in, seqb[8], nonce[12], aad[13];
-	size_t hlen, inlen, explicit, i, padlen;
-	int outl, fl;
-	char cname[32];
+	uint8_t explicit[16];
+	size_t xl;
 
-	ctx = EVP_CIPHER_CTX_new();
-	assert_non_null(ctx);
-	in = malloc(plen + 512);
-	assert_non_null(in);
-	put_be64(seqb, seq);
-
-	out[0] = is_tls13(s) ? TLS_RLTYPE_APP : type;
-	out[1] = 3;
-	out[2] = opt->vminor != 0 ? opt->vminor :
-	    is_tls13(s)		  ? TLS_MINOR_VER_TWO :
-				    s->tls_vminor;
-
-	if (is_cbc(s)) {
-		const char *md = s->auth_algorithm == CRYPTO_SHA1_HMAC ?
-		    "SHA1" :
-		    s->auth_algorithm == CRYPTO_SHA2_256_HMAC ? "SHA256" :
-								"SHA384";
-		OSSL_PARAM prm[2];
-		EVP_MAC *mac;
-		EVP_MAC_CTX *mctx;
-		uint8_t hdr13[13];
-		size_t ml;
-
-		explicit = s->tls_vminor == TLS_MINOR_VER_ZERO ? 0 : 16;
-		hlen = 5 + explicit;
-		if (explicit != 0)
-			test_rng_bytes(rng, out + 5, 16);
-
-		/* MAC over seq || type || version || plen || plaintext. */
-		memcpy(hdr13, seqb, 8);
-		hdr13[8] = out[0];
-		hdr13[9] = out[1];
-		hdr13[10] = out[2];
-		hdr13[11] = (uint8_t)(plen >> 8);
-		hdr13[12] = (uint8_t)plen;
-		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		mctx = EVP_MAC_CTX_new(mac);
-		prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-		    (char *)md, 0);
-		prm[1] = OSSL_PARAM_construct_end();
-		memcpy(in, p, plen);
-		assert_true(EVP_MAC_init(mctx, k->auth, s->auth_key_len, prm));
-		assert_true(EVP_MAC_update(mctx, hdr13, 13));
-		assert_true(EVP_MAC_update(mctx, p, plen));
-		assert_true(EVP_MAC_final(mctx, in + plen, &ml, 64));
-		assert_int_equal(ml, s->auth_key_len);
-		EVP_MAC_CTX_free(mctx);
-		EVP_MAC_free(mac);
-
-		padlen = opt->cbc_padlen != 0 ? opt->cbc_padlen :
-						16 - (plen + ml) % 16;
-		for (i = 0; i < padlen; i++)
-			in[plen + ml + i] = (uint8_t)(padlen - 1);
-		if (opt->cbc_bad_pad >= 0)
-			in[plen + ml + opt->cbc_bad_pad] ^= 0x5a;
-		inlen = plen + ml + padlen;
-		assert_int_equal(inlen % 16, 0);
-
-		snprintf(cname, sizeof(cname), "AES-%d-CBC",
-		    s->cipher_key_len * 8);
-		c = EVP_CIPHER_fetch(NULL, cname, NULL);
-		assert_non_null(c);
-		assert_true(EVP_EncryptInit_ex2(ctx, c, k->key,
-		    explicit != 0 ? out + 5 : chain_iv, NULL));
-		EVP_CIPHER_CTX_set_padding(ctx, 0);
-		assert_true(
-		    EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
-		assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
-		assert_int_equal(outl + fl, inlen);
-		if (explicit == 0)
-			memcpy(chain_iv, out + hlen + inlen - 16, 16);
-		EVP_CIPHER_free(c);
-		out[3] = (uint8_t)((explicit + inlen) >> 8);
-		out[4] = (uint8_t)(explicit + inlen);
-		free(in);
-		EVP_CIPHER_CTX_free(ctx);
-		return (hlen + inlen);
-	}
-
-	/* AEAD. */
-	memcpy(in, p, plen);
-	inlen = plen;
-	if (is_tls13(s)) {
-		in[inlen++] = type;
-		memset(in + inlen, 0, opt->tls13_pad);
-		inlen += opt->tls13_pad;
-	}
-	if (s->cipher_algorithm == CRYPTO_AES_NIST_GCM_16 && !is_tls13(s)) {
-		/* RFC 5288 3: salt || explicit nonce chosen by the sender. */
-		explicit = 8;
-		memcpy(nonce, k->iv, 4);
-		test_rng_bytes(rng, out + 5, 8);
-		memcpy(nonce + 4, out + 5, 8);
-	} else {
-		explicit = 0;
-		memcpy(nonce, k->iv, 12);
-		for (i = 0; i < 8; i++)
-			nonce[4 + i] ^= seqb[i];
-	}
-	hlen = 5 + explicit;
-	out[3] = (uint8_t)((explicit + inlen + 16) >> 8);
-	out[4] = (uint8_t)(explicit + inlen + 16);
-	if (is_tls13(s)) {
-		memcpy(aad, out, 5);
-	} else {
-		memcpy(aad, seqb, 8);
-		memcpy(aad + 8, out, 3);
-		aad[11] = (uint8_t)(plen >> 8);
-		aad[12] = (uint8_t)plen;
-	}
-	if (s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305)
-		snprintf(cname, sizeof(cname), "ChaCha20-Poly1305");
-	else
-		snprintf(cname, sizeof(cname), "AES-%d-GCM",
-		    s->cipher_key_len * 8);
-	c = EVP_CIPHER_fetch(NULL, cname, NULL);
-	assert_non_null(c);
-	assert_true(EVP_EncryptInit_ex2(ctx, c, k->key, nonce, NULL));
-	assert_true(
-	    EVP_EncryptUpdate(ctx, NULL, &outl, aad, is_tls13(s) ? 5 : 13));
-	assert_true(EVP_EncryptUpdate(ctx, out + hlen, &outl, in, (int)inlen));
-	assert_true(EVP_EncryptFinal_ex(ctx, out + hlen + outl, &fl));
-	assert_true(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
-	    out + hlen + inlen));
-	EVP_CIPHER_free(c);
-	EVP_CIPHER_CTX_free(ctx);
-	free(in);
-	return (hlen + inlen + 16);
+	xl = refenc_explicit_len(s);
+	if (xl != 0)
+		test_rng_bytes(rng, explicit, xl);
+	return (refenc_record(s, k->key, k->iv, k->auth, chain_iv, seq, type, p,
+	    plen, explicit, opt, out));
 }
 
 /* Decrypt one record with a fresh oracle; return oracle_next()'s result. */
@@ -472,7 +323,7 @@ test_roundtrip(void **state)
 	total = 0;
 	for (i = 0; i < NSIZES; i++) {
 		off += ref_encrypt(s, &k, chain, seq0 + i, TLS_RLTYPE_APP,
-		    payload + total, payload_sizes[i], &ref_default, &rng,
+		    payload + total, payload_sizes[i], &refenc_default, &rng,
 		    stream + off);
 		total += payload_sizes[i];
 	}
@@ -523,7 +374,7 @@ test_roundtrip(void **state)
 	for (i = 0; i < NSIZES; i++) {
 		memcpy(chain, k.iv, 16);
 		len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload,
-		    payload_sizes[i], &ref_default, &rng, rec);
+		    payload_sizes[i], &refenc_default, &rng, rec);
 		rc = try_one(s, &k, seq0, rec, len, why, sizeof(why));
 		if (rc != 0)
 			fail_msg("P=%zu: %s", payload_sizes[i], why);
@@ -550,10 +401,10 @@ test_roundtrip(void **state)
 	if (is_cbc(s) && s->tls_vminor == TLS_MINOR_VER_ZERO) {
 		memcpy(chain, k.iv, 16);
 		off = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload,
-		    64, &ref_default, &rng, stream);
+		    64, &refenc_default, &rng, stream);
 		memcpy(chain, k.iv, 16); /* the bug: no chaining */
 		off += ref_encrypt(s, &k, chain, seq0 + 1, TLS_RLTYPE_APP,
-		    payload, 64, &ref_default, &rng, stream + off);
+		    payload, 64, &refenc_default, &rng, stream + off);
 		o = new_oracle(s, &k, seq0);
 		rc = oracle_stream(o, stream, off, &plain, &plen, &nrec, NULL,
 		    NULL);
@@ -567,9 +418,9 @@ test_roundtrip(void **state)
 	/* Any two records out of order fail at the first of them. */
 	memcpy(chain, k.iv, 16);
 	len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, payload, 17,
-	    &ref_default, &rng, stream + MAX_REC);
+	    &refenc_default, &rng, stream + MAX_REC);
 	off = ref_encrypt(s, &k, chain, seq0 + 1, TLS_RLTYPE_APP, payload, 17,
-	    &ref_default, &rng, stream);
+	    &refenc_default, &rng, stream);
 	memmove(stream + off, stream + MAX_REC, len);
 	o = new_oracle(s, &k, seq0);
 	assert_int_equal(oracle_stream(o, stream, off + len, &plain, &plen,
@@ -582,7 +433,7 @@ test_roundtrip(void **state)
 	/* A control record keeps its type (inner type for TLS 1.3). */
 	memcpy(chain, k.iv, 16);
 	len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_HANDSHAKE, payload, 32,
-	    &ref_default, &rng, rec);
+	    &refenc_default, &rng, rec);
 	{
 		struct oracle_record r;
 
@@ -612,7 +463,7 @@ test_roundtrip(void **state)
 		uint8_t *big = calloc(1, 16385);
 
 		len = ref_encrypt(s, &k, chain, seq0, TLS_RLTYPE_APP, big,
-		    16385, &ref_default, &rng, rec);
+		    16385, &refenc_default, &rng, rec);
 		assert_int_equal(try_one(s, &k, seq0, rec, len, why,
 				     sizeof(why)),
 		    ORACLE_BAD);
@@ -622,7 +473,7 @@ test_roundtrip(void **state)
 	/* The wrong header minor is named as such. */
 	memcpy(chain, k.iv, 16);
 	{
-		struct ref_opts ro = ref_default;
+		struct refenc_opts ro = refenc_default;
 
 		ro.vminor = is_tls13(s)		       ? TLS_MINOR_VER_THREE :
 		    s->tls_vminor == TLS_MINOR_VER_TWO ? TLS_MINOR_VER_ONE :
@@ -645,7 +496,7 @@ test_roundtrip(void **state)
 static void
 test_tls13_padding_rejected(void **state)
 {
-	struct ref_opts ro = ref_default;
+	struct refenc_opts ro = refenc_default;
 	struct test_rng rng;
 	struct keys k;
 	uint8_t *rec, pay[64];
@@ -691,7 +542,7 @@ test_tls13_padding_rejected(void **state)
 static void
 test_cbc_padding_rejected(void **state)
 {
-	struct ref_opts ro;
+	struct refenc_opts ro;
 	struct test_rng rng;
 	struct keys k;
 	uint8_t *rec, pay[64], chain[16];
@@ -713,7 +564,7 @@ test_cbc_padding_rejected(void **state)
 
 			/* Legal per RFC 5246 but not minimal: one block more.
 			 */
-			ro = ref_default;
+			ro = refenc_default;
 			ro.cbc_padlen = minpad + 16;
 			memcpy(chain, k.iv, 16);
 			len = ref_encrypt(s, &k, chain, 3, TLS_RLTYPE_APP, pay,
@@ -725,7 +576,7 @@ test_cbc_padding_rejected(void **state)
 
 			/* Each padding byte other than the length byte. */
 			for (b = 0; b < (int)minpad - 1; b++) {
-				ro = ref_default;
+				ro = refenc_default;
 				ro.cbc_bad_pad = b;
 				memcpy(chain, k.iv, 16);
 				len = ref_encrypt(s, &k, chain, 3,
@@ -755,8 +606,8 @@ test_incomplete_and_limits(void **state)
 	test_rng_seed(&rng, 42);
 	make_keys(&rng, &k);
 	memset(pay, 'a', sizeof(pay));
-	len = ref_encrypt(s, &k, NULL, 0, TLS_RLTYPE_APP, pay, 16, &ref_default,
-	    &rng, rec);
+	len = ref_encrypt(s, &k, NULL, 0, TLS_RLTYPE_APP, pay, 16,
+	    &refenc_default, &rng, rec);
 	o = new_oracle(s, &k, 0);
 	for (i = 0; i < len; i++)
 		assert_int_equal(oracle_next(o, rec, i, &r), ORACLE_INCOMPLETE);
@@ -818,7 +669,7 @@ test_callback_stops(void **state)
 	make_keys(&rng, &k);
 	for (i = 0, off = 0; i < 3; i++)
 		off += ref_encrypt(s, &k, NULL, i, TLS_RLTYPE_APP, pay, 8,
-		    &ref_default, &rng, stream + off);
+		    &refenc_default, &rng, stream + off);
 	o = new_oracle(s, &k, 0);
 	n = 0;
 	assert_int_equal(oracle_stream(o, stream, off, &plain, &plen, &nrec,
