@@ -2,9 +2,11 @@
 #
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Install dependencies, build, and run the ktlsim demo.
+# Install dependencies, build, and run the ktlsim demo: sim_server on its
+# embedded defaults serving a file to openssl s_client through the
+# simulated kernel.
 #
-# Usage: scripts/demo.sh [ARGS...]   (ARGS are passed to the demo program)
+# Usage: scripts/demo.sh [SIM_SERVER_ARGS...]
 #
 set -euo pipefail
 

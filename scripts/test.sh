@@ -22,7 +22,7 @@
 #   TEST_SUITES="a b"   run only these suites in ./build (default: the
 #                       default test setup)
 #   ASAN_SUITES="a b"   suites for ./build-asan (default: $TEST_SUITES if
-#                       set, else "unit conformance fuzz")
+#                       set, else "unit conformance fuzz interop")
 #   SKIP_ASAN=1         skip the sanitizer build
 #   SKIP_TSAN=1         skip the ThreadSanitizer build (suite 'tsan')
 #   TSAN_SUITES="a b"   suites for ./build-tsan (default: tsan)
@@ -243,7 +243,7 @@ test_asan_build() {
 	elif [ -n "${TEST_SUITES:-}" ]; then
 		read -r -a suites <<<"${TEST_SUITES//,/ }"
 	else
-		suites=(unit conformance fuzz)
+		suites=(unit conformance fuzz interop)
 	fi
 	log "sanitizer build in $ASAN_DIR"
 	if ! meson_setup "$ASAN_DIR" -Db_sanitize=address,undefined \

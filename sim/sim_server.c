@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1047,6 +1048,7 @@ main(int argc, char **argv)
 	X509 *x509;
 	char *traces[SRV_MAX_TRACES];
 	struct rlimit rl;
+	sigset_t sigs;
 	int ch, sslen, version, ntickets, ncpus, port, ntraces;
 
 	listen_addr = SRV_DEFAULT_LISTEN;
@@ -1230,6 +1232,17 @@ main(int argc, char **argv)
 		EVP_PKEY_free(pkey);
 	}
 
+	/*
+	 * Only the event loop's thread takes SIGINT, SIGTERM and SIGUSR1:
+	 * the kernel's worker threads start with them blocked.  After the
+	 * loop ends they are blocked here too, so a second signal during
+	 * shutdown cannot kill the process before the traces are flushed.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (srv.mode == SRV_MODE_SW &&
 	    srv_kern_init(ncpus, why, sizeof(why)) != 0) {
 		srv_log("simulated kernel unavailable (%s); every connection "
@@ -1296,7 +1309,9 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	event_base_dispatch(srv.base);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	while (!LIST_EMPTY(&srv.conns))
 		conn_close(LIST_FIRST(&srv.conns), "server exit");
