@@ -26,6 +26,8 @@ bool ktls_sim_async = false;
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
 struct ktls_counters ktls_counters;
+/* SIM: the record-trace sink, NULL unless sim/trace installed one. */
+struct ktls_trace_hooks *ktls_trace_hooks;
 
 /* One queue per CPU (struct ktls_wq). */
 struct ktls_wq {

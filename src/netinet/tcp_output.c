@@ -16,8 +16,6 @@
 
 #define TCP_OUTPUT_MAXIOV 64
 
-struct ktls_trace_hooks *ktls_trace_hooks;
-
 /* Gather up to len ready bytes from the front of the buffer. */
 static int
 tcp_gather(struct sockbuf *sb, u_int len, struct iovec *iov, int maxiov,
