@@ -33,6 +33,7 @@ PACKAGES=(
 	tshark
 	clang-format
 	ca-certificates
+	python3
 	xxd
 )
 
