@@ -22,7 +22,7 @@ tcp_gather(struct sockbuf *sb, u_int len, struct iovec *iov, int maxiov,
     size_t *total)
 {
 	struct mbuf *m;
-	int cnt, n;
+	int cnt;
 	u_int take;
 
 	cnt = 0;
@@ -35,10 +35,8 @@ tcp_gather(struct sockbuf *sb, u_int len, struct iovec *iov, int maxiov,
 		/* An mbuf is at most header, pages and trailer. */
 		if (cnt + (int)MBUF_PEXT_MAX_PGS + 2 > maxiov && cnt > 0)
 			break;
-		n = m_to_iovec(m, 0, take, iov + cnt, maxiov - cnt);
-		for (int i = 0; i < n; i++)
-			*total += iov[cnt + i].iov_len;
-		cnt += n;
+		cnt += m_to_iovec(m, 0, take, iov + cnt, maxiov - cnt);
+		*total += take;
 		len -= take;
 	}
 	return (cnt);

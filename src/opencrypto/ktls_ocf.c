@@ -55,14 +55,6 @@ ktls_ocf_xor_nonce(uint8_t nonce[12], const uint8_t *iv, uint64_t seqno)
 		nonce[4 + i] ^= seq[i];
 }
 
-/* Plaintext length of a framed record. */
-static int
-ktls_ocf_plen(const struct mbuf *m)
-{
-
-	return (m_epg_datalen(m));
-}
-
 static int
 ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
@@ -75,7 +67,7 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 	bool tls13;
 
 	hdr = m->m_epg_hdr;
-	plen = ktls_ocf_plen(m);
+	plen = m_epg_datalen(m);
 	tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
 
 	if (tls13) {
@@ -153,7 +145,7 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 	size_t maclen;
 	int outl, off, plen, padlen, total;
 
-	plen = ktls_ocf_plen(m);
+	plen = m_epg_datalen(m);
 	total = plen + m->m_epg_trllen;
 	KASSERT(total % AES_BLOCK_LEN == 0, ("CBC record not block aligned"));
 	buf = os->cbc_buf;
