@@ -757,7 +757,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	struct ktls_session *tls;
 	struct ktls_wq *wq;
 	struct mbuf *n, *prev;
-	int queued;
+	int queued, wq_index;
 	bool kick;
 
 	KASSERT(((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
@@ -769,7 +769,13 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 
 	m->m_epg_enc_cnt = page_count;
 	m->m_epg_so = so;
-	wq = &ktls_wq[tls->wq_index];
+	/*
+	 * Once the queue lock is dropped a worker may encrypt and free the
+	 * batch, and with it the last session reference, so nothing after
+	 * mtx_unlock() may look at m or tls.
+	 */
+	wq_index = tls->wq_index;
+	wq = &ktls_wq[wq_index];
 	kick = false;
 	queued = 1;
 
@@ -807,7 +813,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	counter_u64_add(ktls_counters.sw_tx_inqueue, queued);
 	mtx_unlock(&wq->mtx);
 	if (kick)
-		platform->pl_wq_wakeup(platform, tls->wq_index);
+		platform->pl_wq_wakeup(platform, wq_index);
 }
 
 /*
@@ -818,16 +824,19 @@ void
 ktls_enqueue_to_free(struct mbuf *m)
 {
 	struct ktls_wq *wq;
+	int wq_index;
 	bool kick;
 
 	m->m_epg_flags |= EPG_FLAG_2FREE;
-	wq = &ktls_wq[m->m_epg_tls->wq_index];
+	/* As in ktls_enqueue(), m is the worker's once the lock drops. */
+	wq_index = m->m_epg_tls->wq_index;
+	wq = &ktls_wq[wq_index];
 	kick = false;
 	mtx_lock(&wq->mtx);
 	ktls_wq_insert(wq, m, &kick);
 	mtx_unlock(&wq->mtx);
 	if (kick)
-		platform->pl_wq_wakeup(platform, m->m_epg_tls->wq_index);
+		platform->pl_wq_wakeup(platform, wq_index);
 }
 
 /* Drop the connection after a failed encryption (ktls_drop()). */
