@@ -417,34 +417,49 @@ conn_process(struct conn *c)
 	}
 }
 
+/*
+ * Stage the next record's worth of plaintext in c->chunk: what is left of
+ * the header, then the body read from the file.  Both write paths use it
+ * (SSL_write() here, ksim_write() for ktls without sendfile); the chunk
+ * stays empty only when the response is done.
+ */
+int
+conn_stage_chunk(struct conn *c)
+{
+	size_t n;
+	ssize_t r;
+
+	n = c->hdrlen - c->hdroff;
+	if (n > SRV_CHUNK)
+		n = SRV_CHUNK;
+	memcpy(c->chunk, c->hdr + c->hdroff, n);
+	c->hdroff += n;
+	c->chunklen = n;
+	c->chunkoff = 0;
+	if (c->body_left > 0 && c->chunklen < SRV_CHUNK) {
+		n = SRV_CHUNK - c->chunklen;
+		if ((off_t)n > c->body_left)
+			n = c->body_left;
+		r = pread(c->body_fd, c->chunk + c->chunklen, n, c->body_off);
+		if (r <= 0)
+			return (EIO); /* the file shrank */
+		c->body_off += r;
+		c->body_left -= r;
+		c->chunklen += r;
+	}
+	return (0);
+}
+
 /* Userland TLS: stage up to one record of plaintext and SSL_write() it. */
 static int
 conn_userland_send(struct conn *c)
 {
-	size_t n;
-	ssize_t r;
-	int rv, err;
+	int error, rv, err;
 
 	for (;;) {
 		if (c->chunklen == 0) {
-			n = c->hdrlen - c->hdroff;
-			if (n > SRV_CHUNK)
-				n = SRV_CHUNK;
-			memcpy(c->chunk, c->hdr + c->hdroff, n);
-			c->hdroff += n;
-			c->chunklen = n;
-			if (c->body_left > 0 && c->chunklen < SRV_CHUNK) {
-				n = SRV_CHUNK - c->chunklen;
-				if ((off_t)n > c->body_left)
-					n = c->body_left;
-				r = pread(c->body_fd, c->chunk + c->chunklen, n,
-				    c->body_off);
-				if (r <= 0)
-					return (EIO); /* file shrank */
-				c->body_off += r;
-				c->body_left -= r;
-				c->chunklen += r;
-			}
+			if ((error = conn_stage_chunk(c)) != 0)
+				return (error);
 			if (c->chunklen == 0)
 				return (0);
 		}

@@ -103,7 +103,8 @@ struct conn {
 	off_t body_off, body_left;
 	bool close_after;
 
-	/* Userland: plaintext staged for SSL_write() (retried as is). */
+	/* Plaintext staged by conn_stage_chunk() (SSL_write() retries as is).
+	 */
 	uint8_t chunk[SRV_CHUNK];
 	size_t chunklen;
 	size_t chunkoff; /* ktls --no-sendfile: partial ksim_write() */
@@ -139,6 +140,8 @@ void conn_close(struct conn *c, const char *reason);
 void conn_linger(struct conn *c);
 /* Continue sending after the wire or the socket buffer drained. */
 void conn_flush(struct conn *c);
+/* The next record's worth of the response into c->chunk; 0 or EIO. */
+int conn_stage_chunk(struct conn *c);
 
 /*
  * sim_server_ktls.c.  Without the simulated kernel built in, kern_init()

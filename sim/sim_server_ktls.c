@@ -202,8 +202,7 @@ conn_ktls_send(struct conn *c)
 	struct iovec hiov;
 	struct sf_hdtr hdtr;
 	off_t sbytes, want;
-	ssize_t written, r;
-	size_t n;
+	ssize_t written;
 	int error;
 
 	while (c->hdroff < c->hdrlen || c->body_left > 0 || c->chunklen > 0) {
@@ -232,27 +231,8 @@ conn_ktls_send(struct conn *c)
 			continue;
 		}
 		/* write(2): stage a record's worth, as in userland. */
-		if (c->chunklen == 0) {
-			n = c->hdrlen - c->hdroff;
-			if (n > SRV_CHUNK)
-				n = SRV_CHUNK;
-			memcpy(c->chunk, c->hdr + c->hdroff, n);
-			c->hdroff += n;
-			c->chunklen = n;
-			if (c->body_left > 0 && n < SRV_CHUNK) {
-				n = SRV_CHUNK - n;
-				if ((off_t)n > c->body_left)
-					n = c->body_left;
-				r = pread(c->body_fd, c->chunk + c->chunklen, n,
-				    c->body_off);
-				if (r <= 0)
-					return (EIO);
-				c->body_off += r;
-				c->body_left -= r;
-				c->chunklen += r;
-			}
-			c->chunkoff = 0;
-		}
+		if (c->chunklen == 0 && (error = conn_stage_chunk(c)) != 0)
+			return (error);
 		written = 0;
 		error = ksim_write(c->so, c->chunk + c->chunkoff,
 		    c->chunklen - c->chunkoff, &written);
