@@ -236,6 +236,23 @@ test_default_build() {
 	done
 }
 
+# sanitizer_build DIR SANITIZERS: configure and build DIR with
+# -Db_sanitize=SANITIZERS; a failure counts as one failed test.
+sanitizer_build() {
+	local dir=$1 what
+	if ! meson_setup "$dir" -Db_sanitize="$2" -Db_lundef=false; then
+		what="meson setup"
+	elif ! meson compile -C "$dir"; then
+		what="build"
+	else
+		return 0
+	fi
+	log "$dir: $what failed"
+	EXTRA_FAILED=$((EXTRA_FAILED + 1))
+	STATUS=1
+	return 1
+}
+
 test_asan_build() {
 	local suites
 	if [ -n "${ASAN_SUITES:-}" ]; then
@@ -246,19 +263,7 @@ test_asan_build() {
 		suites=(unit conformance fuzz interop)
 	fi
 	log "sanitizer build in $ASAN_DIR"
-	if ! meson_setup "$ASAN_DIR" -Db_sanitize=address,undefined \
-	    -Db_lundef=false; then
-		log "$ASAN_DIR: meson setup failed"
-		EXTRA_FAILED=$((EXTRA_FAILED + 1))
-		STATUS=1
-		return
-	fi
-	if ! meson compile -C "$ASAN_DIR"; then
-		log "$ASAN_DIR: build failed"
-		EXTRA_FAILED=$((EXTRA_FAILED + 1))
-		STATUS=1
-		return
-	fi
+	sanitizer_build "$ASAN_DIR" address,undefined || return 0
 	# Sanitized code runs a few times slower.
 	MESON_TEST_ARGS=(--timeout-multiplier 3)
 	run_suites "$ASAN_DIR" asan "${suites[@]}"
@@ -272,18 +277,7 @@ test_tsan_build() {
 	local suites
 	read -r -a suites <<<"${TSAN_SUITES:-tsan}"
 	log "ThreadSanitizer build in $TSAN_DIR"
-	if ! meson_setup "$TSAN_DIR" -Db_sanitize=thread -Db_lundef=false; then
-		log "$TSAN_DIR: meson setup failed"
-		EXTRA_FAILED=$((EXTRA_FAILED + 1))
-		STATUS=1
-		return
-	fi
-	if ! meson compile -C "$TSAN_DIR"; then
-		log "$TSAN_DIR: build failed"
-		EXTRA_FAILED=$((EXTRA_FAILED + 1))
-		STATUS=1
-		return
-	fi
+	sanitizer_build "$TSAN_DIR" thread || return 0
 	MESON_TEST_ARGS=(--timeout-multiplier 5)
 	run_suites "$TSAN_DIR" tsan "${suites[@]}"
 	MESON_TEST_ARGS=()
