@@ -29,27 +29,6 @@ conf_all(const struct test_suite *s)
 }
 
 bool
-is_cbc(const struct test_suite *s)
-{
-
-	return (s->cipher_algorithm == CRYPTO_AES_CBC);
-}
-
-bool
-is_tls10(const struct test_suite *s)
-{
-
-	return (is_cbc(s) && s->tls_vminor == TLS_MINOR_VER_ZERO);
-}
-
-bool
-is_tls13(const struct test_suite *s)
-{
-
-	return (s->tls_vminor == TLS_MINOR_VER_THREE);
-}
-
-bool
 is_gcm12(const struct test_suite *s)
 {
 

@@ -61,9 +61,6 @@ struct rlog {
 };
 
 bool conf_all(const struct test_suite *s);
-bool is_cbc(const struct test_suite *s);
-bool is_tls10(const struct test_suite *s);
-bool is_tls13(const struct test_suite *s);
 bool is_gcm12(const struct test_suite *s);
 bool is_aead(const struct test_suite *s);
 uint8_t wire_minor(const struct test_suite *s);

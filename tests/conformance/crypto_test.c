@@ -192,9 +192,7 @@ test_cr09_kat(void **state)
 		kat_run(cc, run, &k, ops, sizeof(ops) / sizeof(ops[0]), &c, &l,
 		    &p);
 		assert_int_equal(l.n, 11);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 }
 
@@ -243,9 +241,7 @@ test_cr06_07_nonce_aad(void **state)
 			}
 			off += l.r[i].plen;
 		}
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 	free(rec);
 }
@@ -312,9 +308,7 @@ test_cr01_tls10_chain(void **state)
 			prev = c.w.buf + l.r[i].off + l.r[i].reclen - 16;
 			off += l.r[i].plen;
 		}
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 }
 
@@ -460,9 +454,7 @@ test_cr03_mac_input(void **state)
 		free(plain);
 		oracle_free(o);
 		free(bad);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 }
 
@@ -525,9 +517,7 @@ test_cr04_05_gcm12_nonce(void **state)
 		free(plain);
 		oracle_free(o);
 		free(bad);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 	(void)s;
 }
@@ -559,9 +549,7 @@ test_cr10_aes256(void **state)
 		    64, c.w.buf + 5, &half, rec);
 		assert_int_equal(len, l.r[0].reclen);
 		assert_memory_not_equal(rec, c.w.buf, len);
-		free(p);
-		rlog_free(&l);
-		ctx_free(&c);
+		ctx_free_run(&c, &l, NULL, p);
 	}
 	free(rec);
 }

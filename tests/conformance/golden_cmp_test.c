@@ -125,6 +125,28 @@ compare(const struct ctx *c, const struct rlog *l, const struct expect *e)
 	}
 }
 
+/*
+ * End a run: close, decrypt, every record against golden's and the
+ * plaintext against the bytes the kernel accepted; then free the run.
+ */
+static void
+finish_run(struct ctx *c, struct expect *e, uint8_t *p, uint8_t *sent,
+    size_t nsent)
+{
+	struct rlog l;
+	uint8_t *plain;
+	size_t plen;
+
+	ctx_close(c);
+	ctx_decrypt(c, &plain, &plen, &l);
+	compare(c, &l, e);
+	assert_int_equal(plen, nsent);
+	assert_memory_equal(plain, sent, nsent);
+	free(sent);
+	free(e->r);
+	ctx_free_run(c, &l, plain, p);
+}
+
 static size_t
 rand_len(struct test_rng *rng)
 {
@@ -165,10 +187,9 @@ test_golden_unlimited(void **state)
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
 	struct expect e;
-	struct rlog l;
 	struct ctx c;
-	uint8_t *p, *plain, *sent;
-	size_t plen, len, nsent;
+	uint8_t *p, *sent;
+	size_t len, nsent;
 	ssize_t n;
 	int run, i, error, gerr;
 	bool ctl;
@@ -207,17 +228,7 @@ test_golden_unlimited(void **state)
 			if (test_rng_u64(&c.h.rng) % 4 == 0)
 				harness_run(&c.h);
 		}
-		ctx_close(&c);
-		ctx_decrypt(&c, &plain, &plen, &l);
-		compare(&c, &l, &e);
-		assert_int_equal(plen, nsent);
-		assert_memory_equal(plain, sent, nsent);
-		free(plain);
-		free(sent);
-		free(p);
-		free(e.r);
-		rlog_free(&l);
-		ctx_free(&c);
+		finish_run(&c, &e, p, sent, nsent);
 	}
 }
 
@@ -235,10 +246,9 @@ test_golden_limited(void **state)
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
 	struct expect e;
-	struct rlog l;
 	struct ctx c;
-	uint8_t *p, *plain, *sent;
-	size_t plen, len, nsent, before, j, filler;
+	uint8_t *p, *sent;
+	size_t len, nsent, before, j, filler;
 	long hiwat, space, used;
 	ssize_t n, want_n;
 	int run, i, error, want_err;
@@ -325,17 +335,7 @@ test_golden_limited(void **state)
 			memcpy(sent + nsent, p, (size_t)n);
 			nsent += (size_t)n;
 		}
-		ctx_close(&c);
-		ctx_decrypt(&c, &plain, &plen, &l);
-		compare(&c, &l, &e);
-		assert_int_equal(plen, nsent);
-		assert_memory_equal(plain, sent, nsent);
-		free(plain);
-		free(sent);
-		free(p);
-		free(e.r);
-		rlog_free(&l);
-		ctx_free(&c);
+		finish_run(&c, &e, p, sent, nsent);
 	}
 }
 

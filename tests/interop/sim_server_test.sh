@@ -7,68 +7,27 @@
 # Each case prints "ok N - name" or "not ok N - name"; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
 #
-set -u
 
-SERVER=${1:?usage: $0 sim_server [args]}
-shift
+. "$(dirname "$0")/lib.sh"
+
 EXTRA=("$@")
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sim_server_test.XXXXXX")
-PID=
-pass=0
-fail=0
-n=0
 
-cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID"
-		wait "$PID" 2>/dev/null
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1))
-		echo "ok $n - $2"
-	else
-		fail=$((fail + 1))
-		echo "not ok $n - $2"
-	fi
-}
-
-# start NAME ARGS...: run sim_server on a free port, set PORT, LOG, ROOT.
+# start NAME ARGS...: srv_start with the extra arguments and a key log;
+# sets ROOT and CA from the server's generated defaults.
 start() {
 	local name=$1
 	shift
 	stop
-	LOG=$WORK/$name.log
-	OUT=$WORK/$name.out
-	# Empty before the server starts: never read a previous run's port.
-	: >"$LOG"
-	SSLKEYLOGFILE=$WORK/$name.keys "$SERVER" --listen 127.0.0.1:0 \
-	    "${EXTRA[@]}" "$@" >"$OUT" 2>"$LOG" &
-	PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$LOG" && break
-		sleep 0.05
-	done
-	PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\),.*/\1/p' "$LOG")
+	SSLKEYLOGFILE=$WORK/$name.keys srv_start "$name" "${EXTRA[@]}" "$@"
 	ROOT=$(sed -n 's/.*, root \([^ ]*\),.*/\1/p' "$LOG")
 	CA=$(dirname "$ROOT")/cert.pem
 }
 
+# stop: srv_stop, recording a failed check only if the exit was not clean.
 stop() {
-	if [ -n "$PID" ]; then
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-		STATUS=$?
-		PID=
-		if [ "$STATUS" -ne 0 ] || grep -q 'Sanitizer' "$LOG"; then
-			ok 1 "server exit status $STATUS, no sanitizer report"
-		fi
-	fi
+	[ -n "$SPID" ] || return 0
+	srv_stop
+	[ "$STATUS" -eq 0 ] || ok 1 "server exit status $STATUS, no sanitizer report"
 }
 
 url() {
@@ -162,7 +121,7 @@ recs=$(echo "$line" | sed -n 's/.*records=\([0-9]*\).*/\1/p')
 [ -n "$recs" ] && [ "$recs" -ge $((4195538 / 16384)) ]
 ok $? "random.bin took at least 4195538/16384 records ($recs)"
 
-kill -USR1 "$PID"
+kill -USR1 "$SPID"
 sleep 0.3
 sed -n '/^{/,/^}/p' "$OUT" |
     python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 else 1)'
@@ -233,5 +192,5 @@ fi
 [ $? -ne 0 ] && grep -q 'not yet available' "$WORK/nic.err"
 ok $? "--mode nic fails clearly"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+stop
+finish

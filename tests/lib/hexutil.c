@@ -1,10 +1,13 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Test helpers: hex decoding and a deterministic RNG.
+ * Test helpers: hex decoding, a deterministic RNG, running a built tool.
  */
 
+#include <sys/wait.h>
+
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,4 +109,36 @@ test_random_printable(struct test_rng *rng, void *buf, size_t len)
 	p = buf;
 	for (i = 0; i < len; i++)
 		p[i] = 0x20 + (uint8_t)(test_rng_u64(rng) % 95);
+}
+
+int
+test_run_tool(const char *envvar, const char *args, char *out, size_t outlen)
+{
+	const char *exe;
+	char *cmd;
+	size_t n;
+	FILE *p;
+	int st;
+
+	if ((exe = getenv(envvar)) == NULL) {
+		fprintf(stderr, "test_run_tool: %s is not set\n", envvar);
+		return (-1);
+	}
+	if (asprintf(&cmd, "'%s' %s 2>&1", exe, args) < 0)
+		return (-1);
+	p = popen(cmd, "r");
+	free(cmd);
+	if (p == NULL) {
+		fprintf(stderr, "test_run_tool: cannot run %s\n", exe);
+		return (-1);
+	}
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	if (st == -1 || !WIFEXITED(st)) {
+		fprintf(stderr, "test_run_tool: %s did not exit (status %d)\n",
+		    exe, st);
+		return (-1);
+	}
+	return (WEXITSTATUS(st));
 }

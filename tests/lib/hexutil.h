@@ -1,8 +1,9 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Small helpers shared by the tests: hex decoding for golden vectors and a
- * deterministic RNG so that failures reproduce from the printed seed.
+ * Small helpers shared by the tests: hex decoding for golden vectors, a
+ * deterministic RNG so that failures reproduce from the printed seed, and
+ * running a built tool.
  */
 
 #ifndef _TESTS_HEXUTIL_H_
@@ -33,5 +34,16 @@ void test_rng_bytes(struct test_rng *rng, void *buf, size_t len);
  * ktls_test.c does for keys, IVs and payloads.
  */
 void test_random_printable(struct test_rng *rng, void *buf, size_t len);
+
+/*
+ * Run the program whose path is in environment variable envvar (meson
+ * hands built tools to tests that way) with args, a shell-quoted argument
+ * string.  Its stdout and stderr go to out, NUL-terminated and cut at
+ * outlen - 1 bytes.  Returns the exit status, or -1 (with a message on
+ * stderr) if the variable is unset, the program cannot be started or it
+ * did not exit normally.
+ */
+int test_run_tool(const char *envvar, const char *args, char *out,
+    size_t outlen);
 
 #endif /* !_TESTS_HEXUTIL_H_ */

@@ -38,20 +38,6 @@ struct keys {
 	uint8_t auth[48];
 };
 
-static bool
-is_cbc(const struct test_suite *s)
-{
-
-	return (s->cipher_algorithm == CRYPTO_AES_CBC);
-}
-
-static bool
-is_tls13(const struct test_suite *s)
-{
-
-	return (s->tls_vminor == TLS_MINOR_VER_THREE);
-}
-
 static const struct test_suite *
 find_suite(const char *name)
 {

@@ -22,20 +22,6 @@
 
 const struct refenc_opts refenc_default = { .cbc_bad_pad = -1 };
 
-static bool
-is_cbc(const struct test_suite *s)
-{
-
-	return (s->cipher_algorithm == CRYPTO_AES_CBC);
-}
-
-static bool
-is_tls13(const struct test_suite *s)
-{
-
-	return (s->tls_vminor == TLS_MINOR_VER_THREE);
-}
-
 static void
 put_be64(uint8_t *p, uint64_t v)
 {

@@ -11,6 +11,8 @@
 #ifndef _TESTS_SUITES_H_
 #define _TESTS_SUITES_H_
 
+#include <stdbool.h>
+
 #include "sys/ktls.h"
 
 #define TLS_10_SUITES(M)                                                 \
@@ -97,6 +99,28 @@ struct test_suite {
 };
 
 #define TEST_SUITE_INIT(n, c, kl, a, al, v, ivl) { #n, c, kl, a, al, v, ivl },
+
+/* Predicates every test needs (TLS 1.0 here always means AES-CBC). */
+static inline bool
+is_cbc(const struct test_suite *s)
+{
+
+	return (s->cipher_algorithm == CRYPTO_AES_CBC);
+}
+
+static inline bool
+is_tls10(const struct test_suite *s)
+{
+
+	return (is_cbc(s) && s->tls_vminor == TLS_MINOR_VER_ZERO);
+}
+
+static inline bool
+is_tls13(const struct test_suite *s)
+{
+
+	return (s->tls_vminor == TLS_MINOR_VER_THREE);
+}
 
 extern const struct test_suite test_suites[];
 extern const int test_nsuites;

@@ -9,7 +9,6 @@
  */
 
 #include <sys/uio.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <setjmp.h>
@@ -25,6 +24,7 @@
 #include <jansson.h>
 
 #include "golden.h"
+#include "hexutil.h"
 #include "sim/trace/pcapng.h"
 #include "sim/trace/trace.h"
 #include "sys/ktls.h"
@@ -34,21 +34,8 @@ static char tmpdir[64];
 static int
 run(const char *args, char *out, size_t outlen)
 {
-	const char *exe = getenv("KTLS_TRACE");
-	char cmd[1024];
-	size_t n;
-	FILE *p;
-	int st;
 
-	assert_non_null(exe);
-	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", exe, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	assert_true(WIFEXITED(st));
-	return (WEXITSTATUS(st));
+	return (test_run_tool("KTLS_TRACE", args, out, outlen));
 }
 
 static void

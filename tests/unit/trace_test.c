@@ -8,7 +8,6 @@
  */
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -367,25 +366,14 @@ check_pcapng(struct run *run)
 	free(have);
 }
 
-/* The reader library and the CLI on both machine-readable files. */
+/* ktls_trace(1) on one file: its exit status, its output in out. */
 static int
 run_cli(const char *path, char *out, size_t outlen)
 {
-	const char *exe = getenv("KTLS_TRACE");
-	char cmd[512];
-	size_t n;
-	FILE *p;
-	int st;
+	char args[512];
 
-	assert_non_null(exe);
-	snprintf(cmd, sizeof(cmd), "'%s' '%s' 2>&1", exe, path);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	assert_true(WIFEXITED(st));
-	return (WEXITSTATUS(st));
+	snprintf(args, sizeof(args), "'%s'", path);
+	return (test_run_tool("KTLS_TRACE", args, out, outlen));
 }
 
 static size_t
