@@ -23,6 +23,7 @@
 #include <netdb.h>
 #include <arpa/inet.h>
 
+#include <assert.h>
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
@@ -215,17 +216,28 @@ conn_records(struct conn *c)
 	return (sim_keys_records_written(c->ssl) - c->recs_base);
 }
 
+/* Bytes the transmit path handed to the real socket so far. */
+static uint64_t
+conn_wire_progress(struct conn *c)
+{
+
+	if (c->ktls)
+		return (atomic_load(&c->wire_bytes));
+	return (sim_keys_wire_bytes(c->ssl));
+}
+
 static void
 conn_free(struct conn *c)
 {
 
-	LIST_REMOVE(c, link);
+	/* conn_close() gave the simulated socket back: no worker is left. */
+	assert(c->so == NULL);
 	if (c->ev_rd != NULL)
 		event_free(c->ev_rd);
 	if (c->ev_wr != NULL)
 		event_free(c->ev_wr);
-	if (c->ktls || c->so != NULL)
-		conn_ktls_free(c);
+	if (c->ev_tmo != NULL)
+		event_free(c->ev_tmo);
 	if (c->ev_kick != NULL)
 		event_free(c->ev_kick);
 	SSL_free(c->ssl);
@@ -236,36 +248,177 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Close now; logs the per-connection summary line. */
+/*
+ * Close now: count, log the per-connection summary line, stop every event
+ * and give the simulated socket back.  The memory stays until conn_reap().
+ */
 void
 conn_close(struct conn *c, const char *reason)
 {
 	struct srv_txstats *tx;
-	uint64_t recs;
+	const char *mode;
+	uint64_t recs, bytes;
 
+	if (c->closed)
+		return;
+	c->closed = true;
+	c->close_reason = reason;
+	LIST_REMOVE(c, link);
+	if (c->ev_rd != NULL)
+		event_del(c->ev_rd);
+	if (c->ev_wr != NULL)
+		event_del(c->ev_wr);
+	if (c->ev_tmo != NULL)
+		event_del(c->ev_tmo);
+	/* Records and mode are read before the socket goes. */
+	recs = c->state != CS_HANDSHAKE ? conn_records(c) : 0;
+	mode = conn_mode_name(c);
+	if (c->ktls || c->so != NULL)
+		conn_ktls_free(c);
 	srv_count_close(reason);
 	if (c->state != CS_HANDSHAKE) {
-		recs = conn_records(c);
+		/* Only what left for the client; a reset loses the rest. */
+		bytes = c->app_bytes - c->undelivered;
 		tx = c->ktls ? &srv.tx_sw : &srv.tx_userland;
-		tx->bytes += c->app_bytes;
+		tx->bytes += bytes;
 		tx->records += recs;
 		srv_log("conn %ju %s closed (%s): %s %s %s requests=%ju "
 			"bytes=%ju records=%ju",
 		    (uintmax_t)c->id, c->peer, reason, SSL_get_version(c->ssl),
-		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
-		    conn_mode_name(c), (uintmax_t)c->nrequests,
-		    (uintmax_t)c->app_bytes, (uintmax_t)recs);
+		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)), mode,
+		    (uintmax_t)c->nrequests, (uintmax_t)bytes, (uintmax_t)recs);
 	} else if (srv.verbose)
 		srv_log("conn %ju %s closed during handshake (%s)",
 		    (uintmax_t)c->id, c->peer, reason);
 	srv.active--;
-	conn_free(c);
 }
 
-void
-conn_linger(struct conn *c)
+/* The end of every callback for c: free it if the callback closed it. */
+static void
+conn_reap(struct conn *c)
+{
+
+	if (c->closed)
+		conn_free(c);
+}
+
+static bool
+conn_busy(const struct conn *c)
+{
+
+	return (c->hdroff < c->hdrlen || c->body_left > 0 || c->chunklen > 0);
+}
+
+/* Forget the response in progress (a fatal error or a refused rekey). */
+static void
+conn_abandon_response(struct conn *c)
+{
+
+	if (c->body_fd >= 0) {
+		close(c->body_fd);
+		c->body_fd = -1;
+	}
+	c->body_left = 0;
+	c->hdroff = c->hdrlen;
+	c->chunklen = c->chunkoff = 0;
+	c->inlen = 0;
+}
+
+/*
+ * Arm the timer for what the connection waits for now.  A deadline starts
+ * when its phase starts: re-entering the same phase keeps it running, so a
+ * client that trickles bytes does not push it back (slowloris).
+ */
+static void
+conn_arm_timer(struct conn *c, enum conn_timer what)
 {
 	struct timeval tv;
+	int secs;
+
+	if (c->timer == what)
+		return;
+	c->timer = what;
+	switch (what) {
+	case CT_HANDSHAKE:
+		secs = srv.handshake_timeout;
+		break;
+	case CT_IDLE:
+		secs = srv.idle_timeout;
+		break;
+	case CT_HEADER:
+		secs = srv.header_timeout;
+		break;
+	case CT_SEND:
+		/* Checked a few times per period: see conn_timer_cb(). */
+		secs = srv.send_timeout > 0 ? (srv.send_timeout + 3) / 4 : 0;
+		c->progress_seen = conn_wire_progress(c);
+		clock_gettime(CLOCK_MONOTONIC, &c->progress_at);
+		break;
+	case CT_LINGER:
+		secs = 2;
+		break;
+	default:
+		secs = 0;
+		break;
+	}
+	event_del(c->ev_tmo);
+	if (secs > 0) {
+		tv.tv_sec = secs;
+		tv.tv_usec = 0;
+		event_add(c->ev_tmo, &tv);
+	}
+}
+
+/*
+ * Which events c waits for, from its state: reading while a request may
+ * still come and there is room for it (a full buffer stops reading until
+ * a response makes room, instead of waking up for input it cannot take),
+ * and the timer for the phase it is in.
+ */
+static void
+conn_update_events(struct conn *c)
+{
+	bool want_read;
+
+	switch (c->state) {
+	case CS_HANDSHAKE:
+		want_read = true;
+		break;
+	case CS_OPEN:
+		want_read = !c->rd_eof && c->inlen < sizeof(c->in);
+		if (conn_busy(c))
+			conn_arm_timer(c, CT_SEND);
+		else if (c->inlen > 0 ||
+		    (c->timer == CT_IDLE &&
+			sim_keys_rx_bytes(c->ssl) != c->rx_at_idle))
+			/* Part of a request, maybe still inside a record. */
+			conn_arm_timer(c, CT_HEADER);
+		else if (c->timer != CT_HEADER) {
+			c->rx_at_idle = sim_keys_rx_bytes(c->ssl);
+			conn_arm_timer(c, CT_IDLE);
+		}
+		break;
+	case CS_CLOSING:
+		/* KTLS drains the peer's bytes; libssl needs no reading. */
+		want_read = c->ktls && !c->tcp_eof;
+		conn_arm_timer(c, CT_SEND);
+		break;
+	case CS_LINGER:
+	default:
+		want_read = !c->tcp_eof;
+		conn_arm_timer(c, CT_LINGER);
+		break;
+	}
+	if (want_read && !event_pending(c->ev_rd, EV_READ, NULL))
+		event_add(c->ev_rd, NULL);
+	else if (!want_read && event_pending(c->ev_rd, EV_READ, NULL))
+		event_del(c->ev_rd);
+}
+
+/* Our FIN is out: read until the peer's, so close() does not RST. */
+static void
+conn_linger(struct conn *c)
+{
 
 	/*
 	 * Closing with unread input would reset the connection and could
@@ -273,28 +426,25 @@ conn_linger(struct conn *c)
 	 */
 	c->state = CS_LINGER;
 	(void)shutdown(c->fd, SHUT_WR);
-	tv.tv_sec = 2;
-	tv.tv_usec = 0;
 	event_del(c->ev_wr);
-	event_add(c->ev_rd, &tv);
+	if (c->tcp_eof)
+		conn_close(c, c->close_reason);
 }
 
-/* Start an orderly close once everything queued is out. */
+/* CS_CLOSING: push the closing alert and the FIN out, then linger. */
 static void
-conn_finish(struct conn *c, const char *reason)
+conn_finish_step(struct conn *c)
 {
 	int rv, error;
 
-	c->close_reason = reason;
-	c->state = CS_CLOSING;
 	if (c->ktls) {
-		/* close_notify (RFC 8446 6.1) through the kernel, then FIN. */
+		/* The alert (RFC 8446 6.1) through the kernel, then FIN. */
 		error = conn_ktls_shutdown(c);
 		if (error == EAGAIN)
 			return;
 		if (error != 0)
-			conn_close(c, reason);
-		else if (c->fin_sent)
+			conn_close(c, c->close_reason);
+		else if (atomic_load(&c->fin_sent))
 			conn_linger(c);
 		return;
 	}
@@ -307,11 +457,16 @@ conn_finish(struct conn *c, const char *reason)
 	conn_linger(c);
 }
 
-static bool
-conn_busy(const struct conn *c)
+/*
+ * Start an orderly close once everything queued is out: conn_run() sends
+ * the closing alert and the FIN.
+ */
+static void
+conn_finish(struct conn *c, const char *reason)
 {
 
-	return (c->hdroff < c->hdrlen || c->body_left > 0 || c->chunklen > 0);
+	c->close_reason = reason;
+	c->state = CS_CLOSING;
 }
 
 static void
@@ -360,61 +515,80 @@ conn_set_response(struct conn *c, int status, const struct http_request *rq,
 		    rq != NULL ? rq->target : "-", status);
 }
 
-/* Parse and answer buffered requests, one at a time (pipelining). */
-static void
-conn_process(struct conn *c)
+/*
+ * Open a file to serve.  O_NONBLOCK: the name may have become a FIFO or a
+ * device since http_resolve() looked at it, and opening a FIFO without it
+ * blocks the whole event loop until a writer appears.  The decision is made
+ * on the descriptor itself; O_NONBLOCK does not change how a regular file
+ * reads.  Returns the descriptor or -1.
+ */
+static int
+conn_open_file(const char *path, off_t *sizep)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return (-1);
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return (-1);
+	}
+	*sizep = sb.st_size;
+	return (fd);
+}
+
+/*
+ * Parse the next buffered request and set up its response.  Returns false
+ * when no complete request is buffered.
+ */
+static bool
+conn_next_request(struct conn *c)
 {
 	struct http_request rq;
 	char path[PATH_MAX];
-	struct stat sb;
+	off_t size;
 	int fd, status;
 
-	while (c->state == CS_OPEN && !conn_busy(c) && c->inlen > 0) {
-		status = http_parse_request(c->in, c->inlen, &rq);
-		if (status == HTTP_INCOMPLETE)
-			break;
-		c->nrequests++;
-		if (status != 200) {
-			/* The request's end is unknown: answer, then close. */
-			conn_set_response(c, status, NULL, -1, 0, NULL);
-			c->inlen = 0;
-			conn_flush(c);
-			break;
-		}
-		memmove(c->in, c->in + rq.hdrlen, c->inlen - rq.hdrlen);
-		c->inlen -= rq.hdrlen;
-		fd = -1;
-		if (srv.stats_url &&
-		    (strcmp(rq.target, "/stats") == 0 ||
-			strncmp(rq.target, "/stats?", 7) == 0)) {
-			sb.st_size = 0;
-			fd = srv_stats_file(&sb.st_size);
-			conn_set_response(c, fd >= 0 ? 200 : 500, &rq, fd,
-			    sb.st_size, "application/json");
-			conn_flush(c);
-			continue;
-		}
-		status = http_resolve(srv.root, rq.target, path, sizeof(path));
-		if (status == 200) {
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd < 0 || fstat(fd, &sb) != 0 ||
-			    !S_ISREG(sb.st_mode)) {
-				status = 404;
-				if (fd >= 0)
-					close(fd);
-				fd = -1;
-			}
-		}
-		if (status == 200)
-			conn_set_response(c, 200, &rq, fd, sb.st_size, NULL);
-		else {
-			conn_set_response(c, status, &rq, -1, 0, NULL);
-			/* Keep-alive survives a 404 (the request was fine). */
-			if (status == 404)
-				c->close_after = !rq.keepalive;
-		}
-		conn_flush(c);
+	status = http_parse_request(c->in, c->inlen, &rq);
+	if (status == HTTP_INCOMPLETE) {
+		if (c->inlen < sizeof(c->in))
+			return (false);
+		status = 431; /* a header that can never complete */
 	}
+	c->nrequests++;
+	if (status != 200) {
+		/* The request's end is unknown: answer, then close. */
+		conn_set_response(c, status, NULL, -1, 0, NULL);
+		c->inlen = 0;
+		return (true);
+	}
+	memmove(c->in, c->in + rq.hdrlen, c->inlen - rq.hdrlen);
+	c->inlen -= rq.hdrlen;
+	if (srv.stats_url &&
+	    (strcmp(rq.target, "/stats") == 0 ||
+		strncmp(rq.target, "/stats?", 7) == 0)) {
+		size = 0;
+		fd = srv_stats_file(&size);
+		conn_set_response(c, fd >= 0 ? 200 : 500, &rq, fd, size,
+		    "application/json");
+		return (true);
+	}
+	fd = -1;
+	size = 0;
+	status = http_resolve(srv.root, rq.target, path, sizeof(path));
+	if (status == 200 && (fd = conn_open_file(path, &size)) < 0)
+		status = 404;
+	if (status == 200)
+		conn_set_response(c, 200, &rq, fd, size, NULL);
+	else {
+		conn_set_response(c, status, &rq, -1, 0, NULL);
+		/* Keep-alive survives a 404 (the request was fine). */
+		if (status == 404)
+			c->close_after = !rq.keepalive;
+	}
+	return (true);
 }
 
 /*
@@ -472,6 +646,7 @@ conn_userland_send(struct conn *c)
 			}
 			if (err == SSL_ERROR_WANT_READ)
 				return (EAGAIN);
+			ERR_clear_error();
 			return (EPIPE);
 		}
 		c->app_bytes += rv;
@@ -479,39 +654,50 @@ conn_userland_send(struct conn *c)
 	}
 }
 
-void
-conn_flush(struct conn *c)
+/*
+ * Answer what can be answered now: send the response in progress, then
+ * take the next buffered request, until the transmit path would block or
+ * nothing is left.  One loop, so that a client pipelining thousands of
+ * requests costs no stack.
+ */
+static void
+conn_run(struct conn *c)
 {
 	int error;
 
-	if (c->state == CS_LINGER)
-		return;
-	if (c->state == CS_CLOSING) {
-		if (c->ktls && c->shut_done) {
-			if (c->fin_sent)
-				conn_linger(c);
-		} else
-			conn_finish(c, c->close_reason);
-		return;
+	while (!c->closed) {
+		if (c->state == CS_CLOSING) {
+			conn_finish_step(c);
+			return;
+		}
+		if (c->state != CS_OPEN)
+			return;
+		if (conn_busy(c)) {
+			error =
+			    c->ktls ? conn_ktls_send(c) : conn_userland_send(c);
+			if (error == EAGAIN)
+				return;
+			if (error != 0) {
+				conn_close(c,
+				    error == EIO ? "file read error" :
+						   "write error");
+				return;
+			}
+			if (c->body_fd >= 0) {
+				close(c->body_fd);
+				c->body_fd = -1;
+			}
+			if (c->close_after)
+				conn_finish(c,
+				    "response with Connection: close");
+			continue;
+		}
+		if (c->inlen > 0 && conn_next_request(c))
+			continue;
+		if (!c->rd_eof)
+			return;
+		conn_finish(c, c->eof_reason);
 	}
-	if (!conn_busy(c))
-		return;
-	error = c->ktls ? conn_ktls_send(c) : conn_userland_send(c);
-	if (error == EAGAIN)
-		return;
-	if (error != 0) {
-		conn_close(c, error == EIO ? "file read error" : "write error");
-		return;
-	}
-	if (c->body_fd >= 0) {
-		close(c->body_fd);
-		c->body_fd = -1;
-	}
-	if (c->close_after) {
-		conn_finish(c, "response with Connection: close");
-		return;
-	}
-	conn_process(c);
 }
 
 static void
@@ -549,7 +735,8 @@ conn_established(struct conn *c)
 	    conn_mode_name(c), SSL_session_reused(c->ssl) ? " (resumed)" : "");
 }
 
-static void
+/* Returns true once the handshake is done. */
+static bool
 conn_handshake(struct conn *c)
 {
 	unsigned long e;
@@ -558,20 +745,20 @@ conn_handshake(struct conn *c)
 	rv = SSL_do_handshake(c->ssl);
 	if (rv == 1) {
 		conn_established(c);
-		return;
+		return (true);
 	}
 	err = SSL_get_error(c->ssl, rv);
 	if (err == SSL_ERROR_WANT_READ)
-		return;
+		return (false);
 	if (err == SSL_ERROR_WANT_WRITE) {
 		event_add(c->ev_wr, NULL);
-		return;
+		return (false);
 	}
 	if (sim_keys_rx_bytes(c->ssl) == 0) {
 		/* Connected and left without a byte: not a TLS client. */
 		ERR_clear_error();
 		conn_close(c, "closed before ClientHello");
-		return;
+		return (false);
 	}
 	srv.handshake_failed++;
 	e = ERR_peek_last_error();
@@ -579,6 +766,7 @@ conn_handshake(struct conn *c)
 	    e != 0 ? ERR_reason_error_string(e) : "connection closed");
 	ERR_clear_error();
 	conn_close(c, "handshake failed");
+	return (false);
 }
 
 /*
@@ -587,7 +775,7 @@ conn_handshake(struct conn *c)
  * update_requested asks us to rekey our transmit direction, which ktls(4)
  * cannot do (a second TCP_TXTLS_ENABLE is EALREADY), and libssl's answer
  * (a KeyUpdate under keys the kernel does not use) was dropped by the tap
- * (sim_keys_stop_writes()).  Returns false after closing the connection.
+ * (sim_keys_stop_writes()).  Returns false after starting to close.
  */
 static bool
 conn_key_update(struct conn *c)
@@ -623,61 +811,222 @@ conn_key_update(struct conn *c)
 	srv_log("conn %ju %s: peer KeyUpdate (update_requested): KTLS transmit "
 		"cannot rekey (TCP_TXTLS_ENABLE is once per socket), closing",
 	    (uintmax_t)c->id, c->peer);
-	if (c->body_fd >= 0) {
-		close(c->body_fd);
-		c->body_fd = -1;
-	}
-	c->body_left = 0;
-	c->hdroff = c->hdrlen;
-	c->chunklen = c->chunkoff = 0;
-	c->inlen = 0;
+	conn_abandon_response(c);
 	conn_finish(c, "KeyUpdate refused");
 	return (false);
 }
 
+/*
+ * libssl failed on what the peer sent after the handshake (a bad record
+ * MAC, garbage, a record too long, ...).  It wrote a fatal alert: in
+ * userland mode that alert is on its way; in KTLS mode the tap dropped it,
+ * so the kernel sends it (RFC 8446 section 6.2: the alert comes before the
+ * close).  Nothing else is sent after it.
+ */
 static void
+conn_tls_error(struct conn *c)
+{
+	unsigned long e;
+	int desc;
+
+	e = ERR_peek_last_error();
+	desc = (c->alert_out >> 8) == SSL3_AL_FATAL ? c->alert_out & 0xff : -1;
+	srv_log("conn %ju %s: TLS error: %s; %s%s", (uintmax_t)c->id, c->peer,
+	    e != 0 ? ERR_reason_error_string(e) : "unknown",
+	    desc >= 0 ? "sending alert " : "no alert",
+	    desc >= 0 ? SSL_alert_desc_string_long(desc) : "");
+	ERR_clear_error();
+	conn_abandon_response(c);
+	c->rd_eof = true;
+	if (!c->ktls) {
+		/* libssl sent its alert itself: our FIN follows it. */
+		c->close_reason = "TLS error";
+		conn_linger(c);
+		return;
+	}
+	if (desc < 0) {
+		conn_close(c, "TLS error");
+		return;
+	}
+	c->alert[0] = SSL3_AL_FATAL;
+	c->alert[1] = (uint8_t)desc;
+	conn_finish(c, "TLS error");
+}
+
+/* Why conn_read() stopped. */
+enum conn_rd {
+	RD_BLOCKED, /* nothing more to read now */
+	RD_FULL,    /* c->in is full */
+	RD_DONE,    /* no more reading on this connection */
+};
+
+/*
+ * Move what libssl decrypts into c->in, up to its size.  The peer's
+ * close_notify or FIN ends reading but not the connection: requests
+ * already received are still answered (RFC 8446 section 6.1).
+ */
+static enum conn_rd
 conn_read(struct conn *c)
 {
 	int rv, err;
 
 	for (;;) {
-		if (c->inlen == sizeof(c->in)) {
-			if (!conn_busy(c)) {
-				/* A header that can never complete. */
-				conn_set_response(c, 431, NULL, -1, 0, NULL);
-				c->inlen = 0;
-				conn_flush(c);
-			}
-			return;
-		}
+		if (c->closed || c->state != CS_OPEN || c->rd_eof)
+			return (RD_DONE);
+		if (c->inlen == sizeof(c->in))
+			return (RD_FULL);
 		rv = SSL_read(c->ssl, c->in + c->inlen,
 		    sizeof(c->in) - c->inlen);
 		if (!conn_key_update(c))
-			return;
+			return (RD_DONE);
 		if (rv > 0) {
 			c->inlen += rv;
-			conn_process(c);
-			if (c->state != CS_OPEN)
-				return;
 			continue;
 		}
 		err = SSL_get_error(c->ssl, rv);
-		if (err == SSL_ERROR_WANT_READ)
-			return;
-		if (err == SSL_ERROR_WANT_WRITE) {
+		switch (err) {
+		case SSL_ERROR_WANT_READ:
+			return (RD_BLOCKED);
+		case SSL_ERROR_WANT_WRITE:
+			/* A KTLS connection's libssl writes nowhere. */
 			if (!c->ktls)
 				event_add(c->ev_wr, NULL);
-			return;
+			return (RD_BLOCKED);
+		case SSL_ERROR_ZERO_RETURN:
+			/*
+			 * close_notify, or a FIN without it: the context has
+			 * SSL_OP_IGNORE_UNEXPECTED_EOF, so that libssl stays
+			 * usable for the responses still owed.
+			 */
+			ERR_clear_error();
+			c->rd_eof = true;
+			c->eof_reason = c->got_close_notify ?
+			    "peer close_notify" :
+			    "peer closed";
+			return (RD_DONE);
+		case SSL_ERROR_SSL:
+			conn_tls_error(c);
+			return (RD_DONE);
+		default:
+			/* SSL_ERROR_SYSCALL: a reset or another socket error.
+			 */
+			ERR_clear_error();
+			conn_close(c, "peer closed");
+			return (RD_DONE);
 		}
-		ERR_clear_error();
-		if (err == SSL_ERROR_ZERO_RETURN && !conn_busy(c))
-			conn_finish(c, "peer close_notify");
-		else
-			conn_close(c,
-			    err == SSL_ERROR_ZERO_RETURN ? "peer close_notify" :
-							   "peer closed");
+	}
+}
+
+/*
+ * Make all the progress possible without waiting: read, answer, read again
+ * where answering made room, then wait for the right events.
+ */
+static void
+conn_drive(struct conn *c)
+{
+	enum conn_rd rd;
+
+	for (;;) {
+		rd = conn_read(c);
+		if (c->closed)
+			return;
+		conn_run(c);
+		if (c->closed)
+			return;
+		/*
+		 * Input was left behind when the buffer filled; libssl may
+		 * hold it already decrypted, where no read event would
+		 * announce it.  Go again once there is room.
+		 */
+		if (rd != RD_FULL || c->inlen == sizeof(c->in))
+			break;
+	}
+	conn_update_events(c);
+}
+
+void
+conn_wakeup(struct conn *c)
+{
+
+	if (atomic_load(&c->wire_error) != 0)
+		conn_close(c, "wire error");
+	else if (c->state == CS_OPEN || c->state == CS_CLOSING)
+		conn_drive(c);
+	conn_reap(c);
+}
+
+/* CS_CLOSING (KTLS) and CS_LINGER: read and drop; only the FIN matters. */
+static void
+conn_drain(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	n = read(c->fd, buf, sizeof(buf));
+	if (n > 0) {
+		conn_trace_client(c, buf, n);
 		return;
 	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == 0 && c->state == CS_CLOSING) {
+		/*
+		 * The peer's FIN came first: our alert and FIN are still
+		 * queued in the kernel.  Let them go out (the wakeup then
+		 * lingers and closes); a peer that is gone answers with a
+		 * reset, i.e. a wire error.
+		 */
+		c->tcp_eof = true;
+		conn_update_events(c);
+		return;
+	}
+	conn_close(c, c->close_reason);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timespec now;
+	struct timeval tv;
+	uint64_t progress;
+
+	switch (c->timer) {
+	case CT_HANDSHAKE:
+		conn_close(c, "handshake timeout");
+		break;
+	case CT_IDLE:
+		conn_close(c, "idle timeout");
+		break;
+	case CT_HEADER:
+		conn_close(c, "request header timeout");
+		break;
+	case CT_SEND:
+		/*
+		 * Close when the client accepted no byte for send_timeout
+		 * seconds; checked every quarter of it.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		progress = conn_wire_progress(c);
+		if (progress != c->progress_seen) {
+			c->progress_seen = progress;
+			c->progress_at = now;
+		} else if (now.tv_sec - c->progress_at.tv_sec >=
+		    srv.send_timeout) {
+			conn_close(c, "send timeout");
+			break;
+		}
+		tv.tv_sec = (srv.send_timeout + 3) / 4;
+		tv.tv_usec = 0;
+		event_add(c->ev_tmo, &tv);
+		break;
+	case CT_LINGER:
+		conn_close(c, c->close_reason);
+		break;
+	default:
+		break;
+	}
+	conn_reap(c);
 }
 
 static void
@@ -685,46 +1034,22 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (what & EV_TIMEOUT) {
-		conn_close(c,
-		    c->state == CS_LINGER ? c->close_reason : "idle timeout");
-		return;
-	}
 	switch (c->state) {
 	case CS_HANDSHAKE:
-		conn_handshake(c);
+		if (conn_handshake(c))
+			conn_drive(c);
+		else if (!c->closed)
+			conn_update_events(c);
 		break;
 	case CS_OPEN:
-		conn_read(c);
+		conn_drive(c);
 		break;
 	case CS_CLOSING:
-		if (!c->ktls) {
-			conn_finish(c, c->close_reason);
-			break;
-		}
-		/* FALLTHROUGH */
-	case CS_LINGER: {
-		/* Drain and ignore: only the FIN matters now. */
-		char buf[4096];
-		ssize_t n;
-
-		n = read(fd, buf, sizeof(buf));
-		if (n > 0)
-			conn_trace_client(c, buf, n);
-		if (n == 0 && c->state == CS_CLOSING && !c->fin_sent) {
-			/*
-			 * The peer's FIN came first: our close_notify and FIN
-			 * are still queued in the kernel.  Let them go out
-			 * (the kick then lingers and closes); a peer that is
-			 * gone answers with a reset, i.e. a wire error.
-			 */
-			event_del(c->ev_rd);
-			break;
-		}
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			conn_close(c, c->close_reason);
-	} break;
+	case CS_LINGER:
+		conn_drain(c);
+		break;
 	}
+	conn_reap(c);
 }
 
 static void
@@ -738,19 +1063,35 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (c->state) {
 	case CS_HANDSHAKE:
-		conn_handshake(c);
+		if (conn_handshake(c))
+			conn_drive(c);
 		break;
 	case CS_OPEN:
-		conn_flush(c);
-		if (!conn_busy(c))
-			conn_read(c); /* a read that wanted to write */
-		break;
 	case CS_CLOSING:
-		conn_finish(c, c->close_reason);
+		conn_drive(c);
 		break;
 	case CS_LINGER:
 		break;
 	}
+	conn_reap(c);
+}
+
+/* libssl's alerts, both ways (SSL_set_info_callback(3)). */
+static void
+conn_info_cb(const SSL *ssl, int where, int ret)
+{
+	struct conn *c;
+
+	c = SSL_get_app_data(ssl);
+	if (c == NULL)
+		return;
+	if ((where & SSL_CB_ALERT) == 0)
+		return;
+	/* SSL_CB_READ_ALERT and SSL_CB_WRITE_ALERT share SSL_CB_ALERT. */
+	if (where & SSL_CB_WRITE)
+		c->alert_out = ret;
+	else if ((ret & 0xff) == SSL_AD_CLOSE_NOTIFY)
+		c->got_close_notify = true;
 }
 
 static void
@@ -776,7 +1117,6 @@ static void
 srv_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct timeval idle;
 	struct conn *c;
 	BIO *rbio, *wbio;
 	int one;
@@ -805,21 +1145,24 @@ srv_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	c->ev_rd =
 	    event_new(srv.base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_wr = event_new(srv.base, fd, EV_WRITE, conn_write_cb, c);
+	c->ev_tmo = evtimer_new(srv.base, conn_timer_cb, c);
 	if (c->ssl == NULL || rbio == NULL || wbio == NULL ||
-	    c->ev_rd == NULL || c->ev_wr == NULL ||
+	    c->ev_rd == NULL || c->ev_wr == NULL || c->ev_tmo == NULL ||
 	    sim_keys_attach(c->ssl, rbio, wbio) != 0) {
 		BIO_free(rbio);
 		BIO_free(wbio);
 		srv_log("conn %ju: out of memory", (uintmax_t)c->id);
 		conn_close(c, "setup failed");
+		conn_reap(c);
 		return;
 	}
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_info_callback(c->ssl, conn_info_cb);
 	SSL_set_accept_state(c->ssl);
 	if (srv.trace != NULL && srv.mode == SRV_MODE_SW)
 		sim_keys_set_wire_fn(c->ssl, conn_trace_wire, c);
-	idle.tv_sec = srv.idle_timeout;
-	idle.tv_usec = 0;
-	event_add(c->ev_rd, srv.idle_timeout > 0 ? &idle : NULL);
+	event_add(c->ev_rd, NULL);
+	conn_arm_timer(c, CT_HANDSHAKE);
 	if (srv.verbose)
 		srv_log("conn %ju %s: accepted", (uintmax_t)c->id, c->peer);
 }
@@ -955,7 +1298,10 @@ usage(void)
 	    "                  [--tls1 | --tls1.1 | --tls1.2 | --tls1.3] "
 	    "[--ciphers list]\n"
 	    "                  [--ciphersuites list] [--num-tickets n] "
-	    "[--cpus n] [--idle-timeout s]\n"
+	    "[--cpus n]\n"
+	    "                  [--handshake-timeout s] [--header-timeout s] "
+	    "[--idle-timeout s]\n"
+	    "                  [--send-timeout s]\n"
 	    "                  [--stats] [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "defaults: --listen %s --mode sw, generated certificate and "
 	    "document root\n",
@@ -976,6 +1322,9 @@ enum {
 	OPT_TICKETS,
 	OPT_CPUS,
 	OPT_IDLE,
+	OPT_HANDSHAKE_TMO,
+	OPT_HEADER_TMO,
+	OPT_SEND_TMO,
 	OPT_STATS,
 	OPT_TRACE,
 };
@@ -985,6 +1334,8 @@ static const struct option longopts[] = {
 	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 	{ "ciphersuites", required_argument, NULL, OPT_SUITES },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TMO },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TMO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "key", required_argument, NULL, OPT_KEY },
@@ -993,6 +1344,7 @@ static const struct option longopts[] = {
 	{ "no-sendfile", no_argument, NULL, OPT_NOSENDFILE },
 	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
 	{ "root", required_argument, NULL, 'r' },
+	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
@@ -1014,8 +1366,10 @@ parse_listen(const char *s, struct sockaddr_storage *ss)
 	int len;
 
 	colon = strrchr(s, ':');
-	if (colon == NULL || colon[1] == '\0')
-		return (-1);
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+		return (-1); /* getaddrinfo() would wrap 65536 to 0 */
 	hl = colon - s;
 	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
 		s++;
@@ -1074,7 +1428,10 @@ main(int argc, char **argv)
 	ntraces = 0;
 	srv.mode = SRV_MODE_SW;
 	srv.use_sendfile = true;
+	srv.handshake_timeout = 10;
+	srv.header_timeout = 10;
 	srv.idle_timeout = 60;
+	srv.send_timeout = 60;
 	while (
 	    (ch = getopt_long(argc, argv, "hl:m:r:v", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1137,6 +1494,18 @@ main(int argc, char **argv)
 			srv.idle_timeout =
 			    numarg(optarg, 0, 86400, "--idle-timeout");
 			break;
+		case OPT_HANDSHAKE_TMO:
+			srv.handshake_timeout =
+			    numarg(optarg, 0, 86400, "--handshake-timeout");
+			break;
+		case OPT_HEADER_TMO:
+			srv.header_timeout =
+			    numarg(optarg, 0, 86400, "--header-timeout");
+			break;
+		case OPT_SEND_TMO:
+			srv.send_timeout =
+			    numarg(optarg, 0, 86400, "--send-timeout");
+			break;
 		case OPT_STATS:
 			srv.stats_url = true;
 			break;
@@ -1151,7 +1520,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		usage();
+		errx(2,
+		    "unexpected argument '%s' (every setting is an option; "
+		    "see --help)",
+		    argv[optind]);
 	if (srv.mode == SRV_MODE_NIC)
 		errx(1,
 		    "--mode nic: not yet available (the simulated NIC "
@@ -1161,7 +1533,10 @@ main(int argc, char **argv)
 
 	sslen = parse_listen(listen_addr, &ss);
 	if (sslen < 0)
-		errx(2, "--listen: %s: expected ADDR:PORT", listen_addr);
+		errx(2,
+		    "--listen: %s: expected ADDR:PORT (a numeric address, "
+		    "[v6]:PORT for IPv6, PORT 0..65535)",
+		    listen_addr);
 	port = ntohs(ss.ss_family == AF_INET6 ?
 		((struct sockaddr_in6 *)&ss)->sin6_port :
 		((struct sockaddr_in *)&ss)->sin_port);
@@ -1207,12 +1582,26 @@ main(int argc, char **argv)
 	 */
 	SSL_CTX_set_num_tickets(srv.ctx, ntickets);
 	SSL_CTX_set_mode(srv.ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/*
+	 * A FIN without close_notify ends the client's requests, not our
+	 * responses: libssl reports it like close_notify
+	 * (SSL_ERROR_ZERO_RETURN) instead of failing the connection, so the
+	 * response in progress can still be written.  conn_info_cb() tells the
+	 * two apart for the log.
+	 */
+	SSL_CTX_set_options(srv.ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 
 	if (root == NULL) {
 		sample_root(srv.root, sizeof(srv.root));
 		atexit(sample_cleanup);
-	} else if (realpath(root, srv.root) == NULL)
-		err(1, "--root %s", root);
+	} else {
+		struct stat sb;
+
+		if (realpath(root, srv.root) == NULL)
+			err(2, "--root %s", root);
+		if (stat(srv.root, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			errx(2, "--root %s: not a directory", root);
+	}
 	certpath[0] = '\0';
 	if (cert != NULL) {
 		if (SSL_CTX_use_certificate_chain_file(srv.ctx, cert) != 1)
@@ -1328,8 +1717,12 @@ main(int argc, char **argv)
 	event_base_dispatch(srv.base);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	while (!LIST_EMPTY(&srv.conns))
-		conn_close(LIST_FIRST(&srv.conns), "server exit");
+	while (!LIST_EMPTY(&srv.conns)) {
+		struct conn *c = LIST_FIRST(&srv.conns);
+
+		conn_close(c, "server exit");
+		conn_reap(c);
+	}
 
 	srv_dump_counters(stdout);
 	event_free(ev_usr1);

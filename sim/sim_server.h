@@ -14,6 +14,7 @@
 #include <sys/queue.h>
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,8 +52,12 @@ struct server {
 	bool use_sendfile;
 	bool verbose;
 	bool stats_url; /* --stats: GET /stats answers with the counters */
-	int idle_timeout;
-	int port; /* the listening port (traces) */
+	/* Deadlines in seconds, 0 for none (docs/sim_server.md, "Timeouts"). */
+	int handshake_timeout; /* accept to Finished */
+	int header_timeout;    /* first byte of a request to its end */
+	int idle_timeout;      /* between requests */
+	int send_timeout;      /* a response in progress without progress */
+	int port;	       /* the listening port (traces) */
 	char root[PATH_MAX];
 	uint64_t next_id;
 	/* Counters, dumped as JSON on SIGUSR1 and at exit. */
@@ -78,6 +83,24 @@ enum conn_state {
 	CS_LINGER,  /* FIN sent; reading until the peer's FIN */
 };
 
+/* What the connection's one timer is counting down (conn_arm_timer()). */
+enum conn_timer {
+	CT_NONE,
+	CT_HANDSHAKE,
+	CT_IDLE,
+	CT_HEADER,
+	CT_SEND,
+	CT_LINGER,
+};
+
+/*
+ * A client connection.  Ownership rule: a struct conn is freed only by
+ * conn_reap(), at the end of the libevent callback that runs for it.
+ * conn_close() marks it closed (logs, counts, stops its events and drops
+ * its simulated socket so no KTLS worker calls back into it) and every
+ * function that may have closed it is followed by a check of c->closed, so
+ * nothing touches freed memory however deep the call that closed it.
+ */
 struct conn {
 	struct server *srv;
 	LIST_ENTRY(conn) link;
@@ -85,8 +108,9 @@ struct conn {
 	int fd;
 	char peer[64];
 	SSL *ssl;
-	struct event *ev_rd, *ev_wr;
+	struct event *ev_rd, *ev_wr, *ev_tmo;
 	enum conn_state state;
+	bool closed;   /* conn_close() ran; conn_reap() frees */
 	bool ktls;     /* transmit side belongs to the kernel */
 	int ktls_mode; /* TCP_TXTLS_MODE at enable time */
 	const char *close_reason;
@@ -95,6 +119,24 @@ struct conn {
 	char in[HTTP_MAX_HEADER];
 	size_t inlen;
 	uint64_t nrequests;
+	/*
+	 * The peer will send no more: close_notify (RFC 8446 section 6.1
+	 * closes only its write side) or a TCP FIN.  Requests already
+	 * received are still answered, then we close in order.
+	 */
+	bool rd_eof;
+	const char *eof_reason;
+	bool tcp_eof; /* CS_CLOSING/CS_LINGER: the peer's FIN was read */
+
+	/*
+	 * The timer: what it counts, the bytes received when the connection
+	 * went idle (a request has begun once more arrive, even inside a
+	 * record libssl cannot decrypt yet), and send progress as last seen.
+	 */
+	enum conn_timer timer;
+	uint64_t rx_at_idle;
+	uint64_t progress_seen;
+	struct timespec progress_at;
 
 	/* The response being sent: header, then body_left bytes of body_fd. */
 	char hdr[1024];
@@ -110,9 +152,16 @@ struct conn {
 	size_t chunkoff; /* ktls --no-sendfile: partial ksim_write() */
 
 	/* Statistics for the close log line. */
-	uint64_t app_bytes;
+	uint64_t app_bytes; /* accepted by the transmit path */
 	uint64_t recs_base; /* userland: records before first response */
 	uint64_t key_updates_seen;
+
+	/*
+	 * The last alert libssl wrote (SSL_CB_WRITE_ALERT: level << 8 |
+	 * description), so that KTLS mode can send it through the kernel.
+	 */
+	int alert_out;
+	bool got_close_notify;
 
 	/*
 	 * --trace: wire bytes libssl read and wrote before the socket is
@@ -124,22 +173,30 @@ struct conn {
 	uint64_t tr_client_off;
 	bool tr_open;
 
-	/* Kernel side (sim_server_ktls.c). */
+	/*
+	 * Kernel side (sim_server_ktls.c).  The atomics are written by KTLS
+	 * workers from tw_output/tw_fin and read on the loop thread.
+	 */
 	struct sim_keys keys;
 	struct socket *so;
-	struct event *ev_kick;	 /* wire drained or FIN sent, from any thread */
-	volatile int want_space; /* socket buffer was full */
+	struct event *ev_kick;	/* wire drained or FIN sent, from any thread */
+	atomic_bool want_space; /* socket buffer was full */
 	bool alert_sent, shut_done;
-	volatile int fin_sent;
-	volatile int wire_error;
+	uint8_t alert[2]; /* the alert conn_ktls_shutdown() sends */
+	atomic_bool fin_sent;
+	atomic_int wire_error;
+	atomic_uint_fast64_t wire_bytes; /* written to the real socket */
+	uint64_t undelivered; /* plaintext left in the buffer at close */
 };
 
 void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Mark c closed (see struct conn); the callback's conn_reap() frees it. */
 void conn_close(struct conn *c, const char *reason);
-/* Our FIN is out: read until the peer's, so close() does not RST. */
-void conn_linger(struct conn *c);
-/* Continue sending after the wire or the socket buffer drained. */
-void conn_flush(struct conn *c);
+/*
+ * The kernel side's one upcall, on the loop thread: the wire drained,
+ * socket-buffer space was freed, the FIN went out or the wire failed.
+ */
+void conn_wakeup(struct conn *c);
 /* The next record's worth of the response into c->chunk; 0 or EIO. */
 int conn_stage_chunk(struct conn *c);
 
@@ -153,10 +210,16 @@ int conn_ktls_enable(struct conn *c, char *why, size_t whylen);
 /* 0 done, EAGAIN wait for ev_kick/ev_wr, else an error. */
 int conn_ktls_send(struct conn *c);
 /*
- * Queue close_notify and FIN: 0 done (fin_sent is set once the FIN is on
- * the wire), EAGAIN try again on the next kick, else an error.
+ * Queue the alert in c->alert (close_notify unless a fatal alert was set)
+ * and the FIN: 0 done (fin_sent is set once the FIN is on the wire),
+ * EAGAIN try again on the next kick, else an error.
  */
 int conn_ktls_shutdown(struct conn *c);
+/*
+ * Give the simulated socket back: dropped unless its FIN is out, so that
+ * no KTLS worker calls tw_output or tw_fin for c once this returns (both
+ * run under the socket-buffer lock, which this takes).  Sets c->undelivered.
+ */
 void conn_ktls_free(struct conn *c);
 uint64_t conn_ktls_records(struct conn *c);
 /* TCP_TXTLS_MODE of the connection's simulated socket (NONE without one). */

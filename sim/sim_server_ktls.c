@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
 #include "sys/socketvar.h"
@@ -78,11 +79,13 @@ srv_tw_output(void *arg, const struct iovec *iov, int iovcnt)
 {
 	struct conn *c = arg;
 	ssize_t n;
+	int error;
 
 	n = writev(c->fd, iov, iovcnt);
 	if (n > 0) {
+		atomic_fetch_add(&c->wire_bytes, (uint64_t)n);
 		/* Socket-buffer space was freed; a blocked send may go on. */
-		if (c->want_space)
+		if (atomic_load(&c->want_space))
 			event_active(c->ev_kick, EV_WRITE, 0);
 		return (n);
 	}
@@ -91,9 +94,10 @@ srv_tw_output(void *arg, const struct iovec *iov, int iovcnt)
 		event_add(c->ev_wr, NULL);
 		return (0);
 	}
-	c->wire_error = n < 0 ? errno : EPIPE;
+	error = n < 0 ? errno : EPIPE;
+	atomic_store(&c->wire_error, error);
 	event_active(c->ev_kick, EV_WRITE, 0);
-	return (-c->wire_error);
+	return (-error);
 }
 
 static void
@@ -102,7 +106,7 @@ srv_tw_fin(void *arg)
 	struct conn *c = arg;
 
 	(void)shutdown(c->fd, SHUT_WR);
-	c->fin_sent = 1;
+	atomic_store(&c->fin_sent, true);
 	event_active(c->ev_kick, EV_WRITE, 0);
 }
 
@@ -110,15 +114,8 @@ srv_tw_fin(void *arg)
 static void
 srv_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c = arg;
 
-	if (c->wire_error != 0) {
-		conn_close(c, "wire error");
-		return;
-	}
-	if (c->state == CS_LINGER)
-		return;
-	conn_flush(c);
+	conn_wakeup(arg);
 }
 
 void
@@ -206,7 +203,7 @@ conn_ktls_send(struct conn *c)
 	int error;
 
 	while (c->hdroff < c->hdrlen || c->body_left > 0 || c->chunklen > 0) {
-		c->want_space = 1;
+		atomic_store(&c->want_space, true);
 		if (c->srv->use_sendfile && c->body_left > 0) {
 			/* sendfile(2) with the header as sf_hdtr headers. */
 			memset(&hdtr, 0, sizeof(hdtr));
@@ -247,14 +244,13 @@ conn_ktls_send(struct conn *c)
 		if (error != 0)
 			return (error);
 	}
-	c->want_space = 0;
+	atomic_store(&c->want_space, false);
 	return (0);
 }
 
 int
 conn_ktls_shutdown(struct conn *c)
 {
-	static const uint8_t close_notify[2] = { 1, 0 }; /* warning, 0 */
 	union {
 		struct cmsghdr hdr;
 		uint8_t buf[CMSG_SPACE(1)];
@@ -267,14 +263,19 @@ conn_ktls_shutdown(struct conn *c)
 
 	if (!c->alert_sent) {
 		/*
-		 * RFC 8446 6.1 / RFC 5246 7.2.1: close_notify is an alert
-		 * record; ktls(4) sends non-data records with a
-		 * TLS_SET_RECORD_TYPE control message.
+		 * RFC 8446 6.1 / RFC 5246 7.2.1: close_notify (warning, 0)
+		 * unless a fatal alert was set, as an alert record; ktls(4)
+		 * sends non-data records with a TLS_SET_RECORD_TYPE control
+		 * message.
 		 */
+		if (c->alert[0] == 0) {
+			c->alert[0] = SSL3_AL_WARNING;
+			c->alert[1] = SSL_AD_CLOSE_NOTIFY;
+		}
 		memset(&msg, 0, sizeof(msg));
 		memset(&cm, 0, sizeof(cm));
-		iov.iov_base = (void *)close_notify;
-		iov.iov_len = sizeof(close_notify);
+		iov.iov_base = c->alert;
+		iov.iov_len = sizeof(c->alert);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
 		msg.msg_control = cm.buf;
@@ -284,7 +285,7 @@ conn_ktls_shutdown(struct conn *c)
 		cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
 		cmsg->cmsg_len = CMSG_LEN(1);
 		*CMSG_DATA(cmsg) = TLS_RLTYPE_ALERT;
-		c->want_space = 1;
+		atomic_store(&c->want_space, true);
 		written = 0;
 		error = ksim_sendmsg(c->so, &msg, 0, &written);
 		if (error != 0)
@@ -314,15 +315,20 @@ conn_ktls_records(struct conn *c)
 void
 conn_ktls_free(struct conn *c)
 {
+	struct ksim_sbstat st;
 
 	if (c->so == NULL)
 		return;
 	/*
 	 * A connection that did not finish its FIN is torn down like a
-	 * reset one, so that no worker calls tw_output on it afterwards.
+	 * reset one, so that no worker calls tw_output on it afterwards;
+	 * what it still held never reached the client.
 	 */
-	if (!c->fin_sent)
+	if (!atomic_load(&c->fin_sent)) {
+		ksim_sbstat(c->so, &st);
+		c->undelivered = st.appdata;
 		ksim_drop(c->so, ECONNRESET);
+	}
 	conn_trace_end(c);
 	ksim_close(c->so);
 	c->so = NULL;

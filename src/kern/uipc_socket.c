@@ -555,6 +555,11 @@ ksim_sbstat(struct socket *so, struct ksim_sbstat *st)
 		st->nmbufs++;
 		if (m->m_flags & M_NOTREADY)
 			st->nnotready++;
+		if (m->m_flags & M_EXTPG) {
+			if (m->m_epg_record_type == TLS_RLTYPE_APP)
+				st->appdata += m_epg_datalen(m);
+		} else
+			st->appdata += m->m_len;
 	}
 	st->fin_sent = sototcpcb(so)->t_fin_sent;
 	SBCHECK(&so->so_snd);

@@ -163,6 +163,12 @@ void ksim_drop(struct socket *so, int error);
 /* Introspection for tests and tools (takes the socket lock). */
 struct ksim_sbstat {
 	u_int ccc, acc, hiwat, lowat;
+	/*
+	 * Application bytes of what is still queued: whole TLS application
+	 * data records (a record partly on the wire is of no use to the peer
+	 * yet) and, on a plain socket, the bytes themselves.
+	 */
+	u_int appdata;
 	uint64_t tls_seqno;
 	int nmbufs, nnotready;
 	bool fin_sent;
