@@ -39,10 +39,13 @@ n=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:halt_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 
-# Is SERVER built with AddressSanitizer?  (Slower: scale timeouts.)
+# Is SERVER built with a sanitizer?  (Slower: scale timeouts.)
 if grep -q -a '__asan_init' "$SERVER" 2>/dev/null; then
 	ASAN=1
 	SLOWDOWN=4
+elif grep -q -a '__tsan_init' "$SERVER" 2>/dev/null; then
+	ASAN=0
+	SLOWDOWN=6
 else
 	ASAN=0
 	SLOWDOWN=1

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+#
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Replays the seeds of conn_stress.seeds through conn_stress.py against
+# sim_server: concurrent clients with drawn scripts (pipelining, partial
+# sends, half-closes, FINs, resets, stalls, corrupt records) while a served
+# file changes under them, in sendfile, write and userland mode.  The
+# server must stay correct and up, and exit 0 (ASan: no error, no leak;
+# TSan: no race).
+#
+# Usage: conn_stress_test.sh /path/to/sim_server [MODE...]
+#   MODE: sendfile, write, userland (default: all three)
+# Environment: CONN_STRESS_SECONDS=T adds random seeds until T seconds have
+# passed in each mode (the long run of docs/fuzzing.md).
+#
+. "$(dirname "$0")/lib.sh"
+
+MODES=("$@")
+[ ${#MODES[@]} -gt 0 ] || MODES=(sendfile write userland)
+
+CS_ROOT=$WORK/www
+SECONDS_EXTRA=${CONN_STRESS_SECONDS:-0}
+for mode in "${MODES[@]}"; do
+	case $mode in
+	sendfile) margs=() ;;
+	write) margs=(--no-sendfile) ;;
+	userland) margs=(--mode userland) ;;
+	*) ok 1 "unknown mode $mode"; continue ;;
+	esac
+	srv_start "stress-$mode" --root "$CS_ROOT" --stats "${margs[@]}" ||
+	    { ok 1 "$mode: server starts"; continue; }
+	timeout $((600 * SLOWDOWN + SECONDS_EXTRA * 2)) python3 \
+	    "$HERE/conn_stress.py" --port "$PORT" --root "$CS_ROOT" \
+	    --seeds-file "$HERE/conn_stress.seeds" --seconds "$SECONDS_EXTRA" \
+	    >"$WORK/stress.out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$WORK/stress.out"
+	ok $rc "$mode: $(tail -1 "$WORK/stress.out")"
+	note "server CPU: $(awk '{ printf "%.1f s", ($14 + $15) / 100 }' \
+	    "/proc/$SPID/stat")"
+	srv_stop_check "stress-$mode"
+done
+finish
