@@ -366,8 +366,9 @@ def main():
             print("  seed %d %s" % (seed, f))
         sys.stdout.flush()
         nfail += bool(fails)
-    print("conn_stress: %d seeds, %d failed, %.0f s" %
-          (nrun, nfail, time.monotonic() - t0))
+    cpu = os.times()
+    print("conn_stress: %d seeds, %d failed, %.0f s (driver CPU %.1f s)" %
+          (nrun, nfail, time.monotonic() - t0, cpu.user + cpu.system))
     return 1 if nfail or nrun == 0 else 0
 
 
