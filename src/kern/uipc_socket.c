@@ -217,12 +217,23 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 	if (resid < 0 || (flags & MSG_EOR))
 		return (EINVAL);
 
+	/*
+	 * Writers never interleave their records (SOCK_IO_SEND_LOCK).  The
+	 * session is read only under that lock, which TCP_TXTLS_ENABLE and
+	 * TCP_TXTLS_MODE take too: a writer that raced an enable would
+	 * otherwise append plain mbufs to a TLS socket buffer
+	 * (sys/kern/uipc_socket.c sosend_generic()).
+	 */
+	tls = NULL;
+	error = sock_io_send_lock(so);
+	if (error != 0)
+		goto out;
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
 	error = so_tls_record_type(msg, &tls_rtype, &have_type);
 	if (error != 0)
-		goto out;
+		goto release;
 	if (tls != NULL) {
 		if (tls->mode == TCP_TLS_MODE_SW)
 			pr_flags |= PRUS_NOTREADY;
@@ -230,19 +241,15 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			atomic = true;
 		if (resid == 0 && !ktls_permit_empty_frames(tls)) {
 			error = EINVAL;
-			goto out;
+			goto release;
 		}
 	} else if (have_type) {
 		/* tcp_usr_send() refuses control data on TCP. */
 		error = EINVAL;
-		goto out;
+		goto release;
 	} else if (resid == 0)
-		goto out;
+		goto release;
 
-	/* Writers never interleave their records (SOCK_IO_SEND_LOCK). */
-	error = sock_io_send_lock(so);
-	if (error != 0)
-		goto out;
 	SOCKBUF_LOCK(&so->so_snd);
 	do {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
@@ -305,8 +312,8 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			break;
 	} while (resid > 0);
 	SOCKBUF_UNLOCK(&so->so_snd);
+release:
 	sock_io_send_unlock(so);
-
 out:
 	if (tls != NULL)
 		ktls_free(tls);
