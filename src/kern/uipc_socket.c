@@ -17,15 +17,36 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-/* Default send buffer (net.inet.tcp.sendspace) and low-water mark. */
+/* net.inet.tcp.sendspace: the send buffer tcp_usr_attach() reserves. */
 #define SIM_SENDSPACE 32768
-#define SIM_SNDLOWAT 2048
+
+/*
+ * soreserve(), send side: reserve the buffer and default the low-water
+ * mark to a cluster (sys/kern/uipc_sockbuf.c soreserve()).
+ */
+static int
+soreserve(struct socket *so, u_long sndcc)
+{
+
+	SOCKBUF_LOCK(&so->so_snd);
+	if (!sbreserve_locked(so, sndcc)) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOBUFS);
+	}
+	if (so->so_snd.sb_lowat == 0)
+		so->so_snd.sb_lowat = MCLBYTES;
+	if (so->so_snd.sb_lowat > so->so_snd.sb_hiwat)
+		so->so_snd.sb_lowat = so->so_snd.sb_hiwat;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (0);
+}
 
 int
 ksim_socket(int type, struct socket **sop)
 {
 	struct socket *so;
 	struct tcpcb *tp;
+	int error;
 
 	if (type != SOCK_STREAM && type != SOCK_DGRAM)
 		return (EPROTONOSUPPORT);
@@ -34,12 +55,15 @@ ksim_socket(int type, struct socket **sop)
 	refcount_init(&so->so_count, 1);
 	so->so_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
 	so->so_snd.sb_mtx = &so->so_lock;
-	so->so_snd.sb_hiwat = SIM_SENDSPACE;
-	so->so_snd.sb_lowat = SIM_SNDLOWAT;
 	tp = kmalloc(sizeof(*tp), M_WAITOK | M_ZERO);
 	tp->t_socket = so;
 	tp->t_maxseg = 1448;
 	so->so_pcb = tp;
+	error = soreserve(so, SIM_SENDSPACE);
+	if (error != 0) {
+		sorele(so);
+		return (error);
+	}
 	*sop = so;
 	return (0);
 }
@@ -442,14 +466,23 @@ ksim_set_nbio(struct socket *so, bool on)
 	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
-void
+/*
+ * SO_SNDBUF then SO_SNDLOWAT (sys/kern/uipc_sockbuf.c sbsetopt()): the
+ * buffer goes through sbreserve_locked(), which refuses more than
+ * sb_max_adj with ENOBUFS; the low-water mark never exceeds the buffer.
+ */
+int
 ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat)
 {
 
 	SOCKBUF_LOCK(&so->so_snd);
-	so->so_snd.sb_hiwat = hiwat;
-	so->so_snd.sb_lowat = min(lowat, hiwat);
+	if (!sbreserve_locked(so, hiwat)) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOBUFS);
+	}
+	so->so_snd.sb_lowat = min(lowat, so->so_snd.sb_hiwat);
 	SOCKBUF_UNLOCK(&so->so_snd);
+	return (0);
 }
 
 void
@@ -557,6 +590,8 @@ ksim_sbstat(struct socket *so, struct ksim_sbstat *st)
 	st->acc = so->so_snd.sb_acc;
 	st->hiwat = so->so_snd.sb_hiwat;
 	st->lowat = so->so_snd.sb_lowat;
+	st->mbcnt = so->so_snd.sb_mbcnt;
+	st->mbmax = so->so_snd.sb_mbmax;
 	st->tls_seqno = so->so_snd.sb_tls_seqno;
 	for (m = so->so_snd.sb_mb; m != NULL; m = m->m_next) {
 		st->nmbufs++;

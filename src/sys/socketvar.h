@@ -120,8 +120,13 @@ int ksim_getsockopt(struct socket *so, int level, int name, void *val,
     socklen_t *valsize);
 /* fcntl(O_NONBLOCK). */
 void ksim_set_nbio(struct socket *so, bool on);
-/* setsockopt(SO_SNDBUF / SO_SNDLOWAT / SO_SNDTIMEO). */
-void ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
+/*
+ * setsockopt(SO_SNDBUF, hiwat) then setsockopt(SO_SNDLOWAT, lowat): 0 or
+ * the first one's errno.  A buffer above sb_max_adj (sysctl
+ * kern.ipc.maxsockbuf, sysctl_handle_sb_max()) is ENOBUFS.
+ */
+int ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
+/* setsockopt(SO_SNDTIMEO). */
 void ksim_set_sndtimeo(struct socket *so, uint64_t timo_ns);
 
 /* write(2) */
@@ -162,7 +167,7 @@ void ksim_drop(struct socket *so, int error);
 
 /* Introspection for tests and tools (takes the socket lock). */
 struct ksim_sbstat {
-	u_int ccc, acc, hiwat, lowat;
+	u_int ccc, acc, hiwat, lowat, mbcnt, mbmax;
 	uint64_t tls_seqno;
 	int nmbufs, nnotready;
 	bool fin_sent;
