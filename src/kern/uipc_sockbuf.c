@@ -114,7 +114,9 @@ sbfree(struct sockbuf *sb, struct mbuf *m)
 /*
  * sbappendstream_locked(): append a chain to the send buffer.  With a TLS
  * session, ktls_seq() numbers the records now, in buffer order, before
- * any of them is encrypted (section 4).
+ * any of them is encrypted.  Like sbcompress(), it frees empty
+ * mbufs (the chain of a zero-length write) instead of queueing them; a
+ * framed record is never empty.
  */
 void
 sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)
@@ -125,13 +127,22 @@ sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)
 	(void)flags;
 	if (sb->sb_tls_info != NULL)
 		ktls_seq(sb, m);
-	if (sb->sb_mbtail != NULL)
-		sb->sb_mbtail->m_next = m;
-	else
-		sb->sb_mb = m;
-	for (n = m; n != NULL; n = n->m_next) {
-		sballoc(sb, n);
-		sb->sb_mbtail = n;
+	for (; m != NULL; m = n) {
+		n = m->m_next;
+		m->m_next = NULL;
+		if (m->m_len == 0) {
+			KASSERT((m->m_flags & M_NOTREADY) == 0,
+			    ("sbappendstream: empty not-ready mbuf %p",
+				(void *)m));
+			m_free(m);
+			continue;
+		}
+		if (sb->sb_mbtail != NULL)
+			sb->sb_mbtail->m_next = m;
+		else
+			sb->sb_mb = m;
+		sb->sb_mbtail = m;
+		sballoc(sb, m);
 	}
 }
 

@@ -271,11 +271,15 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 		/* tcp_usr_send() refuses control data on TCP. */
 		error = EINVAL;
 		goto release;
-	} else if (resid == 0)
-		goto release;
+	}
 
+	/*
+	 * Every pass checks the socket first, a zero-length write too: it
+	 * reports a shut-down or unconnected socket and consumes a pending
+	 * so_error, then hands TCP an empty chain.
+	 */
 	SOCKBUF_LOCK(&so->so_snd);
-	do {
+	for (;;) {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
 			error = EPIPE;
 			break;
@@ -332,9 +336,9 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			sorele(so);
 		}
 		SOCKBUF_LOCK(&so->so_snd);
-		if (error != 0)
+		if (error != 0 || resid == 0)
 			break;
-	} while (resid > 0);
+	}
 	SOCKBUF_UNLOCK(&so->so_snd);
 release:
 	sock_io_send_unlock(so);

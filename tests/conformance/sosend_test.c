@@ -300,10 +300,82 @@ test_so_mbuf_cut(void **state)
 	ctx_free_run(&c, &l, plain, p);
 }
 
+/* --- SO-PLAIN-*: sockets without KTLS ------------------------------------ */
+
+/* What these tests check does not depend on a suite: run them once. */
+static bool
+first_suite(const struct test_suite *s)
+{
+
+	return (s == &test_suites[0]);
+}
+
+static int
+write_len(struct socket *so, const void *p, size_t len)
+{
+	ssize_t n;
+	int error;
+
+	n = -1;
+	error = ksim_write(so, p, len, &n);
+	assert_int_equal(n, error == 0 ? (ssize_t)len : 0);
+	return (error);
+}
+
+/*
+ * A zero-length write on a socket without KTLS still makes the checks of
+ * every sosend_generic() pass: 0 on a healthy connection, a pending
+ * so_error once (it is consumed), EWOULDBLOCK while the buffer is
+ * overdrawn and the socket non-blocking, EPIPE after shutdown, ENOTCONN
+ * before connect.
+ */
+static void
+test_so_plain_zero(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct socket *so;
+	struct ctx c;
+	uint8_t *p;
+
+	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
+	p = payload(&c, 5000);
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(write_len(so, p, 0), ENOTCONN);
+	assert_int_equal(write_len(so, p, 10), ENOTCONN);
+	ksim_close(so);
+
+	assert_int_equal(write_len(c.so, p, 0), 0);
+
+	/* A soft error, as tcp_notify() leaves for an ICMP unreachable. */
+	SOCKBUF_LOCK(&c.so->so_snd);
+	c.so->so_error = EHOSTUNREACH;
+	SOCKBUF_UNLOCK(&c.so->so_snd);
+	assert_int_equal(write_len(c.so, p, 0), EHOSTUNREACH);
+	assert_int_equal(write_len(c.so, p, 0), 0);
+
+	/* 5000 bytes queued, then the buffer shrunk under them. */
+	ksim_set_nbio(c.so, true);
+	c.w.limit = 0;
+	assert_int_equal(write_len(c.so, p, 5000), 0);
+	assert_int_equal(ksim_set_sndbuf(c.so, 4096, 2048), 0);
+	assert_int_equal(write_len(c.so, p, 0), EWOULDBLOCK);
+	ctx_drain(&c);
+	assert_int_equal(write_len(c.so, p, 0), 0);
+
+	assert_int_equal(ksim_shutdown(c.so), 0);
+	assert_int_equal(write_len(c.so, p, 0), EPIPE);
+	ctx_close(&c);
+	assert_int_equal(c.w.len, 5000);
+	assert_memory_equal(c.w.buf, p, 5000);
+	ctx_free(&c);
+	free(p);
+}
+
 static const struct conf_test sosend_tests[] = {
 	{ "SO-ENABLE-RACE", test_so_enable_race, conf_all },
 	{ "SO-MBUF-EXHAUST", test_so_mbuf_exhaust, conf_all },
 	{ "SO-MBUF-CUT", test_so_mbuf_cut, conf_all },
+	{ "SO-PLAIN-ZERO", test_so_plain_zero, first_suite },
 };
 
 int
