@@ -188,52 +188,33 @@ sbwait(struct socket *so)
 }
 
 /*
- * The record type of a TLS_SET_RECORD_TYPE control message.  As in
- * FreeBSD only the first cmsg's type is examined: neither its level nor
- * its data length is checked, nor the type value range.
- */
-static int
-so_tls_record_type(const struct msghdr *msg, uint8_t *typep, bool *have)
-{
-	const struct cmsghdr *cm;
-
-	*have = false;
-	if (msg == NULL || msg->msg_control == NULL || msg->msg_controllen == 0)
-		return (0);
-	if (msg->msg_controllen < sizeof(struct cmsghdr))
-		return (EINVAL);
-	cm = msg->msg_control;
-	if (cm->cmsg_type != TLS_SET_RECORD_TYPE)
-		return (EINVAL);
-	if (cm->cmsg_len <= CMSG_LEN(0))
-		*typep = 0;
-	else
-		*typep = *(const uint8_t *)CMSG_DATA(cm);
-	*have = true;
-	return (0);
-}
-
-/*
  * sosend_generic(): split the user data into records of at most
  * max_frame_len bytes, limited by the space in the send buffer at each
  * pass; frame them; append (which numbers them); hand software records to
  * a worker.  Record boundaries therefore depend on sbspace() at write time
- * (section 3.2).
+ * (sys/kern/uipc_socket.c sosend_generic()).
+ *
+ * The control buffer of sendmsg(2) (control, clen bytes) is either a
+ * TLS_SET_RECORD_TYPE message, which a KTLS socket consumes up front, or
+ * it travels with the data to tcp_usr_send(), which refuses it only after
+ * the socket checks, the wait for space and the framing have happened.
+ * *written counts the bytes TCP accepted.
  */
 static int
-sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
-    int flags, ssize_t *written)
+sosend_generic(struct socket *so, struct uio *uio, const void *control,
+    socklen_t clen, int flags, ssize_t *written)
 {
+	const struct cmsghdr *cm;
 	struct ktls_session *tls;
 	struct mbuf *top;
-	ssize_t resid, orig_resid;
+	ssize_t resid, chunk;
 	long space;
 	int error, enq_cnt, pr_flags;
 	uint8_t tls_rtype;
-	bool atomic, have_type;
+	bool atomic;
 
 	*written = 0;
-	orig_resid = resid = uio->uio_resid;
+	resid = uio->uio_resid;
 	tls_rtype = TLS_RLTYPE_APP;
 	atomic = false;
 	enq_cnt = 0;
@@ -245,8 +226,7 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 	 * Writers never interleave their records (SOCK_IO_SEND_LOCK).  The
 	 * session is read only under that lock, which TCP_TXTLS_ENABLE and
 	 * TCP_TXTLS_MODE take too: a writer that raced an enable would
-	 * otherwise append plain mbufs to a TLS socket buffer
-	 * (sys/kern/uipc_socket.c sosend_generic()).
+	 * otherwise append plain mbufs to a TLS socket buffer.
 	 */
 	tls = NULL;
 	error = sock_io_send_lock(so);
@@ -255,22 +235,36 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
-	error = so_tls_record_type(msg, &tls_rtype, &have_type);
-	if (error != 0)
-		goto release;
 	if (tls != NULL) {
 		if (tls->mode == TCP_TLS_MODE_SW)
 			pr_flags |= PRUS_NOTREADY;
-		if (have_type)
+		/*
+		 * Only the first cmsg's type is examined: not its level, not
+		 * cmsg_len, not the range of the type byte.  The send becomes
+		 * atomic and every record it makes carries the type.
+		 */
+		cm = control;
+		if (cm != NULL && clen >= sizeof(*cm) &&
+		    cm->cmsg_type == TLS_SET_RECORD_TYPE) {
+			/*
+			 * SIM: FreeBSD reads the byte at CMSG_DATA() even when
+			 * the control buffer ends before it, getting whatever
+			 * the mbuf held; we refuse that with sendit()'s error
+			 * for a control buffer too short.
+			 */
+			if (clen < CMSG_LEN(1)) {
+				error = EINVAL;
+				goto release;
+			}
+			tls_rtype = *(const uint8_t *)CMSG_DATA(cm);
+			control = NULL;
+			clen = 0;
 			atomic = true;
+		}
 		if (resid == 0 && !ktls_permit_empty_frames(tls)) {
 			error = EINVAL;
 			goto release;
 		}
-	} else if (have_type) {
-		/* tcp_usr_send() refuses control data on TCP. */
-		error = EINVAL;
-		goto release;
 	}
 
 	/*
@@ -289,17 +283,23 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			so->so_error = 0;
 			break;
 		}
+		/*
+		 * TCP (PR_CONNREQUIRED | PR_IMPLOPCL) without a destination
+		 * address: ENOTCONN, even for a control-only send.
+		 */
 		if ((so->so_state & SS_ISCONNECTED) == 0) {
 			error = ENOTCONN;
 			break;
 		}
 		space = sbspace(&so->so_snd);
-		if (atomic && resid > so->so_snd.sb_hiwat) {
+		if ((atomic && resid > so->so_snd.sb_hiwat) ||
+		    clen > so->so_snd.sb_hiwat) {
 			error = EMSGSIZE;
 			break;
 		}
-		if (space < resid &&
-		    (atomic || space < (long)so->so_snd.sb_lowat)) {
+		if (space < resid + (ssize_t)clen &&
+		    (atomic || space < (long)so->so_snd.sb_lowat ||
+			space < (long)clen)) {
 			if (so->so_state & SS_NBIO) {
 				error = EWOULDBLOCK;
 				break;
@@ -311,6 +311,8 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 		}
 		SOCKBUF_UNLOCK(&so->so_snd);
 
+		/* At most space bytes, unless the control data took it all. */
+		space -= clen;
 		if (tls != NULL) {
 			top = m_uiotombuf(uio, M_WAITOK, space,
 			    tls->params.max_frame_len, M_EXTPG);
@@ -319,6 +321,7 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			tls_rtype = TLS_RLTYPE_APP;
 		} else
 			top = m_uiotombuf(uio, M_WAITOK, space, 0, 0);
+		chunk = resid - uio->uio_resid;
 		resid = uio->uio_resid;
 
 		/*
@@ -327,7 +330,9 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 		 */
 		if (pr_flags & PRUS_NOTREADY)
 			soref(so);
-		error = tcp_usr_send(so, pr_flags, top);
+		error = tcp_usr_send_control(so, pr_flags, top, clen);
+		control = NULL;
+		clen = 0;
 		if (error == 0 && (pr_flags & PRUS_NOTREADY))
 			ktls_enqueue(top, so, enq_cnt);
 		else if (pr_flags & PRUS_NOTREADY) {
@@ -335,6 +340,8 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			m_freem(top);
 			sorele(so);
 		}
+		if (error == 0)
+			*written += chunk;
 		SOCKBUF_LOCK(&so->so_snd);
 		if (error != 0 || resid == 0)
 			break;
@@ -345,8 +352,8 @@ release:
 out:
 	if (tls != NULL)
 		ktls_free(tls);
-	*written = orig_resid - resid;
-	/* Like sosend(): bytes already queued win over a late EWOULDBLOCK. */
+	/* Like sousrsend(): bytes already queued win over a late EWOULDBLOCK.
+	 */
 	if (*written > 0 && (error == EWOULDBLOCK || error == EINTR))
 		error = 0;
 	return (error);
@@ -365,7 +372,7 @@ ksim_write(struct socket *so, const void *buf, size_t len, ssize_t *written)
 	uio.uio_offset = 0;
 	uio.uio_resid = len;
 	uio.uio_rw = UIO_WRITE;
-	return (sosend_generic(so, &uio, NULL, 0, written));
+	return (sosend_generic(so, &uio, NULL, 0, 0, written));
 }
 
 int
@@ -377,6 +384,17 @@ ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
 	ssize_t total;
 	int error;
 
+	/*
+	 * sendit(): a control buffer must hold at least a cmsghdr, and
+	 * sockargs() copies in at most a cluster's worth.
+	 */
+	*written = 0;
+	if (msg->msg_control != NULL) {
+		if (msg->msg_controllen < sizeof(struct cmsghdr))
+			return (EINVAL);
+		if (msg->msg_controllen > MCLBYTES)
+			return (EMSGSIZE);
+	}
 	total = 0;
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		if (msg->msg_iov[i].iov_len > SSIZE_MAX - (size_t)total)
@@ -391,7 +409,9 @@ ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
 	uio.uio_offset = 0;
 	uio.uio_resid = total;
 	uio.uio_rw = UIO_WRITE;
-	error = sosend_generic(so, &uio, msg, flags, written);
+	error = sosend_generic(so, &uio, msg->msg_control,
+	    msg->msg_control != NULL ? (socklen_t)msg->msg_controllen : 0,
+	    flags, written);
 	kfree(iov);
 	return (error);
 }

@@ -171,13 +171,15 @@ test_so_enable_race(void **state)
 
 /*
  * FreeBSD's facts, restated here rather than taken from src/: an mbuf is
- * MSIZE bytes (sys/sys/param.h); sballoc() charges it plus its external
- * storage, which for a record of anonymous pages is a whole page per page
- * (sys/kern/uipc_mbuf.c m_uiotombuf_nomap()); a TCP socket starts with
- * net.inet.tcp.sendspace bytes, and sbreserve_locked() gives it eight
- * times that in mbuf memory (sb_efficiency), at most kern.ipc.maxsockbuf.
+ * MSIZE bytes and a cluster MCLBYTES (sys/sys/param.h); sballoc() charges
+ * an mbuf plus its external storage, which for a record of anonymous
+ * pages is a whole page per page (sys/kern/uipc_mbuf.c
+ * m_uiotombuf_nomap()); a TCP socket starts with net.inet.tcp.sendspace
+ * bytes, and sbreserve_locked() gives it eight times that in mbuf memory
+ * (sb_efficiency), at most kern.ipc.maxsockbuf.
  */
 #define FB_MSIZE 256
+#define FB_MCLBYTES 2048
 #define FB_PAGE 4096
 #define FB_SENDSPACE 32768L
 #define FB_MBMAX (8 * FB_SENDSPACE)
@@ -371,11 +373,220 @@ test_so_plain_zero(void **state)
 	free(p);
 }
 
+/* --- SO-CMSG-*: control messages ----------------------------------------- */
+
+/*
+ * sendmsg() with one cmsg built by hand: cmsg_len and msg_controllen as
+ * given (neither need be consistent), one data byte after the header.
+ */
+static int
+send_cmsg_raw(struct socket *so, int type, size_t cmsg_len, size_t controllen,
+    uint8_t byte, const void *buf, size_t len, ssize_t *written)
+{
+	union {
+		struct cmsghdr hdr;
+		uint8_t buf[FB_MCLBYTES + 16];
+	} cm;
+	struct iovec iov;
+	struct msghdr msg;
+
+	memset(&cm, 0, sizeof(cm));
+	cm.hdr.cmsg_level = IPPROTO_TCP;
+	cm.hdr.cmsg_type = type;
+	cm.hdr.cmsg_len = cmsg_len;
+	*CMSG_DATA(&cm.hdr) = byte;
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = &cm;
+	msg.msg_controllen = controllen;
+	*written = -1;
+	return (ksim_sendmsg(so, &msg, 0, written));
+}
+
+/* A cmsg that is not TLS_SET_RECORD_TYPE, carrying one byte. */
+static int
+send_foreign(struct socket *so, const void *buf, size_t len)
+{
+	uint8_t t = TLS_RLTYPE_ALERT;
+	ssize_t n;
+	int error;
+
+	n = -1;
+	error = harness_sendmsg_cmsg(so, IPPROTO_TCP, TLS_GET_RECORD, &t, 1, 0,
+	    buf, len, &n);
+	assert_int_equal(n, 0);
+	return (error);
+}
+
+static uint64_t
+eiv_counter(const struct rlog_rec *r)
+{
+
+	return (be64dec(r->eiv));
+}
+
+/*
+ * A control message of another type is no business of KTLS: the socket
+ * checks come first (so_error, EPIPE), then the wait for space
+ * (EWOULDBLOCK when non-blocking), then the records are framed, and only
+ * tcp_usr_send() refuses the control data with EINVAL.  Nothing reaches
+ * the wire and no sequence number is spent, but TLS 1.2 GCM has spent an
+ * explicit nonce on each record framed and thrown away.
+ */
+static void
+test_so_cmsg_foreign(void **state)
+{
+	const struct conf_case *cc = *state;
+	const struct test_suite *s = cc->s;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+	int run;
+
+	for (run = 0; run < conf_nruns(cc, NSEEDS); run++) {
+		ctx_open(&c, cc, run, 40);
+		p = payload(&c, 4240);
+		write_all(&c, p, 100);
+
+		SOCKBUF_LOCK(&c.so->so_snd);
+		c.so->so_error = EHOSTUNREACH;
+		SOCKBUF_UNLOCK(&c.so->so_snd);
+		assert_int_equal(send_foreign(c.so, p, 10), EHOSTUNREACH);
+		assert_int_equal(send_foreign(c.so, p, 10), EINVAL);
+
+		/* Overdrawn and non-blocking: the wait comes before EINVAL. */
+		ctx_drain(&c);
+		c.w.limit = c.w.len;
+		ksim_set_nbio(c.so, true);
+		assert_int_equal(ksim_set_sndbuf(c.so, 4096, 2048), 0);
+		assert_int_equal(write_len(c.so, p + 100, 4090), 0);
+		assert_int_equal(send_foreign(c.so, p, 10), EWOULDBLOCK);
+		ctx_drain(&c);
+		assert_int_equal(send_foreign(c.so, p, 200), EINVAL);
+		write_all(&c, p + 4190, 50);
+
+		assert_int_equal(ksim_shutdown(c.so), 0);
+		assert_int_equal(send_foreign(c.so, p, 10), EPIPE);
+		ctx_close(&c);
+		ctx_decrypt(&c, &plain, &plen, &l);
+		assert_int_equal(l.n, 3);
+		assert_int_equal(l.r[0].plen, 100);
+		assert_int_equal(l.r[1].plen, 4090);
+		assert_int_equal(l.r[2].plen, 50);
+		if (is_gcm12(s)) {
+			assert_int_equal(eiv_counter(&l.r[1]),
+			    eiv_counter(&l.r[0]) + 2);
+			assert_int_equal(eiv_counter(&l.r[2]),
+			    eiv_counter(&l.r[1]) + 2);
+		}
+		assert_int_equal(plen, 4240);
+		assert_memory_equal(plain, p, 4240);
+		ctx_free_run(&c, &l, plain, p);
+	}
+}
+
+/*
+ * Without KTLS every control message goes to tcp_usr_send(), a
+ * TLS_SET_RECORD_TYPE one too, after the socket checks: ENOTCONN before
+ * connect, EPIPE after shutdown, EINVAL in between; nothing is sent.
+ */
+static void
+test_so_cmsg_plain(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct socket *so;
+	struct ctx c;
+	uint8_t *p;
+	ssize_t n;
+
+	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
+	p = payload(&c, 20);
+	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
+	assert_int_equal(send_foreign(so, p, 0), ENOTCONN);
+	assert_int_equal(send_foreign(so, p, 20), ENOTCONN);
+	assert_int_equal(harness_send_type(so, TLS_RLTYPE_ALERT, p, 20, &n),
+	    ENOTCONN);
+	ksim_close(so);
+
+	assert_int_equal(send_foreign(c.so, p, 20), EINVAL);
+	assert_int_equal(harness_send_type(c.so, TLS_RLTYPE_ALERT, p, 20, &n),
+	    EINVAL);
+	assert_int_equal(n, 0);
+	write_all(&c, p, 20);
+	assert_int_equal(ksim_shutdown(c.so), 0);
+	assert_int_equal(harness_send_type(c.so, TLS_RLTYPE_ALERT, p, 20, &n),
+	    EPIPE);
+	ctx_close(&c);
+	assert_int_equal(c.w.len, 20);
+	assert_memory_equal(c.w.buf, p, 20);
+	ctx_free(&c);
+	free(p);
+}
+
+/*
+ * Short and long control buffers.  sendit() refuses one shorter than a
+ * cmsghdr (a zero msg_controllen with a buffer included) with EINVAL and
+ * sockargs() one longer than MCLBYTES with EMSGSIZE.  sosend_generic()
+ * reads a TLS_SET_RECORD_TYPE message's type at CMSG_DATA() whatever
+ * cmsg_len says; a buffer ending before that byte is EINVAL (SIM, see
+ * sosend_generic()).  Nothing is sent by the failures.
+ */
+static void
+test_so_cmsg_short(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+	ssize_t n;
+
+	ctx_open(&c, cc, 0, 60);
+	p = payload(&c, 30);
+	assert_int_equal(send_cmsg_raw(c.so, TLS_SET_RECORD_TYPE, CMSG_LEN(1),
+			     0, TLS_RLTYPE_ALERT, p, 10, &n),
+	    EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(send_cmsg_raw(c.so, TLS_SET_RECORD_TYPE, CMSG_LEN(1),
+			     FB_MCLBYTES + 1, TLS_RLTYPE_ALERT, p, 10, &n),
+	    EMSGSIZE);
+	assert_int_equal(send_cmsg_raw(c.so, TLS_SET_RECORD_TYPE, CMSG_LEN(0),
+			     CMSG_LEN(0), TLS_RLTYPE_ALERT, p, 10, &n),
+	    EINVAL);
+	assert_int_equal(n, 0);
+	/* cmsg_len without the byte, but the buffer holds it: taken. */
+	assert_int_equal(send_cmsg_raw(c.so, TLS_SET_RECORD_TYPE, CMSG_LEN(0),
+			     CMSG_SPACE(1), TLS_RLTYPE_HANDSHAKE, p, 10, &n),
+	    0);
+	assert_int_equal(n, 10);
+	/* A control buffer of exactly MCLBYTES is fine. */
+	assert_int_equal(send_cmsg_raw(c.so, TLS_SET_RECORD_TYPE, CMSG_LEN(1),
+			     FB_MCLBYTES, TLS_RLTYPE_ALERT, p + 10, 10, &n),
+	    0);
+	write_all(&c, p + 20, 10);
+	ctx_close(&c);
+	ctx_decrypt(&c, &plain, &plen, &l);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.r[0].inner, TLS_RLTYPE_HANDSHAKE);
+	assert_int_equal(l.r[1].inner, TLS_RLTYPE_ALERT);
+	assert_int_equal(l.r[2].inner, TLS_RLTYPE_APP);
+	assert_int_equal(plen, 30);
+	assert_memory_equal(plain, p, 30);
+	ctx_free_run(&c, &l, plain, p);
+}
+
 static const struct conf_test sosend_tests[] = {
 	{ "SO-ENABLE-RACE", test_so_enable_race, conf_all },
 	{ "SO-MBUF-EXHAUST", test_so_mbuf_exhaust, conf_all },
 	{ "SO-MBUF-CUT", test_so_mbuf_cut, conf_all },
 	{ "SO-PLAIN-ZERO", test_so_plain_zero, first_suite },
+	{ "SO-CMSG-FOREIGN", test_so_cmsg_foreign, conf_all },
+	{ "SO-CMSG-PLAIN", test_so_cmsg_plain, first_suite },
+	{ "SO-CMSG-SHORT", test_so_cmsg_short, conf_all },
 };
 
 int
