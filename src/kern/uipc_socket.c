@@ -143,28 +143,41 @@ sowwakeup_locked(struct socket *so)
 /*
  * SOCK_IO_SEND_LOCK: a sleepable lock that serialises senders (sosend,
  * sendfile, KTLS enable and mode switches), so that one writer's records
- * are never interleaved with another's.  Listening sockets refuse it.
+ * are never interleaved with another's.  Without SBL_WAIT (MSG_DONTWAIT)
+ * a busy lock is EWOULDBLOCK; a listening socket refuses it with ENOTCONN
+ * (sys/kern/uipc_socket.c soiolock()).
  */
 int
-sock_io_send_lock(struct socket *so)
+soiolock(struct socket *so, int flags)
 {
 	int error;
 
 	SOCKBUF_LOCK(&so->so_snd);
-	if (so->so_options & SO_ACCEPTCONN_SIM) {
-		SOCKBUF_UNLOCK(&so->so_snd);
-		return (ENOTCONN);
-	}
 	while (so->so_snd_iolock) {
+		if ((flags & SBL_WAIT) == 0) {
+			SOCKBUF_UNLOCK(&so->so_snd);
+			return (EWOULDBLOCK);
+		}
 		error = msleep(&so->so_snd_iolock, so->so_snd.sb_mtx, 0);
 		if (error != 0) {
 			SOCKBUF_UNLOCK(&so->so_snd);
 			return (error);
 		}
 	}
+	if (so->so_options & SO_ACCEPTCONN_SIM) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOTCONN);
+	}
 	so->so_snd_iolock = true;
 	SOCKBUF_UNLOCK(&so->so_snd);
 	return (0);
+}
+
+int
+sock_io_send_lock(struct socket *so)
+{
+
+	return (soiolock(so, SBL_WAIT));
 }
 
 void
@@ -229,7 +242,7 @@ sosend_generic(struct socket *so, struct uio *uio, const void *control,
 	 * otherwise append plain mbufs to a TLS socket buffer.
 	 */
 	tls = NULL;
-	error = sock_io_send_lock(so);
+	error = soiolock(so, SBLOCKWAIT(flags));
 	if (error != 0)
 		goto out;
 	SOCKBUF_LOCK(&so->so_snd);
@@ -300,7 +313,8 @@ sosend_generic(struct socket *so, struct uio *uio, const void *control,
 		if (space < resid + (ssize_t)clen &&
 		    (atomic || space < (long)so->so_snd.sb_lowat ||
 			space < (long)clen)) {
-			if (so->so_state & SS_NBIO) {
+			if ((so->so_state & SS_NBIO) ||
+			    (flags & (MSG_NBIO | MSG_DONTWAIT)) != 0) {
 				error = EWOULDBLOCK;
 				break;
 			}
@@ -453,6 +467,16 @@ ksim_setsockopt(struct socket *so, int level, int name, const void *val,
 	sopt.sopt_name = name;
 	sopt.sopt_val = (void *)(uintptr_t)val;
 	sopt.sopt_valsize = valsize;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_SNDBUF:
+		case SO_SNDLOWAT:
+			return (sbsetopt(so, &sopt));
+		default:
+			/* SIM: the other socket options are not modelled. */
+			return (ENOPROTOOPT);
+		}
+	}
 	if (level != IPPROTO_TCP)
 		return (ENOPROTOOPT);
 	/* ktls_enable_tx() itself refuses non-TCP sockets with EINVAL. */
@@ -491,22 +515,43 @@ ksim_set_nbio(struct socket *so, bool on)
 }
 
 /*
- * SO_SNDBUF then SO_SNDLOWAT (sys/kern/uipc_sockbuf.c sbsetopt()): the
- * buffer goes through sbreserve_locked(), which refuses more than
- * sb_max_adj with ENOBUFS; the low-water mark never exceeds the buffer.
+ * sbsetopt(), send side: values below 1 make no sense for either option;
+ * SO_SNDBUF goes through sbreserve_locked(), which refuses more than
+ * sb_max_adj with ENOBUFS; the low-water mark never exceeds the buffer
+ * (sys/kern/uipc_sockbuf.c sbsetopt()).
  */
+int
+sbsetopt(struct socket *so, struct sockopt *sopt)
+{
+	int error, optval;
+
+	error = sooptcopyin(sopt, &optval, sizeof(optval), sizeof(optval));
+	if (error != 0)
+		return (error);
+	if (optval < 1)
+		return (EINVAL);
+	SOCKBUF_LOCK(&so->so_snd);
+	if (sopt->sopt_name == SO_SNDBUF) {
+		if (!sbreserve_locked(so, (u_int)optval))
+			error = ENOBUFS;
+	} else
+		so->so_snd.sb_lowat = min((u_int)optval, so->so_snd.sb_hiwat);
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (error);
+}
+
 int
 ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat)
 {
+	int error, val;
 
-	SOCKBUF_LOCK(&so->so_snd);
-	if (!sbreserve_locked(so, hiwat)) {
-		SOCKBUF_UNLOCK(&so->so_snd);
-		return (ENOBUFS);
-	}
-	so->so_snd.sb_lowat = min(lowat, so->so_snd.sb_hiwat);
-	SOCKBUF_UNLOCK(&so->so_snd);
-	return (0);
+	val = hiwat > INT_MAX ? -1 : (int)hiwat;
+	error = ksim_setsockopt(so, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val));
+	if (error != 0)
+		return (error);
+	val = lowat > INT_MAX ? -1 : (int)lowat;
+	return (
+	    ksim_setsockopt(so, SOL_SOCKET, SO_SNDLOWAT, &val, sizeof(val)));
 }
 
 void

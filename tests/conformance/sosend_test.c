@@ -579,6 +579,166 @@ test_so_cmsg_short(void **state)
 	ctx_free_run(&c, &l, plain, p);
 }
 
+/* --- SO-LOWAT, SO-DONTWAIT: socket options and flags ---------------------- */
+
+static int
+setopt_int(struct socket *so, int name, int val, socklen_t len)
+{
+
+	return (ksim_setsockopt(so, SOL_SOCKET, name, &val, len));
+}
+
+/*
+ * A new socket has net.inet.tcp.sendspace bytes, eight times that in
+ * mbuf memory and a cluster as its low-water mark (soreserve()).
+ * SO_SNDBUF and SO_SNDLOWAT take an int of at least 1 (EINVAL otherwise,
+ * sbsetopt()), SO_SNDBUF at most sb_max_adj (ENOBUFS); the low-water mark
+ * is clamped to the buffer.  With a low-water mark of 0 a write that had
+ * filled a 1000-byte buffer to exactly 0 bytes of space would go on and
+ * queue all the rest; with the clamped 1000 it stops at 1000 bytes.
+ */
+static void
+test_so_lowat(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct ksim_sbstat st;
+	struct ctx c;
+	uint8_t *p;
+	ssize_t n;
+
+	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
+	p = payload(&c, 50000);
+	ksim_sbstat(c.so, &st);
+	assert_int_equal(st.hiwat, FB_SENDSPACE);
+	assert_int_equal(st.mbmax, FB_MBMAX);
+	assert_int_equal(st.lowat, FB_MCLBYTES);
+
+	/* SO_SNDBUF clamps the low-water mark; 0 is refused. */
+	assert_int_equal(ksim_set_sndbuf(c.so, 1000, 0), EINVAL);
+	ksim_sbstat(c.so, &st);
+	assert_int_equal(st.hiwat, 1000);
+	assert_int_equal(st.mbmax, 8000);
+	assert_int_equal(st.lowat, 1000);
+
+	ksim_set_nbio(c.so, true);
+	c.w.limit = 0;
+	assert_int_equal(ksim_write(c.so, p, 50000, &n), 0);
+	assert_int_equal(n, 1000);
+
+	assert_int_equal(setopt_int(c.so, SO_SNDBUF, 0, sizeof(int)), EINVAL);
+	assert_int_equal(setopt_int(c.so, SO_SNDBUF, -5, sizeof(int)), EINVAL);
+	assert_int_equal(setopt_int(c.so, SO_SNDLOWAT, 0, sizeof(int)), EINVAL);
+	assert_int_equal(setopt_int(c.so, SO_SNDBUF, 4096, 2), EINVAL);
+	assert_int_equal(setopt_int(c.so, SO_SNDBUF, 2 << 20, sizeof(int)),
+	    ENOBUFS);
+	assert_int_equal(setopt_int(c.so, SO_SNDLOWAT, 5000, sizeof(int)), 0);
+	ksim_sbstat(c.so, &st);
+	assert_int_equal(st.hiwat, 1000);
+	assert_int_equal(st.lowat, 1000);
+
+	ctx_close(&c);
+	assert_int_equal(c.w.len, 1000);
+	assert_memory_equal(c.w.buf, p, 1000);
+	ctx_free(&c);
+	free(p);
+}
+
+static int
+send_flags(struct socket *so, const void *buf, size_t len, int flags,
+    ssize_t *written)
+{
+	struct iovec iov;
+	struct msghdr msg;
+
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	*written = -1;
+	return (ksim_sendmsg(so, &msg, flags, written));
+}
+
+/* Tasks that would let a waiting writer go on. */
+static void
+open_wire(void *arg)
+{
+	struct ctx *c = arg;
+
+	SOCKBUF_LOCK(&c->so->so_snd);
+	c->w.limit = SIZE_MAX;
+	SOCKBUF_UNLOCK(&c->so->so_snd);
+	tcp_output_kick(c->so);
+}
+
+static void
+unlock_io(void *arg)
+{
+	struct ctx *c = arg;
+
+	sock_io_send_unlock(c->so);
+}
+
+/* In 200 ms (real time) or as soon as someone sleeps (deterministic). */
+static void
+post_later(struct ctx *c, task_fn_t *fn)
+{
+
+	c->h.pl->pl_task_post(c->h.pl,
+	    c->h.runner == HARNESS_RT ? 200 * 1000 * 1000 : 0, fn, c);
+}
+
+/*
+ * On a blocking socket MSG_DONTWAIT waits neither for space nor for the
+ * send lock (EWOULDBLOCK at once, though a task would soon provide
+ * either); MSG_NBIO does not wait for space but does for the lock; a
+ * plain send waits for both.  Each case leaves the task that would have
+ * released it pending, and only the sends that did wait succeed.
+ */
+static void
+test_so_dontwait(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+	ssize_t n;
+
+	ctx_open(&c, cc, 0, 3);
+	p = payload(&c, 4390);
+	assert_int_equal(ksim_set_sndbuf(c.so, 4096, 2048), 0);
+	c.w.limit = 0;
+	write_all(&c, p, 4090); /* space is now below 0 */
+
+	post_later(&c, open_wire);
+	assert_int_equal(send_flags(c.so, p + 4090, 100, MSG_DONTWAIT, &n),
+	    EWOULDBLOCK);
+	assert_int_equal(n, 0);
+	assert_int_equal(send_flags(c.so, p + 4090, 100, MSG_NBIO, &n),
+	    EWOULDBLOCK);
+	assert_int_equal(n, 0);
+	assert_int_equal(send_flags(c.so, p + 4090, 100, 0, &n), 0);
+	assert_int_equal(n, 100);
+	harness_run(&c.h);
+
+	assert_int_equal(sock_io_send_lock(c.so), 0);
+	post_later(&c, unlock_io);
+	assert_int_equal(send_flags(c.so, p + 4190, 100, MSG_DONTWAIT, &n),
+	    EWOULDBLOCK);
+	assert_int_equal(n, 0);
+	assert_int_equal(send_flags(c.so, p + 4190, 100, MSG_NBIO, &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(send_flags(c.so, p + 4290, 100, MSG_DONTWAIT, &n), 0);
+	assert_int_equal(n, 100);
+	ctx_close(&c);
+	ctx_decrypt(&c, &plain, &plen, &l);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(plen, 4390);
+	assert_memory_equal(plain, p, 4390);
+	ctx_free_run(&c, &l, plain, p);
+}
+
 static const struct conf_test sosend_tests[] = {
 	{ "SO-ENABLE-RACE", test_so_enable_race, conf_all },
 	{ "SO-MBUF-EXHAUST", test_so_mbuf_exhaust, conf_all },
@@ -587,6 +747,8 @@ static const struct conf_test sosend_tests[] = {
 	{ "SO-CMSG-FOREIGN", test_so_cmsg_foreign, conf_all },
 	{ "SO-CMSG-PLAIN", test_so_cmsg_plain, first_suite },
 	{ "SO-CMSG-SHORT", test_so_cmsg_short, conf_all },
+	{ "SO-LOWAT", test_so_lowat, first_suite },
+	{ "SO-DONTWAIT", test_so_dontwait, first_suite },
 };
 
 int
