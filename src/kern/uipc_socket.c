@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Sockets: creation, references, the send path and socket options.
- * Models sosend_generic() of sys/kern/uipc_socket.c (shared/spec/
- * freebsd-ktls.md section 3.2) and the system-call entry points of
- * sys/kern/uipc_syscalls.c.
+ * Models sosend_generic() and soiolock() of sys/kern/uipc_socket.c,
+ * soreserve() and sbsetopt() of sys/kern/uipc_sockbuf.c, and the
+ * system-call entry points of sys/kern/uipc_syscalls.c.
  */
 
 #include <sys/socket.h>
