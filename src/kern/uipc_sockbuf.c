@@ -114,9 +114,9 @@ sbfree(struct sockbuf *sb, struct mbuf *m)
 /*
  * sbappendstream_locked(): append a chain to the send buffer.  With a TLS
  * session, ktls_seq() numbers the records now, in buffer order, before
- * any of them is encrypted.  Like sbcompress(), it frees empty
- * mbufs (the chain of a zero-length write) instead of queueing them; a
- * framed record is never empty.
+ * any of them is encrypted.  Like sbcompress(), it frees empty mbufs (the
+ * chain of a zero-length write) instead of queueing them; a framed record
+ * is never empty.
  */
 void
 sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)

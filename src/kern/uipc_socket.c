@@ -270,7 +270,6 @@ sosend_generic(struct socket *so, struct uio *uio, const void *control,
 				goto release;
 			}
 			tls_rtype = *(const uint8_t *)CMSG_DATA(cm);
-			control = NULL;
 			clen = 0;
 			atomic = true;
 		}
@@ -345,7 +344,6 @@ sosend_generic(struct socket *so, struct uio *uio, const void *control,
 		if (pr_flags & PRUS_NOTREADY)
 			soref(so);
 		error = tcp_usr_send_control(so, pr_flags, top, clen);
-		control = NULL;
 		clen = 0;
 		if (error == 0 && (pr_flags & PRUS_NOTREADY))
 			ktls_enqueue(top, so, enq_cnt);
@@ -366,8 +364,7 @@ release:
 out:
 	if (tls != NULL)
 		ktls_free(tls);
-	/* Like sousrsend(): bytes already queued win over a late EWOULDBLOCK.
-	 */
+	/* As in sousrsend(): bytes queued win over a late EWOULDBLOCK. */
 	if (*written > 0 && (error == EWOULDBLOCK || error == EINTR))
 		error = 0;
 	return (error);

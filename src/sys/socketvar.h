@@ -145,7 +145,10 @@ int ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
 /* setsockopt(SO_SNDTIMEO). */
 void ksim_set_sndtimeo(struct socket *so, uint64_t timo_ns);
 
-/* write(2) */
+/*
+ * write(2).  *written counts the bytes TCP accepted, also when an error
+ * ends the call after some were; EWOULDBLOCK after some is 0 instead.
+ */
 int ksim_write(struct socket *so, const void *buf, size_t len,
     ssize_t *written);
 /*
