@@ -1,15 +1,16 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Send-buffer accounting with not-ready data.  Models sballoc(), sbfree(),
- * sbappendstream_locked(), sbready(), sbdrop_locked() and the SBCHECK
- * invariant checker of sys/kern/uipc_sockbuf.c (shared/spec/
- * freebsd-ktls.md section 5.7).
+ * Send-buffer accounting with not-ready data.  Models sbreserve_locked(),
+ * sballoc(), sbfree(), sbappendstream_locked(), sbready(), sbdrop_locked()
+ * and the SBCHECK invariant checker of sys/kern/uipc_sockbuf.c.
  *
  * sb_ccc counts every byte queued; sb_acc only the prefix before the first
  * not-ready mbuf (sb_fnrdy), which is all TCP may transmit.  A ready mbuf
  * queued behind a not-ready one carries M_BLOCKED until the blocker
- * becomes ready.
+ * becomes ready.  sb_mbcnt counts the memory behind those bytes, which
+ * sbspace() holds to sb_mbmax: many small records run out of mbuf memory
+ * long before they run out of bytes.
  */
 
 #include "sys/ktls.h"
@@ -18,6 +19,54 @@
 #include "sys/ktls_trace.h"
 #include "sys/socketvar.h"
 
+/*
+ * sb_max limits any one buffer; sb_max_adj is what is left of it for data
+ * once every standard cluster's mbuf is counted; sb_efficiency scales a
+ * buffer's byte limit into its mbuf-memory limit.
+ */
+#define BUF_MAX_ADJ(_sz) ((uint64_t)(_sz)*MCLBYTES / (MSIZE + MCLBYTES))
+
+u_long sb_max = SB_MAX;
+u_long sb_max_adj = BUF_MAX_ADJ(SB_MAX);
+static u_long sb_efficiency = 8;
+
+int
+sysctl_handle_sb_max(u_long val)
+{
+
+	if (val < MSIZE + MCLBYTES)
+		return (EINVAL);
+	sb_max = val;
+	sb_max_adj = BUF_MAX_ADJ(val);
+	return (0);
+}
+
+/*
+ * sbreserve_locked(): set the send buffer's byte limit and scale its mbuf
+ * memory limit with it, so that mbufs do not bind while they are used
+ * about as efficiently as clusters.  SIM: no RLIMIT_SBSIZE accounting.
+ */
+bool
+sbreserve_locked(struct socket *so, u_long cc)
+{
+	struct sockbuf *sb = &so->so_snd;
+
+	SOCKBUF_LOCK_ASSERT(sb);
+	if (cc > sb_max_adj)
+		return (false);
+	sb->sb_hiwat = cc;
+	sb->sb_mbmax = min(cc * sb_efficiency, sb_max);
+	if (sb->sb_lowat > sb->sb_hiwat)
+		sb->sb_lowat = sb->sb_hiwat;
+	return (true);
+}
+
+/*
+ * sballoc(): besides the bytes, charge the mbuf itself and its external
+ * storage: a cluster's size for plain mbufs, a whole page per page for
+ * M_EXTPG ones (m_uiotombuf_nomap() and vn_sendfile() add PAGE_SIZE to
+ * ext_size for each page they attach).
+ */
 static void
 sballoc(struct sockbuf *sb, struct mbuf *m)
 {
@@ -30,6 +79,9 @@ sballoc(struct sockbuf *sb, struct mbuf *m)
 			sb->sb_acc += m->m_len;
 	} else
 		m->m_flags |= M_BLOCKED;
+	sb->sb_mbcnt += MSIZE;
+	if (m->m_flags & M_EXT)
+		sb->sb_mbcnt += m->m_ext.ext_size;
 }
 
 /*
@@ -54,12 +106,17 @@ sbfree(struct sockbuf *sb, struct mbuf *m)
 		}
 		sb->sb_fnrdy = n;
 	}
+	sb->sb_mbcnt -= MSIZE;
+	if (m->m_flags & M_EXT)
+		sb->sb_mbcnt -= m->m_ext.ext_size;
 }
 
 /*
  * sbappendstream_locked(): append a chain to the send buffer.  With a TLS
  * session, ktls_seq() numbers the records now, in buffer order, before
- * any of them is encrypted (section 4).
+ * any of them is encrypted.  Like sbcompress(), it frees empty mbufs (the
+ * chain of a zero-length write) instead of queueing them; a framed record
+ * is never empty.
  */
 void
 sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)
@@ -70,13 +127,22 @@ sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)
 	(void)flags;
 	if (sb->sb_tls_info != NULL)
 		ktls_seq(sb, m);
-	if (sb->sb_mbtail != NULL)
-		sb->sb_mbtail->m_next = m;
-	else
-		sb->sb_mb = m;
-	for (n = m; n != NULL; n = n->m_next) {
-		sballoc(sb, n);
-		sb->sb_mbtail = n;
+	for (; m != NULL; m = n) {
+		n = m->m_next;
+		m->m_next = NULL;
+		if (m->m_len == 0) {
+			KASSERT((m->m_flags & M_NOTREADY) == 0,
+			    ("sbappendstream: empty not-ready mbuf %p",
+				(void *)m));
+			m_free(m);
+			continue;
+		}
+		if (sb->sb_mbtail != NULL)
+			sb->sb_mbtail->m_next = m;
+		else
+			sb->sb_mb = m;
+		sb->sb_mbtail = m;
+		sballoc(sb, m);
 	}
 }
 
@@ -171,6 +237,7 @@ sbdrop_locked(struct sockbuf *sb, int len)
 	/* Zero-length records (TLS 1.0 empty fragments) at the front. */
 	while ((m = sb->sb_mb) != NULL && m->m_len == 0 &&
 	    (m->m_flags & M_NOTAVAIL) == 0) {
+		sbfree(sb, m);
 		sb->sb_mb = m->m_next;
 		if (sb->sb_mb == NULL)
 			sb->sb_mbtail = NULL;
@@ -198,16 +265,16 @@ sbflush_locked(struct sockbuf *sb)
 		m_free(m);
 	}
 	sb->sb_mb = sb->sb_mbtail = sb->sb_fnrdy = NULL;
-	sb->sb_ccc = sb->sb_acc = 0;
+	sb->sb_ccc = sb->sb_acc = sb->sb_mbcnt = 0;
 }
 
 int
 sbcheck(struct sockbuf *sb, const char *file, int line)
 {
 	struct mbuf *m, *fnrdy, *last;
-	u_int acc, ccc;
+	u_int acc, ccc, mbcnt;
 
-	acc = ccc = 0;
+	acc = ccc = mbcnt = 0;
 	fnrdy = last = NULL;
 	for (m = sb->sb_mb; m != NULL; m = m->m_next) {
 		if (fnrdy == NULL) {
@@ -221,6 +288,9 @@ sbcheck(struct sockbuf *sb, const char *file, int line)
 		} else if ((m->m_flags & (M_NOTREADY | M_BLOCKED)) == 0)
 			goto bad;
 		ccc += m->m_len;
+		mbcnt += MSIZE;
+		if (m->m_flags & M_EXT)
+			mbcnt += m->m_ext.ext_size;
 		last = m;
 		/*
 		 * A not-ready mbuf belongs to its worker or disk read, which
@@ -230,15 +300,17 @@ sbcheck(struct sockbuf *sb, const char *file, int line)
 		if ((m->m_flags & M_NOTREADY) == 0 && m_chain_check_one(m) != 0)
 			goto bad;
 	}
-	if (acc != sb->sb_acc || ccc != sb->sb_ccc || fnrdy != sb->sb_fnrdy ||
-	    last != sb->sb_mbtail)
+	if (acc != sb->sb_acc || ccc != sb->sb_ccc || mbcnt != sb->sb_mbcnt ||
+	    fnrdy != sb->sb_fnrdy || last != sb->sb_mbtail)
 		goto bad;
 	return (0);
 bad:
 	fprintf(stderr,
-	    "sbcheck %s:%d: acc %u/%u ccc %u/%u fnrdy %p/%p tail %p/%p\n", file,
-	    line, acc, sb->sb_acc, ccc, sb->sb_ccc, (void *)fnrdy,
-	    (void *)sb->sb_fnrdy, (void *)last, (void *)sb->sb_mbtail);
+	    "sbcheck %s:%d: acc %u/%u ccc %u/%u mbcnt %u/%u fnrdy %p/%p "
+	    "tail %p/%p\n",
+	    file, line, acc, sb->sb_acc, ccc, sb->sb_ccc, mbcnt, sb->sb_mbcnt,
+	    (void *)fnrdy, (void *)sb->sb_fnrdy, (void *)last,
+	    (void *)sb->sb_mbtail);
 	KASSERT(0, ("sbcheck failed at %s:%d", file, line));
 	return (EDOOFUS);
 }

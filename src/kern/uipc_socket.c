@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Sockets: creation, references, the send path and socket options.
- * Models sosend_generic() of sys/kern/uipc_socket.c (shared/spec/
- * freebsd-ktls.md section 3.2) and the system-call entry points of
- * sys/kern/uipc_syscalls.c.
+ * Models sosend_generic() and soiolock() of sys/kern/uipc_socket.c,
+ * soreserve() and sbsetopt() of sys/kern/uipc_sockbuf.c, and the
+ * system-call entry points of sys/kern/uipc_syscalls.c.
  */
 
 #include <sys/socket.h>
@@ -17,15 +17,36 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-/* Default send buffer (net.inet.tcp.sendspace) and low-water mark. */
+/* net.inet.tcp.sendspace: the send buffer tcp_usr_attach() reserves. */
 #define SIM_SENDSPACE 32768
-#define SIM_SNDLOWAT 2048
+
+/*
+ * soreserve(), send side: reserve the buffer and default the low-water
+ * mark to a cluster (sys/kern/uipc_sockbuf.c soreserve()).
+ */
+static int
+soreserve(struct socket *so, u_long sndcc)
+{
+
+	SOCKBUF_LOCK(&so->so_snd);
+	if (!sbreserve_locked(so, sndcc)) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOBUFS);
+	}
+	if (so->so_snd.sb_lowat == 0)
+		so->so_snd.sb_lowat = MCLBYTES;
+	if (so->so_snd.sb_lowat > so->so_snd.sb_hiwat)
+		so->so_snd.sb_lowat = so->so_snd.sb_hiwat;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (0);
+}
 
 int
 ksim_socket(int type, struct socket **sop)
 {
 	struct socket *so;
 	struct tcpcb *tp;
+	int error;
 
 	if (type != SOCK_STREAM && type != SOCK_DGRAM)
 		return (EPROTONOSUPPORT);
@@ -34,12 +55,15 @@ ksim_socket(int type, struct socket **sop)
 	refcount_init(&so->so_count, 1);
 	so->so_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
 	so->so_snd.sb_mtx = &so->so_lock;
-	so->so_snd.sb_hiwat = SIM_SENDSPACE;
-	so->so_snd.sb_lowat = SIM_SNDLOWAT;
 	tp = kmalloc(sizeof(*tp), M_WAITOK | M_ZERO);
 	tp->t_socket = so;
 	tp->t_maxseg = 1448;
 	so->so_pcb = tp;
+	error = soreserve(so, SIM_SENDSPACE);
+	if (error != 0) {
+		sorele(so);
+		return (error);
+	}
 	*sop = so;
 	return (0);
 }
@@ -119,28 +143,41 @@ sowwakeup_locked(struct socket *so)
 /*
  * SOCK_IO_SEND_LOCK: a sleepable lock that serialises senders (sosend,
  * sendfile, KTLS enable and mode switches), so that one writer's records
- * are never interleaved with another's.  Listening sockets refuse it.
+ * are never interleaved with another's.  Without SBL_WAIT (MSG_DONTWAIT)
+ * a busy lock is EWOULDBLOCK; a listening socket refuses it with ENOTCONN
+ * (sys/kern/uipc_socket.c soiolock()).
  */
 int
-sock_io_send_lock(struct socket *so)
+soiolock(struct socket *so, int flags)
 {
 	int error;
 
 	SOCKBUF_LOCK(&so->so_snd);
-	if (so->so_options & SO_ACCEPTCONN_SIM) {
-		SOCKBUF_UNLOCK(&so->so_snd);
-		return (ENOTCONN);
-	}
 	while (so->so_snd_iolock) {
+		if ((flags & SBL_WAIT) == 0) {
+			SOCKBUF_UNLOCK(&so->so_snd);
+			return (EWOULDBLOCK);
+		}
 		error = msleep(&so->so_snd_iolock, so->so_snd.sb_mtx, 0);
 		if (error != 0) {
 			SOCKBUF_UNLOCK(&so->so_snd);
 			return (error);
 		}
 	}
+	if (so->so_options & SO_ACCEPTCONN_SIM) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENOTCONN);
+	}
 	so->so_snd_iolock = true;
 	SOCKBUF_UNLOCK(&so->so_snd);
 	return (0);
+}
+
+int
+sock_io_send_lock(struct socket *so)
+{
+
+	return (soiolock(so, SBL_WAIT));
 }
 
 void
@@ -164,52 +201,33 @@ sbwait(struct socket *so)
 }
 
 /*
- * The record type of a TLS_SET_RECORD_TYPE control message.  As in
- * FreeBSD only the first cmsg's type is examined: neither its level nor
- * its data length is checked, nor the type value range.
- */
-static int
-so_tls_record_type(const struct msghdr *msg, uint8_t *typep, bool *have)
-{
-	const struct cmsghdr *cm;
-
-	*have = false;
-	if (msg == NULL || msg->msg_control == NULL || msg->msg_controllen == 0)
-		return (0);
-	if (msg->msg_controllen < sizeof(struct cmsghdr))
-		return (EINVAL);
-	cm = msg->msg_control;
-	if (cm->cmsg_type != TLS_SET_RECORD_TYPE)
-		return (EINVAL);
-	if (cm->cmsg_len <= CMSG_LEN(0))
-		*typep = 0;
-	else
-		*typep = *(const uint8_t *)CMSG_DATA(cm);
-	*have = true;
-	return (0);
-}
-
-/*
  * sosend_generic(): split the user data into records of at most
  * max_frame_len bytes, limited by the space in the send buffer at each
  * pass; frame them; append (which numbers them); hand software records to
  * a worker.  Record boundaries therefore depend on sbspace() at write time
- * (section 3.2).
+ * (sys/kern/uipc_socket.c sosend_generic()).
+ *
+ * The control buffer of sendmsg(2) (control, clen bytes) is either a
+ * TLS_SET_RECORD_TYPE message, which a KTLS socket consumes up front, or
+ * it travels with the data to tcp_usr_send(), which refuses it only after
+ * the socket checks, the wait for space and the framing have happened.
+ * *written counts the bytes TCP accepted.
  */
 static int
-sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
-    int flags, ssize_t *written)
+sosend_generic(struct socket *so, struct uio *uio, const void *control,
+    socklen_t clen, int flags, ssize_t *written)
 {
+	const struct cmsghdr *cm;
 	struct ktls_session *tls;
 	struct mbuf *top;
-	ssize_t resid, orig_resid;
+	ssize_t resid, chunk;
 	long space;
 	int error, enq_cnt, pr_flags;
 	uint8_t tls_rtype;
-	bool atomic, have_type;
+	bool atomic;
 
 	*written = 0;
-	orig_resid = resid = uio->uio_resid;
+	resid = uio->uio_resid;
 	tls_rtype = TLS_RLTYPE_APP;
 	atomic = false;
 	enq_cnt = 0;
@@ -217,34 +235,57 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 	if (resid < 0 || (flags & MSG_EOR))
 		return (EINVAL);
 
+	/*
+	 * Writers never interleave their records (SOCK_IO_SEND_LOCK).  The
+	 * session is read only under that lock, which TCP_TXTLS_ENABLE and
+	 * TCP_TXTLS_MODE take too: a writer that raced an enable would
+	 * otherwise append plain mbufs to a TLS socket buffer.
+	 */
+	tls = NULL;
+	error = soiolock(so, SBLOCKWAIT(flags));
+	if (error != 0)
+		goto out;
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
-	error = so_tls_record_type(msg, &tls_rtype, &have_type);
-	if (error != 0)
-		goto out;
 	if (tls != NULL) {
 		if (tls->mode == TCP_TLS_MODE_SW)
 			pr_flags |= PRUS_NOTREADY;
-		if (have_type)
+		/*
+		 * Only the first cmsg's type is examined: not its level, not
+		 * cmsg_len, not the range of the type byte.  The send becomes
+		 * atomic and every record it makes carries the type.
+		 */
+		cm = control;
+		if (cm != NULL && clen >= sizeof(*cm) &&
+		    cm->cmsg_type == TLS_SET_RECORD_TYPE) {
+			/*
+			 * SIM: FreeBSD reads the byte at CMSG_DATA() even when
+			 * the control buffer ends before it, getting whatever
+			 * the mbuf held; we refuse that with sendit()'s error
+			 * for a control buffer too short.
+			 */
+			if (clen < CMSG_LEN(1)) {
+				error = EINVAL;
+				goto release;
+			}
+			tls_rtype = *(const uint8_t *)CMSG_DATA(cm);
+			clen = 0;
 			atomic = true;
+		}
 		if (resid == 0 && !ktls_permit_empty_frames(tls)) {
 			error = EINVAL;
-			goto out;
+			goto release;
 		}
-	} else if (have_type) {
-		/* tcp_usr_send() refuses control data on TCP. */
-		error = EINVAL;
-		goto out;
-	} else if (resid == 0)
-		goto out;
+	}
 
-	/* Writers never interleave their records (SOCK_IO_SEND_LOCK). */
-	error = sock_io_send_lock(so);
-	if (error != 0)
-		goto out;
+	/*
+	 * Every pass checks the socket first, a zero-length write too: it
+	 * reports a shut-down or unconnected socket and consumes a pending
+	 * so_error, then hands TCP an empty chain.
+	 */
 	SOCKBUF_LOCK(&so->so_snd);
-	do {
+	for (;;) {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
 			error = EPIPE;
 			break;
@@ -254,18 +295,25 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			so->so_error = 0;
 			break;
 		}
+		/*
+		 * TCP (PR_CONNREQUIRED | PR_IMPLOPCL) without a destination
+		 * address: ENOTCONN, even for a control-only send.
+		 */
 		if ((so->so_state & SS_ISCONNECTED) == 0) {
 			error = ENOTCONN;
 			break;
 		}
 		space = sbspace(&so->so_snd);
-		if (atomic && resid > so->so_snd.sb_hiwat) {
+		if ((atomic && resid > so->so_snd.sb_hiwat) ||
+		    clen > so->so_snd.sb_hiwat) {
 			error = EMSGSIZE;
 			break;
 		}
-		if (space < resid &&
-		    (atomic || space < (long)so->so_snd.sb_lowat)) {
-			if (so->so_state & SS_NBIO) {
+		if (space < resid + (ssize_t)clen &&
+		    (atomic || space < (long)so->so_snd.sb_lowat ||
+			space < (long)clen)) {
+			if ((so->so_state & SS_NBIO) ||
+			    (flags & (MSG_NBIO | MSG_DONTWAIT)) != 0) {
 				error = EWOULDBLOCK;
 				break;
 			}
@@ -276,6 +324,8 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 		}
 		SOCKBUF_UNLOCK(&so->so_snd);
 
+		/* At most space bytes, unless the control data took it all. */
+		space -= clen;
 		if (tls != NULL) {
 			top = m_uiotombuf(uio, M_WAITOK, space,
 			    tls->params.max_frame_len, M_EXTPG);
@@ -284,6 +334,7 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			tls_rtype = TLS_RLTYPE_APP;
 		} else
 			top = m_uiotombuf(uio, M_WAITOK, space, 0, 0);
+		chunk = resid - uio->uio_resid;
 		resid = uio->uio_resid;
 
 		/*
@@ -292,7 +343,8 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 		 */
 		if (pr_flags & PRUS_NOTREADY)
 			soref(so);
-		error = tcp_usr_send(so, pr_flags, top);
+		error = tcp_usr_send_control(so, pr_flags, top, clen);
+		clen = 0;
 		if (error == 0 && (pr_flags & PRUS_NOTREADY))
 			ktls_enqueue(top, so, enq_cnt);
 		else if (pr_flags & PRUS_NOTREADY) {
@@ -300,18 +352,19 @@ sosend_generic(struct socket *so, struct uio *uio, const struct msghdr *msg,
 			m_freem(top);
 			sorele(so);
 		}
+		if (error == 0)
+			*written += chunk;
 		SOCKBUF_LOCK(&so->so_snd);
-		if (error != 0)
+		if (error != 0 || resid == 0)
 			break;
-	} while (resid > 0);
+	}
 	SOCKBUF_UNLOCK(&so->so_snd);
+release:
 	sock_io_send_unlock(so);
-
 out:
 	if (tls != NULL)
 		ktls_free(tls);
-	*written = orig_resid - resid;
-	/* Like sosend(): bytes already queued win over a late EWOULDBLOCK. */
+	/* As in sousrsend(): bytes queued win over a late EWOULDBLOCK. */
 	if (*written > 0 && (error == EWOULDBLOCK || error == EINTR))
 		error = 0;
 	return (error);
@@ -330,7 +383,7 @@ ksim_write(struct socket *so, const void *buf, size_t len, ssize_t *written)
 	uio.uio_offset = 0;
 	uio.uio_resid = len;
 	uio.uio_rw = UIO_WRITE;
-	return (sosend_generic(so, &uio, NULL, 0, written));
+	return (sosend_generic(so, &uio, NULL, 0, 0, written));
 }
 
 int
@@ -342,6 +395,17 @@ ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
 	ssize_t total;
 	int error;
 
+	/*
+	 * sendit(): a control buffer must hold at least a cmsghdr, and
+	 * sockargs() copies in at most a cluster's worth.
+	 */
+	*written = 0;
+	if (msg->msg_control != NULL) {
+		if (msg->msg_controllen < sizeof(struct cmsghdr))
+			return (EINVAL);
+		if (msg->msg_controllen > MCLBYTES)
+			return (EMSGSIZE);
+	}
 	total = 0;
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		if (msg->msg_iov[i].iov_len > SSIZE_MAX - (size_t)total)
@@ -356,7 +420,9 @@ ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
 	uio.uio_offset = 0;
 	uio.uio_resid = total;
 	uio.uio_rw = UIO_WRITE;
-	error = sosend_generic(so, &uio, msg, flags, written);
+	error = sosend_generic(so, &uio, msg->msg_control,
+	    msg->msg_control != NULL ? (socklen_t)msg->msg_controllen : 0,
+	    flags, written);
 	kfree(iov);
 	return (error);
 }
@@ -398,6 +464,16 @@ ksim_setsockopt(struct socket *so, int level, int name, const void *val,
 	sopt.sopt_name = name;
 	sopt.sopt_val = (void *)(uintptr_t)val;
 	sopt.sopt_valsize = valsize;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_SNDBUF:
+		case SO_SNDLOWAT:
+			return (sbsetopt(so, &sopt));
+		default:
+			/* SIM: the other socket options are not modelled. */
+			return (ENOPROTOOPT);
+		}
+	}
 	if (level != IPPROTO_TCP)
 		return (ENOPROTOOPT);
 	/* ktls_enable_tx() itself refuses non-TCP sockets with EINVAL. */
@@ -435,14 +511,44 @@ ksim_set_nbio(struct socket *so, bool on)
 	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
-void
+/*
+ * sbsetopt(), send side: values below 1 make no sense for either option;
+ * SO_SNDBUF goes through sbreserve_locked(), which refuses more than
+ * sb_max_adj with ENOBUFS; the low-water mark never exceeds the buffer
+ * (sys/kern/uipc_sockbuf.c sbsetopt()).
+ */
+int
+sbsetopt(struct socket *so, struct sockopt *sopt)
+{
+	int error, optval;
+
+	error = sooptcopyin(sopt, &optval, sizeof(optval), sizeof(optval));
+	if (error != 0)
+		return (error);
+	if (optval < 1)
+		return (EINVAL);
+	SOCKBUF_LOCK(&so->so_snd);
+	if (sopt->sopt_name == SO_SNDBUF) {
+		if (!sbreserve_locked(so, (u_int)optval))
+			error = ENOBUFS;
+	} else
+		so->so_snd.sb_lowat = min((u_int)optval, so->so_snd.sb_hiwat);
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (error);
+}
+
+int
 ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat)
 {
+	int error, val;
 
-	SOCKBUF_LOCK(&so->so_snd);
-	so->so_snd.sb_hiwat = hiwat;
-	so->so_snd.sb_lowat = min(lowat, hiwat);
-	SOCKBUF_UNLOCK(&so->so_snd);
+	val = hiwat > INT_MAX ? -1 : (int)hiwat;
+	error = ksim_setsockopt(so, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val));
+	if (error != 0)
+		return (error);
+	val = lowat > INT_MAX ? -1 : (int)lowat;
+	return (
+	    ksim_setsockopt(so, SOL_SOCKET, SO_SNDLOWAT, &val, sizeof(val)));
 }
 
 void
@@ -550,6 +656,8 @@ ksim_sbstat(struct socket *so, struct ksim_sbstat *st)
 	st->acc = so->so_snd.sb_acc;
 	st->hiwat = so->so_snd.sb_hiwat;
 	st->lowat = so->so_snd.sb_lowat;
+	st->mbcnt = so->so_snd.sb_mbcnt;
+	st->mbmax = so->so_snd.sb_mbmax;
 	st->tls_seqno = so->so_snd.sb_tls_seqno;
 	for (m = so->so_snd.sb_mb; m != NULL; m = m->m_next) {
 		st->nmbufs++;

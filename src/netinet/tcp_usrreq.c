@@ -41,6 +41,28 @@ tcp_usr_send(struct socket *so, int flags, struct mbuf *m)
 }
 
 /*
+ * tcp_usr_send() with sendmsg(2) control data: TCP carries none, so once
+ * the connection is known not to be dropped a non-empty control message
+ * is EINVAL and the data goes nowhere.  As above, a not-ready chain stays
+ * with the caller.
+ */
+int
+tcp_usr_send_control(struct socket *so, int flags, struct mbuf *m,
+    socklen_t clen)
+{
+	int error;
+
+	if (clen == 0)
+		return (tcp_usr_send(so, flags, m));
+	SOCKBUF_LOCK(&so->so_snd);
+	error = sototcpcb(so)->t_dropped ? ECONNRESET : EINVAL;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	if ((flags & PRUS_NOTREADY) == 0)
+		m_freem(m);
+	return (error);
+}
+
+/*
  * tcp_usr_ready(): 'count' units of not-ready data completed.  On a
  * dropped connection the data can never be sent: free it.
  */

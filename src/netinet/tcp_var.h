@@ -25,6 +25,8 @@ struct tcpcb {
 };
 
 int tcp_usr_send(struct socket *so, int flags, struct mbuf *m);
+int tcp_usr_send_control(struct socket *so, int flags, struct mbuf *m,
+    socklen_t clen);
 int tcp_usr_ready(struct socket *so, struct mbuf *m, int count);
 int tcp_ctloutput(struct socket *so, struct sockopt *sopt);
 void tcp_output(struct tcpcb *tp);

@@ -44,6 +44,10 @@ vm_page_data(struct vm_page *pg)
 	return (pg->data);
 }
 
+/* sys/sys/param.h: the size of an mbuf and of a standard cluster. */
+#define MSIZE 256
+#define MCLBYTES 2048
+
 #define MBUF_PEXT_HDR_LEN 23
 #define MBUF_PEXT_TRAIL_LEN 64
 #define MBUF_PEXT_MAX_PGS (40 / sizeof(void *)) /* 5 on LP64 */

@@ -2,8 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Socket buffers with not-ready data.  Models sys/sys/sockbuf.h and the
- * accounting of sys/kern/uipc_sockbuf.c (shared/spec/freebsd-ktls.md
- * sections 1.7 and 5.7).
+ * accounting of sys/kern/uipc_sockbuf.c.
  */
 
 #ifndef _SYS_SOCKBUF_H_
@@ -13,6 +12,7 @@
 
 struct mbuf;
 struct ktls_session;
+struct socket;
 
 /* sb_state */
 #define SBS_CANTSENDMORE 0x0010
@@ -29,8 +29,10 @@ struct sockbuf {
 	struct mbuf *sb_fnrdy; /* first not-ready mbuf */
 	u_int sb_ccc;	       /* claimed: all bytes, ready or not */
 	u_int sb_acc;	       /* available: the ready prefix */
+	u_int sb_mbcnt;	       /* mbuf memory: MSIZE + ext_size each */
 	u_int sb_hiwat;
 	u_int sb_lowat;
+	u_int sb_mbmax; /* limit of sb_mbcnt, set by sbreserve_locked() */
 	short sb_state;
 	short sb_flags;
 	uint64_t sb_timeo_ns;
@@ -56,15 +58,36 @@ sbused(const struct sockbuf *sb)
 	return (sb->sb_ccc);
 }
 
-/* sbspace(): may be negative once framing overhead exceeds hiwat. */
+/*
+ * sbspace(): the smaller of the room left in bytes and in mbuf memory.
+ * Either may be negative: framing adds headers and trailers after the
+ * plaintext was measured, and each record costs an mbuf and whole pages
+ * (sys/sys/sockbuf.h sbspace()).
+ */
 static inline long
 sbspace(const struct sockbuf *sb)
 {
+	long bleft, mleft;
 
 	if (sb->sb_flags & SB_STOP)
 		return (0);
-	return ((long)sb->sb_hiwat - (long)sb->sb_ccc);
+	bleft = (long)sb->sb_hiwat - (long)sb->sb_ccc;
+	mleft = (long)sb->sb_mbmax - (long)sb->sb_mbcnt;
+	return (bleft < mleft ? bleft : mleft);
 }
+
+/*
+ * kern.ipc.maxsockbuf (sb_max) and the largest buffer it allows once the
+ * mbuf overhead of standard clusters is set aside (sb_max_adj), as in
+ * sys/kern/uipc_sockbuf.c.
+ */
+#define SB_MAX (2 * 1024 * 1024)
+extern u_long sb_max;
+extern u_long sb_max_adj;
+
+bool sbreserve_locked(struct socket *so, u_long cc);
+/* sysctl kern.ipc.maxsockbuf: EINVAL below MSIZE + MCLBYTES. */
+int sysctl_handle_sb_max(u_long val);
 
 void sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags);
 int sbready(struct sockbuf *sb, struct mbuf *m0, int count);

@@ -74,7 +74,20 @@ sbtoso(struct sockbuf *sb)
 	    offsetof(struct socket, so_snd)));
 }
 
-int sock_io_send_lock(struct socket *so);
+/* soiolock() flags; SBLOCKWAIT(): MSG_DONTWAIT does not wait for it. */
+#define SBL_WAIT 0x00000001
+#define SBLOCKWAIT(f) (((f)&MSG_DONTWAIT) ? 0 : SBL_WAIT)
+
+/*
+ * SIM: FreeBSD's MSG_NBIO (0x4000, "FIONBIO mode") is Linux's MSG_NOSIGNAL;
+ * the simulated API takes the host's flags, so it gets an unused bit.
+ */
+#ifndef MSG_NBIO
+#define MSG_NBIO 0x00800000
+#endif
+
+int soiolock(struct socket *so, int flags);
+int sock_io_send_lock(struct socket *so); /* soiolock(so, SBL_WAIT) */
 void sock_io_send_unlock(struct socket *so);
 void soref(struct socket *so);
 void sorele(struct socket *so);
@@ -99,6 +112,8 @@ struct sockopt {
 
 int sooptcopyin(struct sockopt *sopt, void *buf, size_t len, size_t minlen);
 int sooptcopyout(struct sockopt *sopt, const void *buf, size_t len);
+/* SO_SNDBUF and SO_SNDLOWAT. */
+int sbsetopt(struct socket *so, struct sockopt *sopt);
 
 /*
  * System-call level API, used by sim_server, tests and fuzzers.
@@ -120,14 +135,27 @@ int ksim_getsockopt(struct socket *so, int level, int name, void *val,
     socklen_t *valsize);
 /* fcntl(O_NONBLOCK). */
 void ksim_set_nbio(struct socket *so, bool on);
-/* setsockopt(SO_SNDBUF / SO_SNDLOWAT / SO_SNDTIMEO). */
-void ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
+/*
+ * setsockopt(SOL_SOCKET, SO_SNDBUF, hiwat) then (SO_SNDLOWAT, lowat): 0 or
+ * the first one's errno.  Either below 1 is EINVAL; a buffer above
+ * sb_max_adj (sysctl kern.ipc.maxsockbuf, sysctl_handle_sb_max()) is
+ * ENOBUFS.
+ */
+int ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
+/* setsockopt(SO_SNDTIMEO). */
 void ksim_set_sndtimeo(struct socket *so, uint64_t timo_ns);
 
-/* write(2) */
+/*
+ * write(2).  *written counts the bytes TCP accepted, also when an error
+ * ends the call after some were; EWOULDBLOCK after some is 0 instead.
+ */
 int ksim_write(struct socket *so, const void *buf, size_t len,
     ssize_t *written);
-/* sendmsg(2); control messages as in a real msghdr. */
+/*
+ * sendmsg(2); control messages as in a real msghdr.  flags: MSG_EOR
+ * (EINVAL on TCP), MSG_DONTWAIT (neither the send lock nor space is
+ * waited for) and MSG_NBIO (space is not waited for).
+ */
 int ksim_sendmsg(struct socket *so, const struct msghdr *msg, int flags,
     ssize_t *written);
 
@@ -162,7 +190,7 @@ void ksim_drop(struct socket *so, int error);
 
 /* Introspection for tests and tools (takes the socket lock). */
 struct ksim_sbstat {
-	u_int ccc, acc, hiwat, lowat;
+	u_int ccc, acc, hiwat, lowat, mbcnt, mbmax;
 	/*
 	 * Application bytes of what is still queued: whole TLS application
 	 * data records (a record partly on the wire is of no use to the peer

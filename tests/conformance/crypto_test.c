@@ -335,7 +335,7 @@ test_cr02_explicit_iv(void **state)
 
 	for (run = 0; run < conf_nruns(cc, 2); run++) {
 		ctx_open(&c, cc, run, 1);
-		ksim_set_sndbuf(c.so, 1 << 22, 2048);
+		harness_sndbuf(c.so, 1 << 22, 2048);
 		p = payload(&c, 1000 * 8);
 		for (i = 0; i < 1000; i++)
 			write_all(&c, p + 8 * i, 1 + i % 8);
@@ -479,7 +479,7 @@ test_cr04_05_gcm12_nonce(void **state)
 
 	for (run = 0; run < conf_nruns(cc, NSEEDS); run++) {
 		ctx_open(&c, cc, run, (uint64_t)run * 1000);
-		ksim_set_sndbuf(c.so, 1 << 22, 2048);
+		harness_sndbuf(c.so, 1 << 22, 2048);
 		p = payload(&c, 3000 * 4);
 		for (i = 0; i < 3000; i++) {
 			if (i % 100 == 7)

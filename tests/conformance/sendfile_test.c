@@ -180,7 +180,7 @@ prewarm(struct tenv *t, int fd)
 	memset(&tw, 0, sizeof(tw));
 	wire_init(&tw.w);
 	so = harness_connect(&tcpw, 1);
-	ksim_set_sndbuf(so, 64 * MiB, 2048);
+	harness_sndbuf(so, 64 * MiB, 2048);
 	assert_int_equal(ksim_sendfile(so, fd, 0, 0, NULL, &sb, 0), 0);
 	assert_int_equal(sb, st.st_size);
 	harness_run(&t->h);
@@ -905,7 +905,7 @@ geom_one(const struct test_suite *s, const struct mode *m, uint64_t seed,
 	int fd;
 
 	tenv_open(&t, s, m, seed);
-	ksim_set_sndbuf(t.so, 8 * MiB, 2048);
+	harness_sndbuf(t.so, 8 * MiB, 2048);
 	fd = mkfile(&t, fsz, &data);
 	prewarm(&t, fd);
 	hb = malloc(hlen + 1);

@@ -196,6 +196,19 @@ sbstat(struct state *st, struct ksim_sbstat *sb)
 }
 
 /*
+ * sbspace() as FreeBSD computes it (sys/sys/sockbuf.h): the smaller of
+ * the bytes and the mbuf memory left.
+ */
+static long
+sb_space(const struct ksim_sbstat *sb)
+{
+	long bleft = (long)sb->hiwat - (long)sb->ccc;
+	long mleft = (long)sb->mbmax - (long)sb->mbcnt;
+
+	return (bleft < mleft ? bleft : mleft);
+}
+
+/*
  * Record what an op appended: n records of 'type', compared with the
  * golden model's records when the op never lacked space.
  */
@@ -311,7 +324,7 @@ op_send(struct state *st, bool control, uint8_t type, size_t len)
 	FUZZ_CHECK(buf != NULL);
 	fill_payload(buf, len, st->explen * 31 + st->nops);
 	sbstat(st, &before);
-	space = (long)before.hiwat - (long)before.ccc;
+	space = sb_space(&before);
 	if (control) {
 		union {
 			struct cmsghdr hdr;
@@ -379,7 +392,7 @@ op_sendfile(struct state *st, size_t fidx, off_t off, size_t nbytes,
 	hdtr.hdr_cnt = 1;
 
 	sbstat(st, &before);
-	space = (long)before.hiwat - (long)before.ccc;
+	space = sb_space(&before);
 	error = ksim_sendfile(st->so, file_fd[fidx], off, nbytes,
 	    hdrlen ? &hdtr : NULL, &sbytes, 0);
 	FUZZ_CHECK(sbytes >= 0);

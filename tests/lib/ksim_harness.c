@@ -58,6 +58,7 @@ harness_fini(struct harness *h)
 	else
 		sim_rt_destroy(h->pl);
 	platform_set(NULL);
+	assert_int_equal(sysctl_handle_sb_max(SB_MAX), 0);
 }
 
 void
@@ -137,6 +138,15 @@ harness_socket(struct harness *h, struct wire *w, uint32_t flowid)
 
 	(void)h;
 	return (harness_connect(&tw, flowid));
+}
+
+void
+harness_sndbuf(struct socket *so, u_int hiwat, u_int lowat)
+{
+
+	if (hiwat > sb_max_adj)
+		assert_int_equal(sysctl_handle_sb_max((u_long)hiwat * 8), 0);
+	assert_int_equal(ksim_set_sndbuf(so, hiwat, lowat), 0);
 }
 
 void

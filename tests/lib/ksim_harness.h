@@ -11,6 +11,8 @@
 #ifndef _TESTS_KSIM_HARNESS_H_
 #define _TESTS_KSIM_HARNESS_H_
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +73,13 @@ struct socket *harness_socket(struct harness *h, struct wire *w,
     uint32_t flowid);
 /* The same with the caller's own output hooks. */
 struct socket *harness_connect(const struct tcp_wire *tw, uint32_t flowid);
+/*
+ * SO_SNDBUF and SO_SNDLOWAT, asserted to succeed.  A buffer beyond what
+ * kern.ipc.maxsockbuf allows raises that sysctl first, to eight times the
+ * buffer so that sb_mbmax keeps its usual ratio (sbreserve_locked());
+ * harness_fini() puts the default back.
+ */
+void harness_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
 /* Random printable keys (as FreeBSD's ktls_test.c) and the given seqno. */
 void harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
     struct harness_keys *k);

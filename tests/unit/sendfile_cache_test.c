@@ -51,7 +51,7 @@ send_file(uint64_t seed, const struct test_suite *s, int fd, off_t off,
 	harness_init(&h, HARNESS_DET, seed, 2);
 	wire_init(&w);
 	so = harness_socket(&h, &w, 1);
-	ksim_set_sndbuf(so, 4 << 20, 2048);
+	harness_sndbuf(so, 4 << 20, 2048);
 	if (s != NULL) {
 		harness_keys(&h, s, 0, &k);
 		assert_int_equal(harness_enable(so, &k), 0);

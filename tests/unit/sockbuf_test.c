@@ -3,9 +3,10 @@
  *
  * Unit tests for src/kern/uipc_sockbuf.c: the not-ready accounting of
  * shared/spec/freebsd-ktls.md section 5.7 (sb_acc, sb_ccc, sb_fnrdy,
- * M_NOTREADY/M_BLOCKED), sbready() in and out of order, sbdrop_locked()
- * and sbflush_locked(), as tables and as a randomized comparison with a
- * small reference model.
+ * M_NOTREADY/M_BLOCKED), the mbuf memory of sballoc()/sbfree() (sb_mbcnt)
+ * and sbspace(), sbready() in and out of order, sbdrop_locked() and
+ * sbflush_locked(), as tables and as a randomized comparison with a small
+ * reference model.
  */
 
 #include <sys/types.h>
@@ -49,6 +50,14 @@ sbfix_fini(struct sbfix *f)
 	mtx_destroy(&f->mtx);
 }
 
+/*
+ * FreeBSD's facts, not src/'s: an mbuf is MSIZE bytes (sys/sys/param.h),
+ * and sballoc() charges it plus m_ext.ext_size when M_EXT is set
+ * (sys/kern/uipc_sockbuf.c), which for M_EXTPG mbufs is a page per page.
+ */
+#define FB_MSIZE 256
+#define FB_PAGE 4096
+
 #define assert_sb_valid(sb)                                             \
 	do {                                                            \
 		assert_int_equal(sbcheck((sb), __FILE__, __LINE__), 0); \
@@ -81,6 +90,7 @@ mk(enum kind k, int len_or_npgs, int last, bool ready)
 		for (int i = 0; i < len_or_npgs; i++)
 			m->m_epg_pa[i] = vm_page_alloc_sim();
 		m->m_epg_npgs = len_or_npgs;
+		m->m_ext.ext_size = len_or_npgs * FB_PAGE;
 		m->m_epg_last_len = last;
 		m->m_len = 5 + m_epg_datalen(m) + 16;
 		if (!ready)
@@ -398,7 +408,7 @@ test_flush_leaves_notready(void **state)
 	sbfix_fini(&f);
 }
 
-/* Empty records: one unit each; a ready zero-length mbuf at the front. */
+/* Empty records: one unit each; an empty plain mbuf is not queued. */
 static void
 test_empty_records(void **state)
 {
@@ -425,16 +435,89 @@ test_empty_records(void **state)
 	assert_sb_valid(&f.sb);
 	assert_null(f.sb.sb_mb);
 
-	/* A zero-length ready plain mbuf at the front is reaped by sbdrop. */
+	/*
+	 * A zero-length plain mbuf (a zero-length write) is freed on append,
+	 * as sbcompress() does, and costs nothing.
+	 */
 	z = mk(K_PLAIN, 0, 0, true);
 	sbappendstream_locked(&f.sb, z, 0);
-	sbappendstream_locked(&f.sb, mk(K_PLAIN, 5, 0, true), 0);
+	assert_null(f.sb.sb_mb);
+	assert_int_equal(f.sb.sb_mbcnt, 0);
+	z = mk(K_PLAIN, 0, 0, true);
+	z->m_next = mk(K_PLAIN, 5, 0, true);
+	sbappendstream_locked(&f.sb, z, 0);
 	assert_sb_valid(&f.sb);
+	assert_int_equal(f.sb.sb_mb->m_len, 5);
 	sbdrop_locked(&f.sb, 2);
 	assert_sb_valid(&f.sb);
 	assert_int_equal(f.sb.sb_acc, 3);
 	assert_int_equal(f.sb.sb_mb->m_len, 3);
 	assert_null(f.sb.sb_mb->m_next);
+	sbfix_fini(&f);
+}
+
+/*
+ * sb_mbcnt: each mbuf costs MSIZE and its external storage whether ready
+ * or not, dropping it gives both back, a partial drop neither; flushing
+ * empties it; sbspace() is the smaller of the room in bytes and in mbuf
+ * memory, and goes negative once either is overdrawn.
+ */
+static void
+test_mbuf_memory(void **state)
+{
+	struct sbfix f;
+	struct mbuf *small, *big, *empty;
+	long bytes, mem;
+
+	(void)state;
+	sbfix_init(&f);
+	f.sb.sb_hiwat = 32768;
+	f.sb.sb_mbmax = 8 * 32768;
+	sbappendstream_locked(&f.sb, mk(K_PLAIN, 100, 0, true), 0);
+	mem = FB_MSIZE + 100;
+	assert_int_equal(f.sb.sb_mbcnt, mem);
+	small = mk(K_EPG, 1, 10, false);
+	big = mk(K_EPG, 3, 100, false);
+	empty = mk(K_EMPTY, 0, 0, false);
+	sbappendstream_locked(&f.sb, small, 0);
+	sbappendstream_locked(&f.sb, big, 0);
+	sbappendstream_locked(&f.sb, empty, 0);
+	mem += FB_MSIZE + FB_PAGE + FB_MSIZE + 3 * FB_PAGE + FB_MSIZE;
+	assert_sb_valid(&f.sb);
+	assert_int_equal(f.sb.sb_mbcnt, mem);
+	bytes = 100 + 31 + (21 + 2 * 4096 + 100) + 37;
+	assert_int_equal(f.sb.sb_ccc, bytes);
+	assert_int_equal(sbspace(&f.sb), 32768 - bytes);
+
+	/*
+	 * SIM: a ready record keeps its charge.  FreeBSD's sbready_compress()
+	 * would copy this 31-byte record into a plain mbuf and give its page
+	 * back (docs/differences.md).
+	 */
+	assert_int_equal(sbready(&f.sb, small, 1), 0);
+	assert_int_equal(f.sb.sb_mbcnt, mem);
+	sbdrop_locked(&f.sb, 40);
+	assert_int_equal(f.sb.sb_mbcnt, mem);
+	sbdrop_locked(&f.sb, 60);
+	mem -= FB_MSIZE + 100;
+	assert_sb_valid(&f.sb);
+	assert_int_equal(f.sb.sb_mbcnt, mem);
+
+	/* Out of mbuf memory with most of the bytes free. */
+	f.sb.sb_mbmax = (u_int)mem + 100;
+	assert_int_equal(sbspace(&f.sb), 100);
+	f.sb.sb_mbmax = (u_int)mem - 100;
+	assert_int_equal(sbspace(&f.sb), -100);
+	f.sb.sb_flags |= SB_STOP;
+	assert_int_equal(sbspace(&f.sb), 0);
+	f.sb.sb_flags &= ~SB_STOP;
+
+	/* The not-ready records stay with their owner, as in a drop. */
+	sbflush_locked(&f.sb);
+	assert_int_equal(f.sb.sb_mbcnt, 0);
+	big->m_next = NULL;
+	mb_free_notready(big, 3);
+	mb_free_notready(empty, 1);
 	sbfix_fini(&f);
 }
 
@@ -445,6 +528,7 @@ test_empty_records(void **state)
 struct item {
 	struct mbuf *m;
 	u_int len;
+	u_int mem;    /* MSIZE + external storage */
 	int units;    /* outstanding; 0 = ready */
 	bool blocked; /* M_BLOCKED expected */
 	bool paged;   /* M_EXTPG with pages: units are pages */
@@ -468,21 +552,24 @@ model_fnrdy(const struct model *M)
 static void
 model_check(struct sbfix *f, const struct model *M, uint64_t seed, int step)
 {
-	u_int acc = 0, ccc = 0;
+	u_int acc = 0, ccc = 0, mem = 0;
 	int fn = model_fnrdy(M), i = 0;
 	struct mbuf *m;
 
 	for (int k = 0; k < M->n; k++) {
 		ccc += M->it[k].len;
+		mem += M->it[k].mem;
 		if (fn < 0 || k < fn)
 			acc += M->it[k].len;
 	}
 	assert_sb_valid(&f->sb);
 	if (f->sb.sb_acc != acc || f->sb.sb_ccc != ccc ||
-	    idx_of(&f->sb, f->sb.sb_fnrdy) != fn)
-		fail_msg("seed %llu step %d: acc %u/%u ccc %u/%u fnrdy %d/%d",
+	    f->sb.sb_mbcnt != mem || idx_of(&f->sb, f->sb.sb_fnrdy) != fn)
+		fail_msg("seed %llu step %d: acc %u/%u ccc %u/%u mbcnt %u/%u "
+			 "fnrdy %d/%d",
 		    (unsigned long long)seed, step, f->sb.sb_acc, acc,
-		    f->sb.sb_ccc, ccc, idx_of(&f->sb, f->sb.sb_fnrdy), fn);
+		    f->sb.sb_ccc, ccc, f->sb.sb_mbcnt, mem,
+		    idx_of(&f->sb, f->sb.sb_fnrdy), fn);
 	for (m = f->sb.sb_mb; m != NULL; m = m->m_next, i++) {
 		const struct item *it = &M->it[i];
 
@@ -534,16 +621,37 @@ random_run(uint64_t seed, int nsteps)
 				struct item *it = &M.it[M.n++];
 				struct mbuf *m;
 
-				if (k == 0)
-					m = mk(K_PLAIN, test_rng_u64(&rng) % 50,
-					    0, ready);
-				else if (k == 3)
+				u_int len;
+
+				if (k == 0) {
+					/*
+					 * Empty chains (zero-length writes)
+					 * are ready; append frees them.
+					 */
+					len = test_rng_u64(&rng) % 50;
+					if (len == 0 && !ready)
+						len = 1;
+					m = mk(K_PLAIN, (int)len, 0, ready);
+					it->mem = FB_MSIZE + len;
+				} else if (k == 3) {
 					m = mk(K_EMPTY, 0, 0, ready);
-				else
-					m = mk(K_EPG,
-					    1 + test_rng_u64(&rng) % 5,
+					it->mem = FB_MSIZE;
+				} else {
+					len = 1 + test_rng_u64(&rng) % 5;
+					m = mk(K_EPG, (int)len,
 					    1 + test_rng_u64(&rng) % 4096,
 					    ready);
+					it->mem = FB_MSIZE + len * FB_PAGE;
+				}
+				if (tail != NULL)
+					tail->m_next = m;
+				else
+					top = m;
+				tail = m;
+				if (m->m_len == 0) {
+					M.n--;
+					continue;
+				}
 				it->m = m;
 				it->len = m->m_len;
 				it->paged = k == 1 || k == 2;
@@ -553,11 +661,6 @@ random_run(uint64_t seed, int nsteps)
 				it->blocked = haveblocker;
 				if (!ready)
 					haveblocker = true;
-				if (tail != NULL)
-					tail->m_next = m;
-				else
-					top = m;
-				tail = m;
 			}
 			sbappendstream_locked(&f.sb, top, 0);
 		} else if (op < 7 && model_fnrdy(&M) >= 0) {
@@ -666,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_partial_blocker_returns_einprogress),
 		cmocka_unit_test(test_flush_leaves_notready),
 		cmocka_unit_test(test_empty_records),
+		cmocka_unit_test(test_mbuf_memory),
 		cmocka_unit_test(test_random_model),
 	};
 
