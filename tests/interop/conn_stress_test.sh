@@ -30,15 +30,13 @@ for mode in "${MODES[@]}"; do
 	userland) margs=(--mode userland) ;;
 	*) ok 1 "unknown mode $mode"; continue ;;
 	esac
-	# Short handshake and header deadlines: clients that stop half-way
-	# are closed sooner, and more of the run is spent on the others.
 	srv_start "stress-$mode" --root "$CS_ROOT" --stats \
-	    --handshake-timeout 3 --header-timeout 3 "${margs[@]}" ||
+	    --handshake-timeout 10 --header-timeout 10 "${margs[@]}" ||
 	    { ok 1 "$mode: server starts"; continue; }
 	timeout $((600 * SLOWDOWN + SECONDS_EXTRA * 2)) python3 \
 	    "$HERE/conn_stress.py" --port "$PORT" --root "$CS_ROOT" \
 	    --seeds-file "$HERE/conn_stress.seeds" --seconds "$SECONDS_EXTRA" \
-	    --parallel "${CONN_STRESS_PARALLEL:-8}" \
+	    --parallel "${CONN_STRESS_PARALLEL:-8}" --deadline 10 \
 	    >"$WORK/stress.out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$WORK/stress.out"
