@@ -230,6 +230,14 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 		}
 		break;
 	case CRYPTO_AES_CBC:
+		/*
+		 * kern.ipc.tls.cbc_enable is checked here, after the version
+		 * and flags, as in FreeBSD main (uipc_ktls.c,
+		 * ktls_create_session()); older trees checked it in
+		 * ktls_enable_tx() before the mb_use_ext_pgs check.
+		 */
+		if (!ktls_cbc_enable)
+			return (EOPNOTSUPP);
 		switch (en->auth_algorithm) {
 		case CRYPTO_SHA1_HMAC:
 			break;
@@ -463,8 +471,10 @@ ktls_destroy(struct ktls_session *tls)
 }
 
 /*
- * ktls_enable_tx(): checks in FreeBSD's order (section 9.1), then modes in
- * order TOE, ifnet, software; the first success wins.
+ * ktls_enable_tx(): the checks in the order of FreeBSD main's
+ * ktls_enable_tx() (uipc_ktls.c), the cipher-specific ones, cbc_enable
+ * included, in ktls_create_session(); then the modes in order TOE, ifnet,
+ * software; the first success wins.
  */
 int
 ktls_enable_tx(struct socket *so, struct tls_enable *en)
@@ -472,15 +482,14 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	struct ktls_session *tls;
 	int error;
 
-	counter_u64_add(ktls_counters.enable_calls, 1);
+	/* Calls refused by kern.ipc.tls.enable are not counted. */
 	if (!ktls_enable_sysctl)
 		return (ENOTSUP);
+	counter_u64_add(ktls_counters.enable_calls, 1);
 	if (so->so_proto != IPPROTO_TCP)
 		return (EINVAL);
 	if (so->so_snd.sb_tls_info != NULL)
 		return (EALREADY);
-	if (en->cipher_algorithm == CRYPTO_AES_CBC && !ktls_cbc_enable)
-		return (ENOTSUP);
 	if (!mb_use_ext_pgs)
 		return (ENXIO);
 

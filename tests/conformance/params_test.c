@@ -450,27 +450,51 @@ test_ip_ealready(void **state)
 }
 
 /*
- * sysctl knobs: kern.ipc.tls.enable off -> ENOTSUP; cbc_enable off ->
- * ENOTSUP for CBC only; kern.ipc.mb_use_ext_pgs off -> ENXIO.  Each knob
- * is restored (also by conf_teardown() on failure).
+ * sysctl knobs: kern.ipc.tls.enable off -> ENOTSUP, and the call is not
+ * counted in stats.enable_calls; kern.ipc.mb_use_ext_pgs off -> ENXIO;
+ * cbc_enable off -> ENOTSUP for CBC only, checked in ktls_create_session()
+ * after the version and flags (uipc_ktls.c in FreeBSD main), so those
+ * still fail with EINVAL and unmapped mbufs being off with ENXIO, while a
+ * bad MAC on a CBC suite gets ENOTSUP.  Each knob is restored (also by
+ * conf_teardown() on failure).
  */
 static void
 test_ip_knobs(void **state)
 {
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
+	struct tls_enable en;
 	struct ctx c;
+	uint64_t calls;
 
 	ctx_open_suite(&c, cc, s, 1, 4, false);
+	calls = ktls_counters.enable_calls;
 	ktls_enable_sysctl = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
 	ktls_enable_sysctl = true;
+	assert_true(ktls_counters.enable_calls == calls);
 	mb_use_ext_pgs = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
 	mb_use_ext_pgs = true;
+	assert_true(ktls_counters.enable_calls == calls + 1);
 	ktls_cbc_enable = false;
 	if (is_cbc(s)) {
 		assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
+		build_enable(&c.k, &en);
+		en.tls_vmajor = 2;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.tls_vminor = 9;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.flags = 1;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		mb_use_ext_pgs = false;
+		assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
+		mb_use_ext_pgs = true;
+		build_enable(&c.k, &en);
+		en.auth_algorithm = 0;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), ENOTSUP);
 		ktls_cbc_enable = true;
 		expect_clean_then_enable(&c);
 	} else {

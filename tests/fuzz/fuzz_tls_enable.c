@@ -125,14 +125,21 @@ range(int v, int lo, int hi)
 	return (v >= lo && v <= hi);
 }
 
-/* The suite rules of ktls_create_session() (spec 9.1), all EINVAL. */
+/* ktls_create_session()'s first checks: version and flags (EINVAL). */
+static bool
+header_valid(const struct tls_enable *en)
+{
+
+	return (en->tls_vmajor == 3 && range(en->tls_vminor, 1, 4) &&
+	    en->flags == 0);
+}
+
+/* The suite rules of ktls_create_session(), all EINVAL. */
 static bool
 suite_valid(const struct tls_enable *en)
 {
 
-	if (en->tls_vmajor != 3 || !range(en->tls_vminor, 1, 4))
-		return (false);
-	if (en->flags != 0)
+	if (!header_valid(en))
 		return (false);
 	switch (en->cipher_algorithm) {
 	case 25: /* CRYPTO_AES_NIST_GCM_16 */
@@ -206,10 +213,13 @@ expected_errno(const struct setup *s)
 		return (EINVAL);
 	if (s->already)
 		return (EALREADY);
-	if (en->cipher_algorithm == 11 && !s->cbc_enable)
-		return (ENOTSUP);
 	if (!s->ext_pgs)
 		return (ENXIO);
+	/* FreeBSD main checks cbc_enable inside ktls_create_session(). */
+	if (!header_valid(en))
+		return (EINVAL);
+	if (en->cipher_algorithm == 11 && !s->cbc_enable)
+		return (ENOTSUP);
 	if (!suite_valid(en))
 		return (EINVAL);
 	if (!key_valid(en))
