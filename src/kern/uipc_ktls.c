@@ -363,18 +363,29 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 	    en->tls_vminor == TLS_MINOR_VER_TWO)
 		arc4rand(tls->params.iv + 8, sizeof(uint64_t), 0);
 
-	tls->initial_offload_seqno = be64dec(en->rec_seq);
 	*tlsp = tls;
 	return (0);
 }
 
 /*
- * ktls_clone_session(): copy the parameters (keys, IV and the GCM nonce
- * counter) and the queue for a mode switch.  TLS 1.0 chaining state is not
- * carried over, as in FreeBSD (section 7.7).
+ * ktls_clone_session(): copy the parameters (keys, the TLS 1.0 initial IV,
+ * the TLS 1.2 GCM nonce counter) and the queue for a mode switch, as
+ * FreeBSD's ktls_clone_session() does.  Its clone leaves
+ * sequential_records, next_seqno and initial_offload_seqno zero.
+ *
+ * SIM: a TLS 1.0 clone keeps sequential_records and starts next_seqno at
+ * the socket buffer's next sequence number, which ktls_set_tx_mode()
+ * passes in.  FreeBSD's clone would, under INVARIANTS, fail its first
+ * record in ktls_ocf_tls_cbc_encrypt()'s order check and drop the
+ * connection, and without INVARIANTS encrypt sendfile batches in
+ * completion order rather than sequence order; carrying the numbering is
+ * a candidate fix upstream (docs/differences.md).  Either way the CBC
+ * chain restarts from the initial IV: records framed before the switch are
+ * still encrypted by the old session, so the new one cannot know their
+ * last ciphertext block.
  */
 static struct ktls_session *
-ktls_clone_session(struct ktls_session *tls)
+ktls_clone_session(struct ktls_session *tls, uint64_t next_seqno)
 {
 	struct ktls_session *tls_new;
 
@@ -396,8 +407,10 @@ ktls_clone_session(struct ktls_session *tls)
 		memcpy(tls_new->params.auth_key, tls->params.auth_key,
 		    tls->params.auth_key_len);
 	}
-	tls_new->sequential_records = tls->sequential_records;
-	tls_new->initial_offload_seqno = tls->initial_offload_seqno;
+	if (tls->sequential_records) {
+		tls_new->sequential_records = true;
+		tls_new->next_seqno = next_seqno;
+	}
 	return (tls_new);
 }
 
@@ -496,6 +509,8 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	error = ktls_create_session(so, en, &tls, KTLS_TX);
 	if (error != 0)
 		return (error);
+	/* For NICs that need the first sequence number (ktls_enable_tx()). */
+	tls->initial_offload_seqno = be64dec(en->rec_seq);
 
 	error = ktls_try_ifnet(tls, false);
 	if (error != 0)
@@ -554,6 +569,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 {
 	struct ktls_session *tls, *tls_new;
 	struct tcpcb *tp;
+	uint64_t seqno;
 	int error;
 
 	if (so->so_options & SO_ACCEPTCONN_SIM)
@@ -580,24 +596,38 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	ktls_hold(tls);
 	SOCKBUF_UNLOCK(&so->so_snd);
 
-	tls_new = ktls_clone_session(tls);
+	/*
+	 * SIM: FreeBSD clones the session and tries the new mode before it
+	 * takes SOCK_IO_SEND_LOCK.  The simulator takes the lock first, so
+	 * that no sender frames records with the old session between the
+	 * clone, which takes the socket buffer's next sequence number for a
+	 * TLS 1.0 session, and the switch.  A failure to lock counts as a
+	 * failed switch, as in FreeBSD.
+	 */
+	error = sock_io_send_lock(so);
+	if (error != 0) {
+		counter_u64_add(ktls_counters.switch_failed, 1);
+		ktls_free(tls);
+		return (error);
+	}
+	SOCKBUF_LOCK(&so->so_snd);
+	seqno = so->so_snd.sb_tls_seqno;
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	tls_new = ktls_clone_session(tls, seqno);
 	if (mode == TCP_TLS_MODE_IFNET)
 		error = ktls_try_ifnet(tls_new, true);
 	else
 		error = ktls_try_sw(tls_new, KTLS_TX);
 	if (error != 0) {
+		sock_io_send_unlock(so);
 		counter_u64_add(ktls_counters.switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
 		return (error);
 	}
 
-	error = sock_io_send_lock(so);
-	if (error != 0) {
-		ktls_free(tls_new);
-		ktls_free(tls);
-		return (error);
-	}
+	/* Another switch may have won the race for the lock. */
 	SOCKBUF_LOCK(&so->so_snd);
 	if (so->so_snd.sb_tls_info != tls) {
 		SOCKBUF_UNLOCK(&so->so_snd);
@@ -608,6 +638,12 @@ ktls_set_tx_mode(struct socket *so, int mode)
 		return (EBUSY);
 	}
 	so->so_snd.sb_tls_info = tls_new;
+	/*
+	 * SIM: FreeBSD clears t_nic_ktls_xmit in ktls_destroy() of the
+	 * ifnet session, which holds its inpcb; the simulator's session does
+	 * not hold its socket, so the flag is cleared at the switch (the NIC
+	 * engine has to revisit this).
+	 */
 	if (tls_new->mode != TCP_TLS_MODE_SW)
 		tp->t_nic_ktls_xmit = 1;
 	else

@@ -340,6 +340,162 @@ test_tls10_enqueue_order(void **state)
 		    inq_bad, (long long)inq_delta);
 }
 
+/*
+ * The simulator has no NIC, so TCP_TXTLS_MODE cannot reach IFNET; put the
+ * socket's session in the state a successful ktls_try_ifnet() and switch
+ * would leave (mode IFNET, t_nic_ktls_xmit set, not counted as a software
+ * session) so that a switch back to SW clones it.  Only with nothing in
+ * flight: the session's records are all encrypted and sent.
+ */
+static struct ktls_session *
+pretend_ifnet(struct socket *so)
+{
+	struct ktls_session *tls = so->so_snd.sb_tls_info;
+
+	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
+	tls->mode = TCP_TLS_MODE_IFNET;
+	switch (tls->params.cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		__atomic_sub_fetch(&ktls_counters.sw_cbc, 1, __ATOMIC_RELAXED);
+		break;
+	case CRYPTO_AES_NIST_GCM_16:
+		__atomic_sub_fetch(&ktls_counters.sw_gcm, 1, __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_sub_fetch(&ktls_counters.sw_chacha20, 1,
+		    __ATOMIC_RELAXED);
+		break;
+	}
+	sototcpcb(so)->t_nic_ktls_xmit = 1;
+	return (tls);
+}
+
+static int
+set_tx_mode(struct socket *so, int mode)
+{
+
+	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_MODE, &mode,
+	    sizeof(mode)));
+}
+
+/*
+ * A TLS 1.0 session switched between modes keeps numbering its records:
+ * the clone starts at the socket buffer's next sequence number, so records
+ * written after the switch are encrypted and sent instead of waiting in
+ * pending_records for a sequence number that never comes.  Its CBC chain
+ * starts again from the initial IV, as FreeBSD's clone does
+ * (ktls_clone_session() copies params, ktls_ocf_try() seeds the chain from
+ * params.iv), so the records after the switch decrypt as a fresh stream at
+ * their sequence number.  FreeBSD's clone leaves initial_offload_seqno 0.
+ */
+static void
+test_tls10_mode_switch(void **state)
+{
+	uint64_t pend0 = STAT(sw_tx_pending);
+	uint64_t active0 = STAT(stats_active);
+	uint64_t to_sw0 = STAT(switch_to_sw);
+	struct harness_keys k, k2;
+	struct ktls_session *old, *tls;
+	struct harness h;
+	struct socket *so;
+	struct wire w, tail;
+	uint8_t *a, *b, *plain;
+	size_t plen, nrec, alen;
+	ssize_t wr;
+
+	(void)state;
+	harness_init(&h, HARNESS_DET, 91, 2);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 3);
+	ksim_set_sndbuf(so, 1 << 20, 2048);
+	harness_keys(&h, suite_named("aes128_cbc_1_0_sha1"), 7, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	a = pattern(20000, 3);
+	b = pattern(5000, 4);
+	assert_int_equal(ksim_write(so, a, 20000, &wr), 0);
+	harness_run(&h);
+	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 2);
+	assert_int_equal(plen, 20000);
+	free(plain);
+	alen = w.len;
+
+	old = pretend_ifnet(so);
+	ktls_hold(old);
+	assert_int_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
+	tls = so->so_snd.sb_tls_info;
+	assert_ptr_not_equal(tls, old);
+	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
+	assert_true(tls->sequential_records);
+	assert_true(tls->next_seqno == 9);
+	assert_true(tls->initial_offload_seqno == 0);
+	assert_true(old->initial_offload_seqno == 7);
+	assert_int_equal(sototcpcb(so)->t_nic_ktls_xmit, 0);
+	assert_true(STAT(switch_to_sw) == to_sw0 + 1);
+	ktls_free(old);
+
+	assert_int_equal(ksim_write(so, b, 5000, &wr), 0);
+	harness_run(&h);
+	assert_true(STAT(sw_tx_pending) == pend0);
+	assert_true(w.len > alen);
+	tail = w;
+	tail.buf += alen;
+	tail.len -= alen;
+	k2 = k;
+	k2.seqno = 9;
+	harness_decrypt(&k2, &tail, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 1);
+	assert_int_equal(plen, 5000);
+	assert_memory_equal(plain, b, 5000);
+	free(plain);
+
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(w.fin);
+	assert_true(STAT(stats_active) == active0);
+	free(a);
+	free(b);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+/*
+ * A switch that cannot take SOCK_IO_SEND_LOCK fails and is counted in
+ * stats.switch_failed, as every failed switch is in FreeBSD's
+ * ktls_set_tx_mode().  Here the lock is held by a sender that never
+ * finishes, so the deterministic runner's sleep gives up.
+ */
+static void
+test_mode_switch_lock_failure(void **state)
+{
+	uint64_t failed0 = STAT(switch_failed);
+	uint64_t active0 = STAT(stats_active);
+	struct harness_keys k;
+	struct ktls_session *tls;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+
+	(void)state;
+	harness_init(&h, HARNESS_DET, 92, 1);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 0);
+	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	tls = pretend_ifnet(so);
+	so->so_snd_iolock = true;
+	assert_int_not_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
+	so->so_snd_iolock = false;
+	assert_true(STAT(switch_failed) == failed0 + 1);
+	assert_ptr_equal(so->so_snd.sb_tls_info, tls);
+	assert_int_equal(tls->refcount, 1);
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(STAT(stats_active) == active0);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
 int
 main(void)
 {
@@ -348,6 +504,8 @@ main(void)
 		cmocka_unit_test(test_refcount_drop_in_flight),
 		cmocka_unit_test(test_session_outlives_socket),
 		cmocka_unit_test(test_tls10_enqueue_order),
+		cmocka_unit_test(test_tls10_mode_switch),
+		cmocka_unit_test(test_mode_switch_lock_failure),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
