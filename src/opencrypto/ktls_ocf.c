@@ -22,9 +22,11 @@ struct ktls_ocf_session {
 	EVP_MAC_CTX *mctx;
 	const char *digest;
 	int maclen;
-	/* TLS 1.0: the chained IV and the next expected record. */
+	/* TLS 1.0: the chained IV; the next record is checked by INVARIANTS. */
 	uint8_t cbc_iv[AES_BLOCK_LEN];
+#ifdef INVARIANTS
 	uint64_t next_seqno;
+#endif
 	bool implicit_iv;
 	/* CBC works on one contiguous run: plaintext | MAC | padding. */
 	uint8_t *cbc_buf;
@@ -151,9 +153,16 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 	buf = os->cbc_buf;
 
 	if (os->implicit_iv) {
-		/* Records must arrive in sequence order (section 2.5). */
+#ifdef INVARIANTS
+		/*
+		 * The chained IV is only right for the record after the last
+		 * one encrypted.  FreeBSD checks this only in INVARIANTS
+		 * kernels (ktls_ocf_tls_cbc_encrypt()); without them a record
+		 * out of order is encrypted with the wrong chain.
+		 */
 		if (m->m_epg_seqno != os->next_seqno)
 			return (EINVAL);
+#endif
 		iv = os->cbc_iv;
 	} else
 		iv = m->m_epg_hdr + sizeof(struct tls_record_layer);
@@ -194,7 +203,9 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 
 	if (os->implicit_iv) {
 		memcpy(os->cbc_iv, buf + total - AES_BLOCK_LEN, AES_BLOCK_LEN);
-		os->next_seqno++;
+#ifdef INVARIANTS
+		os->next_seqno = m->m_epg_seqno + 1;
+#endif
 		KTLS_COUNTER_ADD(ocf_tls10_cbc_encrypts, 1);
 	} else
 		KTLS_COUNTER_ADD(ocf_tls11_cbc_encrypts, 1);
@@ -311,7 +322,9 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 		if (tls->params.tls_vminor == TLS_MINOR_VER_ZERO) {
 			os->implicit_iv = true;
 			memcpy(os->cbc_iv, tls->params.iv, AES_BLOCK_LEN);
+#ifdef INVARIANTS
 			os->next_seqno = tls->next_seqno;
+#endif
 		}
 		tls->sync_dispatch = true;
 	} else
