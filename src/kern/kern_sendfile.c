@@ -471,15 +471,18 @@ sendfile_headers(struct uio *hdr_uio, long space, struct ktls_session *tls)
  * record sizes follow page geometry (section 6.1).
  */
 static int
-vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
-    size_t nbytes, off_t *sent)
+vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
+    const struct iovec *trl, int trl_cnt, off_t offset, size_t nbytes,
+    off_t *sent)
 {
 	struct ktls_session *tls;
 	struct sf_object *obj;
 	struct sf_io *sfio;
 	struct mbuf *m, *mh, *mhtail, *m0, *mtail;
 	struct stat st;
+	struct msghdr msg;
 	off_t off, rem, obj_size, sbytes;
+	ssize_t written;
 	long space;
 	int error, ext_pgs_idx, flags, hdrlen, max_pgs, nios, npages;
 	int tls_enq_cnt;
@@ -519,7 +522,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		sfio = NULL;
 		nios = 0;
 		if ((error = sendfile_wait(so, rem, &space)) != 0)
-			break;
+			goto done;
 
 		if (hdr_uio != NULL && hdr_uio->uio_resid > 0) {
 			mh = sendfile_headers(hdr_uio, space, tls);
@@ -534,10 +537,14 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		/* The file may have changed size while we slept. */
 		if (fstat(fd, &st) != 0) {
 			error = EBADF;
-			break;
+			goto done;
 		}
+		/*
+		 * Shrunk to or below what was already sent: stop without the
+		 * trailers, as vn_sendfile() does (goto done).
+		 */
 		if (off >= st.st_size)
-			break;
+			goto done;
 		if (st.st_size != obj_size) {
 			obj_size = st.st_size;
 			rem = nbytes != 0 ?
@@ -573,7 +580,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		if (sfio->fd < 0) {
 			error = EBADF;
 			sf_io_free(sfio);
-			break;
+			goto done;
 		}
 		sfio->pindex0 = (uint64_t)off / PAGE_SIZE;
 		nios = sendfile_swapin(sfio);
@@ -655,32 +662,44 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		}
 		m = NULL;
 		if (error != 0)
-			break;
+			goto done;
 		sbytes += space + hdrlen;
 		hdrlen = 0;
 	}
 
+	/*
+	 * The file was sent to its end (or to nbytes): the trailers follow
+	 * with an ordinary write, as FreeBSD does ("wimp out and use
+	 * writev").
+	 */
+	if (trl != NULL && trl_cnt > 0) {
+		sock_io_send_unlock(so);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = (struct iovec *)(uintptr_t)trl;
+		msg.msg_iovlen = trl_cnt;
+		error = ksim_sendmsg(so, &msg, 0, &written);
+		if (error == 0)
+			sbytes += written;
+		goto out;
+	}
+done:
+	sock_io_send_unlock(so);
+out:
 	if (mh != NULL)
 		m_freem(mh);
-	sock_io_send_unlock(so);
 	if (tls != NULL)
 		ktls_free(tls);
 	*sent = sbytes;
 	return (error);
 }
 
-/*
- * sendfile(2).  Trailers are sent afterwards with an ordinary write, as
- * FreeBSD does ("wimp out and use writev").
- */
+/* sendfile(2). */
 int
 ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
     const struct sf_hdtr *hdtr, off_t *sbytes, int flags)
 {
 	struct iovec *hiov;
 	struct uio hdr_uio, *huio;
-	struct msghdr msg;
-	ssize_t written;
 	off_t sent;
 	int error;
 
@@ -703,17 +722,9 @@ ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
 			hdr_uio.uio_resid += hiov[i].iov_len;
 		huio = &hdr_uio;
 	}
-	error = vn_sendfile(so, fd, huio, offset, nbytes, &sent);
+	error = vn_sendfile(so, fd, huio, hdtr != NULL ? hdtr->trailers : NULL,
+	    hdtr != NULL ? hdtr->trl_cnt : 0, offset, nbytes, &sent);
 	*sbytes = sent;
 	kfree(hiov);
-	if (error == 0 && hdtr != NULL && hdtr->trailers != NULL &&
-	    hdtr->trl_cnt > 0) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = hdtr->trailers;
-		msg.msg_iovlen = hdtr->trl_cnt;
-		error = ksim_sendmsg(so, &msg, 0, &written);
-		if (error == 0)
-			*sbytes += written;
-	}
 	return (error);
 }
