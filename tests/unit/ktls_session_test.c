@@ -34,12 +34,10 @@
 static const struct test_suite *
 suite_named(const char *name)
 {
+	const struct test_suite *s = test_suite_named(name);
 
-	for (int i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	fail_msg("no suite %s", name);
-	return (NULL);
+	assert_non_null(s);
+	return (s);
 }
 
 static struct mbuf *
