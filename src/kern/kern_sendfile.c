@@ -410,7 +410,11 @@ sendfile_free_mext_pg(struct mbuf *m)
 
 /*
  * sendfile_wait_generic(): check the socket and wait (or EAGAIN) until at
- * least min(need, sb_lowat) bytes of space exist.
+ * least min(need, sb_lowat) bytes of space exist.  First, on a send buffer
+ * with SB_AUTOLOWAT, the old low-water hack: sb_lowat is raised to half
+ * of sb_hiwat, and to a page if that is less, for this and every later
+ * write or sendfile on the socket.  Under KTLS the moment a sender resumes
+ * decides where records are cut, so this shapes the records.
  */
 static int
 sendfile_wait(struct socket *so, off_t need, long *space)
@@ -418,6 +422,13 @@ sendfile_wait(struct socket *so, off_t need, long *space)
 	int error;
 
 	SOCKBUF_LOCK(&so->so_snd);
+	if (so->so_snd.sb_flags & SB_AUTOLOWAT) {
+		if (so->so_snd.sb_lowat < so->so_snd.sb_hiwat / 2)
+			so->so_snd.sb_lowat = so->so_snd.sb_hiwat / 2;
+		if (so->so_snd.sb_lowat < PAGE_SIZE &&
+		    so->so_snd.sb_hiwat >= PAGE_SIZE)
+			so->so_snd.sb_lowat = PAGE_SIZE;
+	}
 	for (;;) {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
 			error = EPIPE;

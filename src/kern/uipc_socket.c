@@ -36,6 +36,9 @@ ksim_socket(int type, struct socket **sop)
 	so->so_snd.sb_mtx = &so->so_lock;
 	so->so_snd.sb_hiwat = SIM_SENDSPACE;
 	so->so_snd.sb_lowat = SIM_SNDLOWAT;
+	/* tcp_usr_attach() */
+	if (so->so_proto == IPPROTO_TCP)
+		so->so_snd.sb_flags |= SB_AUTOLOWAT;
 	tp = kmalloc(sizeof(*tp), M_WAITOK | M_ZERO);
 	tp->t_socket = so;
 	tp->t_maxseg = 1448;
@@ -442,6 +445,8 @@ ksim_set_sndbuf(struct socket *so, u_int hiwat, u_int lowat)
 	SOCKBUF_LOCK(&so->so_snd);
 	so->so_snd.sb_hiwat = hiwat;
 	so->so_snd.sb_lowat = min(lowat, hiwat);
+	/* An explicit low-water mark stops sendfile's adjustment. */
+	so->so_snd.sb_flags &= ~SB_AUTOLOWAT;
 	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
