@@ -23,6 +23,7 @@ bool ktls_cbc_enable = true;
 bool mb_use_ext_pgs = true;
 u_int ktls_maxlen = 16384;
 bool ktls_sim_async = false;
+bool ktls_sim_compat_freebsd12 = true;
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
 struct ktls_counters ktls_counters;
@@ -211,10 +212,23 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 	switch (en->cipher_algorithm) {
 	case CRYPTO_AES_NIST_GCM_16:
 		/*
-		 * GMAC ids were tolerated only for COMPAT_FREEBSD12; SIM:
-		 * built without it, so any auth algorithm is refused.
+		 * auth_algorithm is unused, but a kernel with options
+		 * COMPAT_FREEBSD12, as GENERIC has (sys/amd64/conf/GENERIC),
+		 * tolerates the GMAC ids early FreeBSD 13 userland passed.
 		 */
-		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+		switch (en->auth_algorithm) {
+		case 0:
+			break;
+		case CRYPTO_AES_128_NIST_GMAC:
+		case CRYPTO_AES_192_NIST_GMAC:
+		case CRYPTO_AES_256_NIST_GMAC:
+			if (ktls_sim_compat_freebsd12)
+				break;
+			return (EINVAL);
+		default:
+			return (EINVAL);
+		}
+		if (en->auth_key_len != 0)
 			return (EINVAL);
 		switch (en->tls_vminor) {
 		case TLS_MINOR_VER_TWO:

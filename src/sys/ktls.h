@@ -219,6 +219,11 @@ extern bool ktls_cbc_enable;	/* kern.ipc.tls.cbc_enable */
 extern bool mb_use_ext_pgs;	/* kern.ipc.mb_use_ext_pgs */
 extern u_int ktls_maxlen;	/* kern.ipc.tls.maxlen */
 extern bool ktls_sim_async;	/* SIM: backend completes per record */
+/*
+ * SIM: the kernel has options COMPAT_FREEBSD12 (GENERIC does); false
+ * models one without, which refuses GMAC ids with AES-GCM.
+ */
+extern bool ktls_sim_compat_freebsd12;
 
 int ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls);
 void ktls_cleanup_tls_enable(struct tls_enable *tls);

@@ -300,9 +300,13 @@ test_ip09_lengths(void **state)
 		en.auth_key = c.k.auth_key;
 		en.auth_key_len = 20;
 		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
-		build_enable(&c.k, &en);
-		en.auth_algorithm = CRYPTO_AES_128_NIST_GMAC;
-		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		/* GMAC ids with AES-GCM: IP-GMAC. */
+		if (s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305) {
+			build_enable(&c.k, &en);
+			en.auth_algorithm = CRYPTO_AES_128_NIST_GMAC;
+			assert_int_equal(enable_raw(c.so, &en, sizeof(en)),
+			    EINVAL);
+		}
 	} else {
 		build_enable(&c.k, &en);
 		en.auth_key_len = 0;
@@ -320,6 +324,50 @@ test_ip09_lengths(void **state)
 	}
 	expect_clean_then_enable(&c);
 	ctx_free(&c);
+}
+
+/*
+ * IP-GMAC: AES-GCM with a GMAC id as auth_algorithm.  FreeBSD accepts the
+ * ids only in a kernel with options COMPAT_FREEBSD12, which GENERIC has
+ * (sys/amd64/conf/GENERIC); the session then works as without them.  A
+ * kernel without the option (ktls_sim_compat_freebsd12 off) refuses them,
+ * and a GMAC key length is refused either way.
+ */
+static void
+test_ip_gmac_compat(void **state)
+{
+	static const int gmac[] = { CRYPTO_AES_128_NIST_GMAC,
+		CRYPTO_AES_192_NIST_GMAC, CRYPTO_AES_256_NIST_GMAC };
+	const struct conf_case *cc = *state;
+	struct tls_enable en;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+
+	for (size_t i = 0; i < nitems(gmac); i++) {
+		ctx_open_suite(&c, cc, cc->s, 1, 77 + i, false);
+		build_enable(&c.k, &en);
+		en.auth_algorithm = gmac[i];
+		en.auth_key = c.k.auth_key;
+		en.auth_key_len = 16;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		en.auth_key = NULL;
+		en.auth_key_len = 0;
+		ktls_sim_compat_freebsd12 = false;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		ktls_sim_compat_freebsd12 = true;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), 0);
+		p = payload(&c, 3000);
+		write_all(&c, p, 3000);
+		ctx_close(&c);
+		ctx_decrypt(&c, &plain, &plen, &l);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(l.r[0].seqno, 77 + i);
+		assert_int_equal(plen, 3000);
+		assert_memory_equal(plain, p, 3000);
+		ctx_free_run(&c, &l, plain, p);
+	}
 }
 
 /* Option-layer and range checks: size, pointers, lengths, flags. */
@@ -611,6 +659,7 @@ static const struct conf_test params_tests[] = {
 	{ "IP-03", test_ip03_unknown, conf_all },
 	{ "IP-04", test_ip04_not_connected, conf_all },
 	{ "IP-09", test_ip09_lengths, conf_all },
+	{ "IP-GMAC", test_ip_gmac_compat, is_gcm },
 	{ "IP-OPT", test_ip_option_checks, conf_all },
 	{ "IP-V0", test_ip_v0_layout, conf_all },
 	{ "IP-EALREADY", test_ip_ealready, conf_all },

@@ -143,7 +143,11 @@ suite_valid(const struct tls_enable *en)
 		return (false);
 	switch (en->cipher_algorithm) {
 	case 25: /* CRYPTO_AES_NIST_GCM_16 */
-		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+		/* GMAC ids 26-28 pass: options COMPAT_FREEBSD12 (GENERIC). */
+		if (en->auth_algorithm != 0 &&
+		    !range(en->auth_algorithm, 26, 28))
+			return (false);
+		if (en->auth_key_len != 0)
 			return (false);
 		if (en->tls_vminor == 3)
 			return (en->iv_len == 4);
@@ -339,7 +343,7 @@ check_write(struct platform *pl, struct socket *so, struct wire *w,
 	ts.name = "fuzz";
 	ts.cipher_algorithm = en->cipher_algorithm;
 	ts.cipher_key_len = en->cipher_key_len;
-	ts.auth_algorithm = en->auth_algorithm;
+	ts.auth_algorithm = en->cipher_algorithm == 11 ? en->auth_algorithm : 0;
 	ts.tls_vminor = en->tls_vminor;
 	ts.iv_len = en->iv_len;
 	if (en->cipher_algorithm == 11) {

@@ -109,6 +109,13 @@ is_cbc(const struct test_suite *s)
 }
 
 static inline bool
+is_gcm(const struct test_suite *s)
+{
+
+	return (s->cipher_algorithm == CRYPTO_AES_NIST_GCM_16);
+}
+
+static inline bool
 is_tls10(const struct test_suite *s)
 {
 
