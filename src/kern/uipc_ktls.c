@@ -559,6 +559,20 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	return (0);
 }
 
+/*
+ * ktls_get_rx_mode(): a listener is refused as in FreeBSD.  SIM: the
+ * receive path is not modelled, so no socket has a receive session.
+ */
+int
+ktls_get_rx_mode(struct socket *so, int *modep)
+{
+
+	if (so->so_options & SO_ACCEPTCONN_SIM)
+		return (EINVAL);
+	*modep = TCP_TLS_MODE_NONE;
+	return (0);
+}
+
 int
 ktls_get_tx_mode(struct socket *so, int *modep)
 {

@@ -13,6 +13,7 @@
 #include <limits.h>
 
 #include "netinet/tcp_var.h"
+#include "netinet/udp_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
@@ -390,6 +391,21 @@ sooptcopyout(struct sockopt *sopt, const void *buf, size_t len)
 	return (0);
 }
 
+/*
+ * sosetopt()/sogetopt(): everything but SOL_SOCKET goes to the protocol's
+ * pr_ctloutput.  SIM: socket-level options are set with ksim_set_*().
+ */
+static int
+so_ctloutput(struct socket *so, struct sockopt *sopt)
+{
+
+	if (sopt->sopt_level == SOL_SOCKET)
+		return (ENOPROTOOPT);
+	if (so->so_proto == IPPROTO_TCP)
+		return (tcp_ctloutput(so, sopt));
+	return (udp_ctloutput(so, sopt));
+}
+
 int
 ksim_setsockopt(struct socket *so, int level, int name, const void *val,
     socklen_t valsize)
@@ -401,10 +417,7 @@ ksim_setsockopt(struct socket *so, int level, int name, const void *val,
 	sopt.sopt_name = name;
 	sopt.sopt_val = (void *)(uintptr_t)val;
 	sopt.sopt_valsize = valsize;
-	if (level != IPPROTO_TCP)
-		return (ENOPROTOOPT);
-	/* ktls_enable_tx() itself refuses non-TCP sockets with EINVAL. */
-	return (tcp_ctloutput(so, &sopt));
+	return (so_ctloutput(so, &sopt));
 }
 
 int
@@ -419,9 +432,7 @@ ksim_getsockopt(struct socket *so, int level, int name, void *val,
 	sopt.sopt_name = name;
 	sopt.sopt_val = val;
 	sopt.sopt_valsize = *valsize;
-	if (level != IPPROTO_TCP || so->so_proto != IPPROTO_TCP)
-		return (ENOPROTOOPT);
-	error = tcp_ctloutput(so, &sopt);
+	error = so_ctloutput(so, &sopt);
 	*valsize = sopt.sopt_valsize;
 	return (error);
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "netinet/ip_var.h"
 #include "netinet/tcp_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
@@ -110,6 +111,9 @@ tcp_ctloutput(struct socket *so, struct sockopt *sopt)
 	tp = sototcpcb(so);
 	if (tp->t_dropped)
 		return (ECONNRESET);
+	/* tcp_ctloutput_set() and tcp_ctloutput_get(). */
+	if (sopt->sopt_level != IPPROTO_TCP)
+		return (ip_ctloutput(so, sopt));
 	if (sopt->sopt_dir == SOPT_SET) {
 		switch (sopt->sopt_name) {
 		case TCP_TXTLS_ENABLE:
@@ -134,7 +138,9 @@ tcp_ctloutput(struct socket *so, struct sockopt *sopt)
 			return (error);
 		return (sooptcopyout(sopt, &optval, sizeof(optval)));
 	case TCP_RXTLS_MODE:
-		optval = TCP_TLS_MODE_NONE;
+		error = ktls_get_rx_mode(so, &optval);
+		if (error != 0)
+			return (error);
 		return (sooptcopyout(sopt, &optval, sizeof(optval)));
 	default:
 		return (ENOPROTOOPT);

@@ -228,6 +228,7 @@ extern bool ktls_sim_compat_freebsd12;
 int ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls);
 void ktls_cleanup_tls_enable(struct tls_enable *tls);
 int ktls_enable_tx(struct socket *so, struct tls_enable *en);
+int ktls_get_rx_mode(struct socket *so, int *modep);
 int ktls_get_tx_mode(struct socket *so, int *modep);
 int ktls_set_tx_mode(struct socket *so, int mode);
 void ktls_destroy(struct ktls_session *tls);

@@ -221,6 +221,7 @@ test_ip04_not_connected(void **state)
 	struct ctx c;
 	uint8_t *p, *plain;
 	size_t plen;
+	socklen_t len;
 	ssize_t n;
 	int mode;
 
@@ -233,6 +234,11 @@ test_ip04_not_connected(void **state)
 	assert_int_equal(harness_enable(so, &c.k), ENOTCONN);
 	assert_int_equal(get_mode(so, &mode), EINVAL);
 	assert_int_equal(set_mode(so, TCP_TLS_MODE_SW), EINVAL);
+	/* ktls_get_rx_mode() refuses listeners too. */
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(so, IPPROTO_TCP, TCP_RXTLS_MODE, &mode,
+			     &len),
+	    EINVAL);
 	ksim_close(so);
 
 	/* Unconnected: enable works, writes do not (yet). */
@@ -553,18 +559,59 @@ test_ip_knobs(void **state)
 	ctx_free(&c);
 }
 
-/* A UDP socket: EINVAL. */
+/*
+ * A UDP socket: every IPPROTO_TCP option is EINVAL, set or get, because
+ * udp_ctloutput() hands levels other than IPPROTO_UDP to ip_ctloutput()
+ * (sys/netinet/udp_usrreq.c, ip_output.c), before the argument is read:
+ * a NULL option pointer is EINVAL too, not EFAULT.
+ */
 static void
 test_ip_udp(void **state)
 {
 	const struct conf_case *cc = *state;
+	struct tls_enable en;
 	struct socket *so;
 	struct ctx c;
+	socklen_t len;
+	int mode;
 
 	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
 	assert_int_equal(ksim_socket(SOCK_DGRAM, &so), 0);
 	assert_int_equal(harness_enable(so, &c.k), EINVAL);
+	build_enable(&c.k, &en);
+	assert_int_equal(enable_raw(so, NULL, sizeof(en)), EINVAL);
+	assert_int_equal(set_mode(so, TCP_TLS_MODE_SW), EINVAL);
+	assert_int_equal(get_mode(so, &mode), EINVAL);
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(so, IPPROTO_TCP, TCP_RXTLS_MODE, &mode,
+			     &len),
+	    EINVAL);
 	ksim_close(so);
+	ctx_free(&c);
+}
+
+/*
+ * Other levels on a TCP socket go to ip_ctloutput(): IPPROTO_IP options
+ * are unknown here (ENOPROTOOPT), any other level is EINVAL.
+ */
+static void
+test_ip_levels(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct ctx c;
+	socklen_t len;
+	int mode;
+
+	ctx_open_suite(&c, cc, cc->s, 1, 0, true);
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(c.so, IPPROTO_IP, TCP_TXTLS_MODE,
+			     &mode, &len),
+	    ENOPROTOOPT);
+	assert_int_equal(ksim_getsockopt(c.so, IPPROTO_UDP, TCP_TXTLS_MODE,
+			     &mode, &len),
+	    EINVAL);
+	assert_int_equal(get_mode(c.so, &mode), 0);
+	assert_int_equal(mode, TCP_TLS_MODE_SW);
 	ctx_free(&c);
 }
 
@@ -665,6 +712,7 @@ static const struct conf_test params_tests[] = {
 	{ "IP-EALREADY", test_ip_ealready, conf_all },
 	{ "IP-KNOBS", test_ip_knobs, conf_all },
 	{ "IP-UDP", test_ip_udp, conf_all },
+	{ "IP-LEVELS", test_ip_levels, conf_all },
 	{ "IP-MODE", test_ip_txtls_mode, conf_all },
 	{ "IP-PRE-ENABLE", test_ip_data_before_enable, conf_all },
 };

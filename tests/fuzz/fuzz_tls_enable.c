@@ -198,6 +198,9 @@ expected_errno(const struct setup *s)
 {
 	const struct tls_enable *en = &s->en;
 
+	/* udp_ctloutput() -> ip_ctloutput(): before the argument is read. */
+	if (s->udp)
+		return (EINVAL);
 	if (s->dropped)
 		return (ECONNRESET);
 	if (s->optlen != EN_V0_SIZE && s->optlen < EN_SIZE)
@@ -213,8 +216,6 @@ expected_errno(const struct setup *s)
 		return (EFAULT);
 	if (!s->tls_enable)
 		return (ENOTSUP);
-	if (s->udp)
-		return (EINVAL);
 	if (s->already)
 		return (EALREADY);
 	if (!s->ext_pgs)
