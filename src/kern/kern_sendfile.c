@@ -605,7 +605,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 			ext_pgs_idx++;
 			if (ext_pgs_idx == max_pgs) {
 				m0 = mb_alloc_ext_pgs(M_WAITOK,
-				    sendfile_free_mext_pg);
+				    sendfile_free_mext_pg, M_RDONLY);
 				ext_pgs_idx = 0;
 				if (mtail != NULL)
 					mtail->m_next = m0;

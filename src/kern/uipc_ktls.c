@@ -1024,6 +1024,8 @@ ktls_encrypt(struct mbuf *top)
 		error = ktls_encrypt_record(tls, m);
 		if (error != 0)
 			break;
+		/* The ciphertext is final: nothing may write the pages now. */
+		m->m_flags |= M_RDONLY;
 		npages += m->m_epg_nrdy;
 		/*
 		 * Drop the reference now: a software-encrypted record no
@@ -1070,6 +1072,7 @@ ktls_encrypt_cb(void *arg)
 	tls = m->m_epg_tls;
 	error = ktls_encrypt_record(tls, m);
 	if (error == 0) {
+		m->m_flags |= M_RDONLY;
 		npages = m->m_epg_nrdy;
 		m->m_epg_tls = NULL;
 		ktls_free(tls);

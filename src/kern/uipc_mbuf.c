@@ -149,15 +149,20 @@ mb_free_mext_pgs(struct mbuf *m)
 	}
 }
 
+/*
+ * mb_alloc_ext_pgs(): flags is M_RDONLY for pages the caller must not
+ * write (sendfile's page-cache pages); anonymous pages stay writable until
+ * ktls_encrypt() has encrypted them in place (kern_mbuf.c).
+ */
 struct mbuf *
-mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free)
+mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags)
 {
 	struct mbuf *m;
 
 	m = kmalloc(sizeof(*m), how | M_ZERO);
 	if (m == NULL)
 		return (NULL);
-	m->m_flags = M_EXT | M_EXTPG | M_RDONLY;
+	m->m_flags = M_EXT | M_EXTPG | flags;
 	m->m_ext.ext_free = ext_free != NULL ? ext_free : mb_free_mext_pgs;
 	return (m);
 }
@@ -409,7 +414,7 @@ m_uiotombuf_nomap(struct uio *uio, int how, int len, int maxseg, int flags)
 	total = len > 0 ? min(uio->uio_resid, (ssize_t)len) : uio->uio_resid;
 	m = prev = NULL;
 	do {
-		mb = mb_alloc_ext_pgs(how, mb_free_mext_pgs);
+		mb = mb_alloc_ext_pgs(how, mb_free_mext_pgs, 0);
 		if (mb == NULL)
 			goto failed;
 		mb->m_epg_flags = EPG_FLAG_ANON;

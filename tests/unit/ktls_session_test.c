@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -494,6 +495,59 @@ test_mode_switch_lock_failure(void **state)
 	wire_fini(&w);
 }
 
+/*
+ * M_RDONLY follows FreeBSD: a write(2) record's anonymous pages are
+ * writable until ktls_encrypt() has encrypted them in place and marks the
+ * record read-only; sendfile's page-cache pages are read-only from the
+ * start (vn_sendfile() allocates them with M_RDONLY).
+ */
+static void
+test_rdonly_after_encrypt(void **state)
+{
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct mbuf *m;
+	struct wire w;
+	uint8_t *data;
+	ssize_t wr;
+	off_t sb;
+	int fd;
+
+	(void)state;
+	harness_init(&h, HARNESS_DET, 93, 1);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 0);
+	harness_keys(&h, suite_named("aes256_gcm_1_3"), 0, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	w.limit = 0;
+	data = pattern(5000, 9);
+	assert_int_equal(ksim_write(so, data, 5000, &wr), 0);
+	m = so->so_snd.sb_mb;
+	assert_non_null(m);
+	assert_true(m->m_flags & M_NOTREADY);
+	assert_false(m->m_flags & M_RDONLY);
+	fd = harness_tmpfile(&h.rng, 3000, NULL);
+	assert_int_equal(ksim_sendfile(so, fd, 0, 0, NULL, &sb, 0), 0);
+	assert_int_equal(sb, 3000);
+	assert_non_null(m->m_next);
+	assert_true(m->m_next->m_flags & M_RDONLY);
+	harness_run(&h);
+	assert_ptr_equal(so->so_snd.sb_mb, m);
+	assert_false(m->m_flags & M_NOTREADY);
+	assert_true(m->m_flags & M_RDONLY);
+	assert_true(m->m_next->m_flags & M_RDONLY);
+	w.limit = SIZE_MAX;
+	tcp_output_kick(so);
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(w.fin);
+	close(fd);
+	free(data);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
 int
 main(void)
 {
@@ -504,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_tls10_enqueue_order),
 		cmocka_unit_test(test_tls10_mode_switch),
 		cmocka_unit_test(test_mode_switch_lock_failure),
+		cmocka_unit_test(test_rdonly_after_encrypt),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
