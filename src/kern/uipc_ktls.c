@@ -30,7 +30,11 @@ struct ktls_counters ktls_counters;
 /* SIM: the record-trace sink, NULL unless sim/trace installed one. */
 struct ktls_trace_hooks *ktls_trace_hooks;
 
-/* One queue per CPU (struct ktls_wq). */
+/*
+ * One queue per CPU (struct ktls_wq).  running is true from the moment its
+ * worker takes work until it finds the queue empty again; only then does
+ * an enqueuer have to wake it.
+ */
 struct ktls_wq {
 	struct mtx mtx;
 	STAILQ_HEAD(, mbuf) m_head;
@@ -809,15 +813,6 @@ ktls_batched_records(struct mbuf *m)
 	return (records);
 }
 
-static void
-ktls_wq_insert(struct ktls_wq *wq, struct mbuf *m, bool *kick)
-{
-
-	if (STAILQ_EMPTY(&wq->m_head))
-		*kick = true;
-	STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
-}
-
 /*
  * ktls_enqueue(): hand a batch of not-ready records to the session's
  * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
@@ -831,7 +826,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	struct ktls_wq *wq;
 	struct mbuf *n, *prev;
 	int queued, wq_index;
-	bool kick;
+	bool running;
 
 	KASSERT(((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
 		    (M_EXTPG | M_NOTREADY)),
@@ -849,12 +844,11 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	 */
 	wq_index = tls->wq_index;
 	wq = &ktls_wq[wq_index];
-	kick = false;
 	queued = 1;
 
 	mtx_lock(&wq->mtx);
 	if (!tls->sequential_records) {
-		ktls_wq_insert(wq, m, &kick);
+		STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
 	} else if (m->m_epg_seqno != tls->next_seqno) {
 		prev = NULL;
 		STAILQ_FOREACH(n, &tls->pending_records, m_epg_stailq) {
@@ -873,19 +867,26 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		return;
 	} else {
 		tls->next_seqno += ktls_batched_records(m);
-		ktls_wq_insert(wq, m, &kick);
+		STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
 		while ((n = STAILQ_FIRST(&tls->pending_records)) != NULL &&
 		    n->m_epg_seqno == tls->next_seqno) {
 			STAILQ_REMOVE_HEAD(&tls->pending_records, m_epg_stailq);
 			counter_u64_add(ktls_counters.sw_tx_pending, -1);
 			tls->next_seqno += ktls_batched_records(n);
-			ktls_wq_insert(wq, n, &kick);
+			STAILQ_INSERT_TAIL(&wq->m_head, n, m_epg_stailq);
 			queued++;
 		}
 	}
+	/*
+	 * SIM: counted before the queue lock is dropped, where FreeBSD counts
+	 * after its wakeup: counter(9) sums per-CPU values and tolerates the
+	 * worker's decrement coming first, an atomic counter read by a
+	 * concurrent dump would not.
+	 */
 	counter_u64_add(ktls_counters.sw_tx_inqueue, queued);
+	running = wq->running;
 	mtx_unlock(&wq->mtx);
-	if (kick)
+	if (!running)
 		platform->pl_wq_wakeup(platform, wq_index);
 }
 
@@ -898,21 +899,26 @@ ktls_enqueue_to_free(struct mbuf *m)
 {
 	struct ktls_wq *wq;
 	int wq_index;
-	bool kick;
+	bool running;
 
 	m->m_epg_flags |= EPG_FLAG_2FREE;
 	/* As in ktls_enqueue(), m is the worker's once the lock drops. */
 	wq_index = m->m_epg_tls->wq_index;
 	wq = &ktls_wq[wq_index];
-	kick = false;
 	mtx_lock(&wq->mtx);
-	ktls_wq_insert(wq, m, &kick);
+	STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
+	running = wq->running;
 	mtx_unlock(&wq->mtx);
-	if (kick)
+	if (!running)
 		platform->pl_wq_wakeup(platform, wq_index);
 }
 
-/* Drop the connection after a failed encryption (ktls_drop()). */
+/*
+ * ktls_drop(): drop the connection after a failed encryption.  On one that
+ * is already gone, FreeBSD records the error and wakes the receive
+ * buffer's readers (sorwakeup_locked()); its writers were woken by the
+ * drop.  SIM: there is no receive buffer to wake.
+ */
 static void
 ktls_drop(struct socket *so, int error)
 {
@@ -922,10 +928,8 @@ ktls_drop(struct socket *so, int error)
 	tp = sototcpcb(so);
 	if (!tp->t_dropped)
 		tcp_drop(tp, error);
-	else {
+	else
 		so->so_error = error;
-		sowwakeup_locked(so);
-	}
 	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
@@ -1037,7 +1041,6 @@ ktls_encrypt(struct mbuf *top)
 			break;
 	}
 
-	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	if (error == 0)
 		(void)tcp_usr_ready(so, top, npages);
 	else {
@@ -1110,13 +1113,16 @@ ktls_encrypt_async(struct mbuf *top)
 		soref(so);
 		platform->pl_task_post(platform, 0, ktls_encrypt_cb, state);
 	}
-	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	sorele(so);
 }
 
 /*
  * ktls_work_once(): one pass of ktls_work_thread()'s loop: detach every
- * queued batch and process them in FIFO order.
+ * queued batch and process them in FIFO order, counting each out of
+ * sw_tx_inqueue once it has been handed on (after its pr_ready() when
+ * encryption is synchronous).  The platform calls it again while it
+ * returns true, as the thread loops; finding the queue empty is where the
+ * thread would sleep, so running goes false there and not before.
  */
 bool
 ktls_work_once(int idx)
@@ -1129,11 +1135,14 @@ ktls_work_once(int idx)
 	wq = &ktls_wq[idx];
 	STAILQ_INIT(&local_m_head);
 	mtx_lock(&wq->mtx);
-	STAILQ_CONCAT(&local_m_head, &wq->m_head);
-	wq->running = !STAILQ_EMPTY(&local_m_head);
-	mtx_unlock(&wq->mtx);
-	if (STAILQ_EMPTY(&local_m_head))
+	if (STAILQ_EMPTY(&wq->m_head)) {
+		wq->running = false;
+		mtx_unlock(&wq->mtx);
 		return (false);
+	}
+	wq->running = true;
+	STAILQ_CONCAT(&local_m_head, &wq->m_head);
+	mtx_unlock(&wq->mtx);
 
 	STAILQ_FOREACH_SAFE(m, &local_m_head, m_epg_stailq, n) {
 		if (m->m_epg_flags & EPG_FLAG_2FREE) {
@@ -1148,22 +1157,7 @@ ktls_work_once(int idx)
 			ktls_encrypt(m);
 		else
 			ktls_encrypt_async(m);
+		counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	}
-
-	mtx_lock(&wq->mtx);
-	wq->running = false;
-	mtx_unlock(&wq->mtx);
 	return (true);
-}
-
-void
-ktls_check_session(const struct ktls_session *tls)
-{
-
-	KASSERT(tls->refcount >= 1,
-	    ("ktls session %p refcount 0", (const void *)tls));
-	KASSERT(tls->params.tls_hlen <= MBUF_PEXT_HDR_LEN &&
-		tls->params.tls_tlen <= MBUF_PEXT_TRAIL_LEN,
-	    ("ktls session %p bad lengths", (const void *)tls));
-	(void)tls;
 }

@@ -238,7 +238,6 @@ void ktls_seq(struct sockbuf *sb, struct mbuf *m);
 void ktls_enqueue(struct mbuf *m, struct socket *so, int page_count);
 void ktls_enqueue_to_free(struct mbuf *m);
 bool ktls_permit_empty_frames(struct ktls_session *tls);
-void ktls_check_session(const struct ktls_session *tls);
 /*
  * Worker queues (ktls_work_thread()).  SIM: ktls_init() creates one queue
  * per platform CPU; the platform runs ktls_work_once(idx) after

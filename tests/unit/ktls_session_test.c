@@ -26,7 +26,9 @@
 
 #include "ksim_harness.h"
 #include "netinet/tcp_var.h"
+#include "opencrypto/ktls.h"
 #include "sys/ktls.h"
+#include "sys/ktls_trace.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
@@ -548,6 +550,199 @@ test_rdonly_after_encrypt(void **state)
 	wire_fini(&w);
 }
 
+/* A pl_wq_wakeup() / pl_wakeup() wrapper that counts calls. */
+static void (*orig_wq_wakeup)(struct platform *, int);
+static void (*orig_wakeup)(struct platform *, void *);
+static int nwq_wakeups;
+static void *wakeup_chan;
+static int nchan_wakeups;
+
+static void
+count_wq_wakeup(struct platform *pl, int idx)
+{
+
+	nwq_wakeups++;
+	orig_wq_wakeup(pl, idx);
+}
+
+static void
+count_wakeup(struct platform *pl, void *chan)
+{
+
+	if (chan == wakeup_chan)
+		nchan_wakeups++;
+	orig_wakeup(pl, chan);
+}
+
+/*
+ * ktls_enqueue() wakes the worker whenever it is not running, as FreeBSD's
+ * does (it samples wq->running), not only when the queue was empty: two
+ * writes before the worker runs wake it twice.  Once it has drained the
+ * queue and found it empty, the next write wakes it again.
+ */
+static void
+test_worker_wakeup_rule(void **state)
+{
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t *data, *plain;
+	size_t plen, nrec;
+	ssize_t wr;
+
+	(void)state;
+	harness_init(&h, HARNESS_DET, 94, 1);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 0);
+	harness_keys(&h, suite_named("chacha20_poly1305_1_2"), 0, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	data = pattern(300, 5);
+	orig_wq_wakeup = platform->pl_wq_wakeup;
+	platform->pl_wq_wakeup = count_wq_wakeup;
+	nwq_wakeups = 0;
+	assert_int_equal(ksim_write(so, data, 100, &wr), 0);
+	assert_int_equal(ksim_write(so, data + 100, 100, &wr), 0);
+	assert_int_equal(nwq_wakeups, 2);
+	harness_run(&h);
+	assert_int_equal(ksim_write(so, data + 200, 100, &wr), 0);
+	assert_int_equal(nwq_wakeups, 3);
+	harness_run(&h);
+	platform->pl_wq_wakeup = orig_wq_wakeup;
+	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 3);
+	assert_int_equal(plen, 300);
+	assert_memory_equal(plain, data, 300);
+	free(plain);
+	ksim_close(so);
+	harness_run(&h);
+	free(data);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+static uint64_t inq_at_ready;
+static int nready;
+
+static void
+note_inqueue(void *arg, enum ktls_trace_event ev, struct socket *so,
+    const struct mbuf *m)
+{
+
+	(void)arg;
+	(void)so;
+	(void)m;
+	if (ev == KTR_READY) {
+		inq_at_ready = STAT(sw_tx_inqueue);
+		nready++;
+	}
+}
+
+/*
+ * stats.sw_tx_inqueue counts a batch until the worker loop is done with
+ * it: FreeBSD's ktls_work_thread() decrements it after ktls_encrypt()
+ * returns, so with synchronous encryption the batch is still counted when
+ * pr_ready() makes it sendable.
+ */
+static void
+test_inqueue_until_handed_on(void **state)
+{
+	struct ktls_trace_hooks hooks = { .th_record = note_inqueue };
+	uint64_t inq0 = STAT(sw_tx_inqueue);
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t data[100];
+	ssize_t wr;
+
+	(void)state;
+	memset(data, 'q', sizeof(data));
+	harness_init(&h, HARNESS_DET, 95, 1);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 0);
+	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	nready = 0;
+	ktls_trace_hooks = &hooks;
+	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
+	assert_true(STAT(sw_tx_inqueue) == inq0 + 1);
+	harness_run(&h);
+	ktls_trace_hooks = NULL;
+	assert_int_equal(nready, 1);
+	assert_true(inq_at_ready == inq0 + 1);
+	assert_true(STAT(sw_tx_inqueue) == inq0);
+	ksim_close(so);
+	harness_run(&h);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+static int
+fail_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+
+	(void)tls;
+	(void)m;
+	(void)outiov;
+	(void)outiovcnt;
+	return (EIO);
+}
+
+/*
+ * Encryption fails on a connection that was dropped meanwhile: ktls_drop()
+ * records EIO in so_error and frees the record, and wakes no writer
+ * (FreeBSD wakes the receive side, which the simulator does not have).
+ * No writer can really be asleep there (the drop woke them and a dropped
+ * socket refuses sends), so SB_WAIT is set by hand to see whether one
+ * would be woken.
+ */
+static void
+test_drop_after_failed_encrypt(void **state)
+{
+	const struct ktls_crypto_backend *real = ktls_backend;
+	struct ktls_crypto_backend failing = *ktls_backend;
+	uint64_t failed0 = STAT(failed_crypto);
+	uint64_t active0 = STAT(stats_active);
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t data[100];
+	ssize_t wr;
+
+	(void)state;
+	memset(data, 'x', sizeof(data));
+	failing.kb_encrypt = fail_encrypt;
+	harness_init(&h, HARNESS_DET, 96, 1);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 0);
+	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
+	ktls_backend = &failing;
+	assert_int_equal(harness_enable(so, &k), 0);
+	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
+	ksim_drop(so, ECONNRESET);
+	so->so_snd.sb_flags |= SB_WAIT;
+	orig_wakeup = platform->pl_wakeup;
+	platform->pl_wakeup = count_wakeup;
+	wakeup_chan = &so->so_snd;
+	nchan_wakeups = 0;
+	harness_run(&h);
+	platform->pl_wakeup = orig_wakeup;
+	ktls_backend = real;
+	assert_true(STAT(failed_crypto) == failed0 + 1);
+	assert_int_equal(so->so_error, EIO);
+	assert_int_equal(nchan_wakeups, 0);
+	assert_int_equal(w.len, 0);
+	so->so_snd.sb_flags &= ~SB_WAIT;
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(STAT(stats_active) == active0);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
 int
 main(void)
 {
@@ -559,6 +754,9 @@ main(void)
 		cmocka_unit_test(test_tls10_mode_switch),
 		cmocka_unit_test(test_mode_switch_lock_failure),
 		cmocka_unit_test(test_rdonly_after_encrypt),
+		cmocka_unit_test(test_worker_wakeup_rule),
+		cmocka_unit_test(test_inqueue_until_handed_on),
+		cmocka_unit_test(test_drop_after_failed_encrypt),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
