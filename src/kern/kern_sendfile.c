@@ -3,7 +3,7 @@
  *
  * sendfile(2) with asynchronous page I/O.  Models vn_sendfile(),
  * sendfile_wait_generic(), sendfile_swapin() and sendfile_iodone() of
- * sys/kern/kern_sendfile.c (shared/spec/freebsd-ktls.md section 6), with
+ * sys/kern/kern_sendfile.c of FreeBSD main, with
  * the newest tree's fix that enqueues header records together with the
  * file records when page I/O completes.
  *
@@ -241,7 +241,7 @@ struct sf_io {
 	int error;
 	struct socket *so;
 	struct mbuf *m;	    /* first file mbuf */
-	struct mbuf *tls_m; /* [C] chain head, header records included */
+	struct mbuf *tls_m; /* chain head, header records included */
 	int tls_enq_cnt;
 	int npages;
 	struct ktls_session *tls;
@@ -479,7 +479,7 @@ sendfile_headers(struct uio *hdr_uio, long space, struct ktls_session *tls)
  * only), rechecks the file size, rounds the chunk to page boundaries,
  * grabs or reads the pages and cuts them into M_EXTPG mbufs of at most
  * max_pgs pages.  With a TLS session each such mbuf becomes one record, so
- * record sizes follow page geometry (section 6.1).
+ * record sizes follow page geometry (docs/record-layouts.md).
  */
 static int
 vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
@@ -525,6 +525,12 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
+	/*
+	 * SIM: always unmapped (M_EXTPG) mbufs.  FreeBSD uses them only for
+	 * TCP with kern.ipc.mb_use_ext_pgs on, or with KTLS, and otherwise
+	 * one sf_buf mbuf per page; since KTLS cannot be enabled with the
+	 * knob off, only plain sendfile's mbufs differ.
+	 */
 	max_pgs = tls != NULL ? howmany(tls->params.max_frame_len, PAGE_SIZE) :
 				(int)MBUF_PEXT_MAX_PGS;
 

@@ -3,9 +3,9 @@
  *
  * Kernel TLS transmit path: sessions, ktls_frame(), ktls_seq(), worker
  * queues and software encryption.  Models sys/kern/uipc_ktls.c of
- * FreeBSD's newest tree (shared/spec/freebsd-ktls.md sections 1-5, 7.7
- * and 9).  Functions keep FreeBSD's names and steps so the two files can
- * be read side by side; divergences are tagged SIM.
+ * FreeBSD main, transmit side.  Functions keep FreeBSD's names and steps
+ * so the two files can be read side by side; divergences are tagged SIM
+ * and listed in docs/differences.md.
  */
 
 #include <sys/socket.h>
@@ -18,7 +18,7 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-bool ktls_enable_sysctl = true; /* [C] default on */
+bool ktls_enable_sysctl = true; /* FreeBSD main: on by default */
 bool ktls_cbc_enable = true;
 bool mb_use_ext_pgs = true;
 u_int ktls_maxlen = 16384;
@@ -104,7 +104,7 @@ ktls_permit_empty_frames(struct ktls_session *tls)
 }
 
 /*
- * ktls_copyin_tls_enable() [C]: take the option, accepting the v0 layout
+ * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
  * (no rec_seq) by its size, and deep-copy the key material so later steps
  * never touch user memory.  SIM: a NULL pointer with a non-zero length is
  * the one bad user address the simulator can recognise (EFAULT).
@@ -196,8 +196,8 @@ ktls_cleanup_tls_enable(struct tls_enable *tls)
 
 /*
  * ktls_create_session(): validate the suite and derive the record layout
- * (section 2.1).  Key sizes are left to the backend, as in FreeBSD, where
- * only ktls_ocf_try() knows which AES key lengths it supports.
+ * (docs/record-layouts.md).  Key sizes are left to the backend, as in FreeBSD,
+ * where only ktls_ocf_try() knows which AES key lengths it supports.
  */
 static int
 ktls_create_session(struct socket *so, struct tls_enable *en,
@@ -697,7 +697,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
  * ktls_frame(): turn each M_EXTPG mbuf of the chain (one record's
  * plaintext each) into a TLS record: session reference, header with
  * explicit nonce or IV, trailer length; software sessions also mark it
- * not ready until a worker has encrypted it (section 3.1).  Sequence
+ * not ready until a worker has encrypted it.  Sequence
  * numbers are assigned later, by ktls_seq() at append time.
  */
 void
@@ -713,7 +713,7 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 	maxlen = tls->params.max_frame_len;
 	*enq_cnt = 0;
 	for (m = top; m != NULL; m = m->m_next) {
-		/* The plaintext limits of section 3.1. */
+		/* At most max_frame_len; empty only for TLS 1.0 CBC. */
 		KASSERT(m->m_len <= maxlen && m->m_len >= 0 &&
 			(m->m_len > 0 || ktls_permit_empty_frames(tls)),
 		    ("ktls_frame: mbuf %p has bad length %d", (void *)m,
@@ -757,7 +757,8 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 
 		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16 &&
 		    tls->params.tls_vminor == TLS_MINOR_VER_TWO) {
-			/* The explicit nonce counter (section 2.2). */
+			/* The explicit nonce counter (ktls_create_session()).
+			 */
 			noncep = (uint64_t *)(void *)(tls->params.iv + 8);
 			be64enc(tlshdr + 1, *noncep);
 			(*noncep)++;
@@ -779,7 +780,7 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 
 /*
  * ktls_seq(): number the records in socket-buffer order, which is TCP byte
- * order, at append time, before any of them is encrypted (section 4).
+ * order, at append time, before any of them is encrypted.
  */
 void
 ktls_seq(struct sockbuf *sb, struct mbuf *m)
@@ -795,7 +796,10 @@ ktls_seq(struct sockbuf *sb, struct mbuf *m)
 	}
 }
 
-/* Number of records in a batch whose units add up to m_epg_enc_cnt. */
+/*
+ * Number of records in a batch whose units add up to m_epg_enc_cnt.
+ * SIM: m_next is read only while units remain (see ktls_encrypt()).
+ */
 static int
 ktls_batched_records(struct mbuf *m)
 {
@@ -817,7 +821,7 @@ ktls_batched_records(struct mbuf *m)
  * ktls_enqueue(): hand a batch of not-ready records to the session's
  * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
  * from record to record), so batches that complete disk I/O early wait in
- * pending_records until their predecessors are queued (section 5.4).
+ * pending_records until their predecessors are queued.
  */
 void
 ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
@@ -936,7 +940,7 @@ ktls_drop(struct socket *so, int error)
 /*
  * ktls_finish_nonanon(): sendfile pages belong to the page cache and must
  * not be overwritten, so the ciphertext went to new pages; release the
- * file pages and adopt the new ones (section 6.3).
+ * file pages and adopt the new ones.
  */
 static void
 ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
@@ -953,6 +957,10 @@ ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
 /*
  * ktls_encrypt_record(): anonymous pages (write(2) data) are encrypted in
  * place; file pages into freshly allocated ones with the same geometry.
+ * SIM: FreeBSD may take one contiguous buffer from ktls_buffer_zone
+ * instead of separate pages (same offsets); and it counts
+ * stats.ocf.inplace/separate_output in ktls_ocf.c before dispatching the
+ * request, where the simulator counts here once encryption succeeded.
  */
 static int
 ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
@@ -995,7 +1003,7 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 /*
  * ktls_encrypt(): synchronous backend.  Encrypt every record of the batch,
  * dropping each record's session reference as it is done, then mark the
- * whole batch ready with one pr_ready() (section 5.5).
+ * whole batch ready with one pr_ready().
  */
 static void
 ktls_encrypt(struct mbuf *top)
@@ -1015,9 +1023,15 @@ ktls_encrypt(struct mbuf *top)
 	error = 0;
 
 	/*
-	 * NB: the batch's last record may already be followed by newer data
+	 * SIM: the batch's last record may already be followed by newer data
 	 * whose append writes its m_next under the socket lock, which this
-	 * loop does not hold; so m_next is read only while records remain.
+	 * loop does not hold.  FreeBSD's loop (m = m->m_next; npages !=
+	 * total_pages) reads that m_next once more after the last record and
+	 * discards the value: no harm in practice, but a data race, which C11
+	 * leaves undefined and ThreadSanitizer reports.  m_next is read here
+	 * only while records remain, a candidate upstream fix
+	 * (docs/differences.md); ktls_encrypt_async(), ktls_batched_records()
+	 * and mb_free_notready() do the same.
 	 */
 	for (m = top;; m = m->m_next) {
 		KASSERT(m->m_epg_tls == tls,
@@ -1060,6 +1074,9 @@ struct ktls_async_state {
  * ktls_encrypt_cb(): one record of an asynchronous batch completed, in
  * whatever order the "co-processor" chose; pr_ready() per record, and
  * sbready() keeps later records blocked until earlier ones are ready.
+ * SIM: the record is encrypted here, in the completion task; FreeBSD's
+ * worker dispatches the request in ktls_encrypt_async() (where a dispatch
+ * error drops the connection) and the OCF driver completes it.
  */
 static void
 ktls_encrypt_cb(void *arg)
@@ -1102,8 +1119,8 @@ ktls_encrypt_async(struct mbuf *top)
 	npages = 0;
 	for (m = top; npages != total_pages; m = n) {
 		/*
-		 * Read before the callback can free or ready m, and only
-		 * while the batch goes on (see ktls_encrypt()).
+		 * Read before the callback can free or ready m.  SIM: and
+		 * only while the batch goes on (see ktls_encrypt()).
 		 */
 		npages += m->m_epg_nrdy;
 		n = npages != total_pages ? m->m_next : NULL;

@@ -183,6 +183,12 @@ mb_free_extpg(struct mbuf *m)
 	m->m_ext.ext_free = NULL;
 	m->m_epg_npgs = 0;
 	tls = m->m_epg_tls;
+	/*
+	 * SIM: FreeBSD decides with refcount_release_if_not_last(), one
+	 * atomic step; here the test and the release are two, so two mbufs
+	 * freed at once may both release and the last one then runs
+	 * ktls_destroy() in its caller instead of the worker.
+	 */
 	if (tls != NULL &&
 	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
 		ktls_enqueue_to_free(m);
@@ -237,7 +243,11 @@ mb_free_notready(struct mbuf *m, int count)
 				return;
 		} else
 			count--;
-		/* Past the last unit m_next may belong to newer data. */
+		/*
+		 * SIM: past the last unit m_next may belong to newer data,
+		 * appended under a lock this caller does not hold; FreeBSD's
+		 * m = m_free(m) reads it anyway (see ktls_encrypt()).
+		 */
 		n = count > 0 ? m->m_next : NULL;
 		m_free(m);
 		m = n;

@@ -2,9 +2,8 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * TCP user requests: send, ready, drop and the KTLS socket options.
- * Models tcp_usr_send(), tcp_usr_ready() and tcp_ctloutput() of
- * sys/netinet/tcp_usrreq.c (shared/spec/freebsd-ktls.md sections 5.7, 7.7
- * and 9.1).
+ * Models tcp_usr_send(), tcp_usr_ready() and tcp_ctloutput() with the KTLS
+ * cases of tcp_default_ctloutput() from sys/netinet/tcp_usrreq.c.
  */
 
 #include <sys/socket.h>
@@ -67,7 +66,9 @@ tcp_usr_ready(struct socket *so, struct mbuf *m, int count)
 
 /*
  * tcp_drop(): the connection is gone.  Ready data is freed now; not-ready
- * data is freed by whoever completes it (tcp_usr_ready()).
+ * data is freed by whoever completes it (tcp_usr_ready()).  SIM: FreeBSD's
+ * tcp_drop() (tcp_subr.c) also sends a RST and closes the tcpcb; here the
+ * connection is only marked dropped and its writers are woken.
  */
 void
 tcp_drop(struct tcpcb *tp, int error)

@@ -4,8 +4,12 @@
  * Software record encryption with OpenSSL EVP.  Models
  * sys/opencrypto/ktls_ocf.c: ktls_ocf_try(), ktls_ocf_tls12_aead_encrypt(),
  * ktls_ocf_tls13_aead_encrypt() and ktls_ocf_tls_cbc_encrypt()
- * (shared/spec/freebsd-ktls.md sections 2.2-2.5).  FreeBSD hands the work
- * to an OCF driver; here the "driver" is libcrypto.
+ * (RFC 5246 section 6.2.3, RFC 8446 section 5.2).  SIM: FreeBSD hands the
+ * work to an OCF driver; here libcrypto does it, with one EVP context per
+ * session, so a session's records are encrypted one at a time under
+ * os->lock (FreeBSD's lock only guards the TLS 1.0 bookkeeping).  The
+ * per-suite stats.ocf counters are counted once a record succeeded;
+ * FreeBSD counts them before dispatching it.
  */
 
 #include <openssl/core_names.h>
@@ -73,7 +77,7 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 	tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
 
 	if (tls13) {
-		/* AAD: the outer header as on the wire (section 2.4). */
+		/* AAD: the outer header as on the wire (RFC 8446 5.2). */
 		memcpy(aad, hdr, sizeof(struct tls_record_layer));
 		aadlen = sizeof(struct tls_record_layer);
 		ktls_ocf_xor_nonce(nonce, tls->params.iv, m->m_epg_seqno);

@@ -3,7 +3,7 @@
  *
  * mbufs: plain mbufs with external storage and unmapped M_EXTPG mbufs that
  * carry a TLS header and trailer around an array of pages.  Models
- * sys/sys/mbuf.h (shared/spec/freebsd-ktls.md section 1.6).
+ * sys/sys/mbuf.h.
  */
 
 #ifndef _SYS_MBUF_H_

@@ -2,8 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Socket buffers with not-ready data.  Models sys/sys/sockbuf.h and the
- * accounting of sys/kern/uipc_sockbuf.c (shared/spec/freebsd-ktls.md
- * sections 1.7 and 5.7).
+ * accounting of sys/kern/uipc_sockbuf.c.
  */
 
 #ifndef _SYS_SOCKBUF_H_
