@@ -5,7 +5,13 @@
  * every test iterates the same matrix (shared/spec/conformance.md 1.2).
  */
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "suites.h"
 
@@ -24,5 +30,6 @@ test_suite_named(const char *name)
 	for (int i = 0; i < test_nsuites; i++)
 		if (strcmp(test_suites[i].name, name) == 0)
 			return (&test_suites[i]);
+	fail_msg("no suite %s", name);
 	return (NULL);
 }

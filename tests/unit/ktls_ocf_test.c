@@ -33,15 +33,6 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-static const struct test_suite *
-suite_named(const char *name)
-{
-	const struct test_suite *s = test_suite_named(name);
-
-	assert_non_null(s);
-	return (s);
-}
-
 /* One framed record of the socket's session holding buf[0..len). */
 static struct mbuf *
 framed_record(struct ktls_session *tls, const uint8_t *buf, int len,
@@ -146,7 +137,7 @@ test_tls10_out_of_order(void **state)
 	harness_init(&h, HARNESS_DET, 41, 1);
 	wire_init(&w);
 	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("aes128_cbc_1_0_sha1"), 0, &k);
+	harness_keys(&h, test_suite_named("aes128_cbc_1_0_sha1"), 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	tls = so->so_snd.sb_tls_info;
 	assert_true(tls->sequential_records && tls->next_seqno == 0);

@@ -34,15 +34,6 @@
 
 #define STAT(f) __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED)
 
-static const struct test_suite *
-suite_named(const char *name)
-{
-	const struct test_suite *s = test_suite_named(name);
-
-	assert_non_null(s);
-	return (s);
-}
-
 static struct mbuf *
 plain_record(const uint8_t *buf, int len)
 {
@@ -91,7 +82,7 @@ test_refcount_write_path(void **state)
 		wire_init(&w);
 		so = harness_socket(&h, &w, 3);
 		ksim_set_sndbuf(so, 1 << 20, 2048);
-		harness_keys(&h, suite_named(names[n]), 9, &k);
+		harness_keys(&h, test_suite_named(names[n]), 9, &k);
 		assert_int_equal(harness_enable(so, &k), 0);
 		tls = so->so_snd.sb_tls_info;
 		assert_int_equal(tls->refcount, 1);
@@ -150,7 +141,7 @@ test_refcount_drop_in_flight(void **state)
 	wire_init(&w);
 	so = harness_socket(&h, &w, 0);
 	ksim_set_sndbuf(so, 1 << 20, 2048);
-	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
+	harness_keys(&h, test_suite_named("aes128_gcm_1_2"), 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	tls = so->so_snd.sb_tls_info;
 	data = pattern(50000, 1);
@@ -191,7 +182,7 @@ test_session_outlives_socket(void **state)
 	harness_init(&h, HARNESS_DET, 78, 2);
 	wire_init(&w);
 	so = harness_socket(&h, &w, 1);
-	harness_keys(&h, suite_named("chacha20_poly1305_1_3"), 0, &k);
+	harness_keys(&h, test_suite_named("chacha20_poly1305_1_3"), 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	tls = so->so_snd.sb_tls_info;
 	m = plain_record(buf, sizeof(buf));
@@ -249,7 +240,8 @@ test_tls10_enqueue_order(void **state)
 		harness_init(&h, HARNESS_DET, 2000 + o, 2);
 		wire_init(&w);
 		so = harness_socket(&h, &w, 5);
-		harness_keys(&h, suite_named("aes128_cbc_1_0_sha1"), 7, &k);
+		harness_keys(&h, test_suite_named("aes128_cbc_1_0_sha1"), 7,
+		    &k);
 		assert_int_equal(harness_enable(so, &k), 0);
 		tls = so->so_snd.sb_tls_info;
 		assert_true(tls->sequential_records);
@@ -348,6 +340,26 @@ test_tls10_enqueue_order(void **state)
  * session) so that a switch back to SW clones it.  Only with nothing in
  * flight: the session's records are all encrypted and sent.
  */
+/*
+ * A deterministic runner with ncpus queues, a wire and a connected socket
+ * (flowid picks its queue) with a session of the named suite numbered from
+ * seqno.
+ */
+static struct socket *
+session_open(struct harness *h, struct wire *w, struct harness_keys *k,
+    uint64_t seed, int ncpus, uint32_t flowid, const char *suite,
+    uint64_t seqno)
+{
+	struct socket *so;
+
+	harness_init(h, HARNESS_DET, seed, ncpus);
+	wire_init(w);
+	so = harness_socket(h, w, flowid);
+	harness_keys(h, test_suite_named(suite), seqno, k);
+	assert_int_equal(harness_enable(so, k), 0);
+	return (so);
+}
+
 static struct ktls_session *
 pretend_ifnet(struct socket *so)
 {
@@ -405,12 +417,8 @@ test_tls10_mode_switch(void **state)
 	ssize_t wr;
 
 	(void)state;
-	harness_init(&h, HARNESS_DET, 91, 2);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 3);
+	so = session_open(&h, &w, &k, 91, 2, 3, "aes128_cbc_1_0_sha1", 7);
 	ksim_set_sndbuf(so, 1 << 20, 2048);
-	harness_keys(&h, suite_named("aes128_cbc_1_0_sha1"), 7, &k);
-	assert_int_equal(harness_enable(so, &k), 0);
 	a = pattern(20000, 3);
 	b = pattern(5000, 4);
 	assert_int_equal(ksim_write(so, a, 20000, &wr), 0);
@@ -478,11 +486,7 @@ test_mode_switch_lock_failure(void **state)
 	struct wire w;
 
 	(void)state;
-	harness_init(&h, HARNESS_DET, 92, 1);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
-	assert_int_equal(harness_enable(so, &k), 0);
+	so = session_open(&h, &w, &k, 92, 1, 0, "aes128_gcm_1_2", 0);
 	tls = pretend_ifnet(so);
 	so->so_snd_iolock = true;
 	assert_int_not_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
@@ -517,11 +521,7 @@ test_rdonly_after_encrypt(void **state)
 	int fd;
 
 	(void)state;
-	harness_init(&h, HARNESS_DET, 93, 1);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("aes256_gcm_1_3"), 0, &k);
-	assert_int_equal(harness_enable(so, &k), 0);
+	so = session_open(&h, &w, &k, 93, 1, 0, "aes256_gcm_1_3", 0);
 	w.limit = 0;
 	data = pattern(5000, 9);
 	assert_int_equal(ksim_write(so, data, 5000, &wr), 0);
@@ -592,11 +592,7 @@ test_worker_wakeup_rule(void **state)
 	ssize_t wr;
 
 	(void)state;
-	harness_init(&h, HARNESS_DET, 94, 1);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("chacha20_poly1305_1_2"), 0, &k);
-	assert_int_equal(harness_enable(so, &k), 0);
+	so = session_open(&h, &w, &k, 94, 1, 0, "chacha20_poly1305_1_2", 0);
 	data = pattern(300, 5);
 	orig_wq_wakeup = platform->pl_wq_wakeup;
 	platform->pl_wq_wakeup = count_wq_wakeup;
@@ -658,11 +654,7 @@ test_inqueue_until_handed_on(void **state)
 
 	(void)state;
 	memset(data, 'q', sizeof(data));
-	harness_init(&h, HARNESS_DET, 95, 1);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
-	assert_int_equal(harness_enable(so, &k), 0);
+	so = session_open(&h, &w, &k, 95, 1, 0, "aes128_gcm_1_2", 0);
 	nready = 0;
 	ktls_trace_hooks = &hooks;
 	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
@@ -715,12 +707,8 @@ test_drop_after_failed_encrypt(void **state)
 	(void)state;
 	memset(data, 'x', sizeof(data));
 	failing.kb_encrypt = fail_encrypt;
-	harness_init(&h, HARNESS_DET, 96, 1);
-	wire_init(&w);
-	so = harness_socket(&h, &w, 0);
-	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
 	ktls_backend = &failing;
-	assert_int_equal(harness_enable(so, &k), 0);
+	so = session_open(&h, &w, &k, 96, 1, 0, "aes128_gcm_1_2", 0);
 	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
 	ksim_drop(so, ECONNRESET);
 	so->so_snd.sb_flags |= SB_WAIT;

@@ -59,7 +59,6 @@ lowat_case(bool own_lowat, uint64_t seed)
 	so = harness_socket(&h, &w, 0);
 	if (own_lowat)
 		ksim_set_sndbuf(so, 32768, 2048);
-	assert_non_null(s);
 	harness_keys(&h, s, 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	fd = harness_tmpfile(&h.rng, 100, &file);
