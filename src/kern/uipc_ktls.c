@@ -1001,6 +1001,23 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 }
 
 /*
+ * Mark an encrypted record read-only, as ktls_encrypt() and
+ * ktls_encrypt_cb() do.  SIM: under the socket buffer lock.  FreeBSD sets
+ * the flag without it, while sbready() or sbdrop() on another CPU may be
+ * reading the same record's m_flags (it is queued in the socket buffer):
+ * a data race, undefined in C11 and reported by ThreadSanitizer, which
+ * the lock avoids; a candidate upstream fix (docs/differences.md).
+ */
+static void
+ktls_set_rdonly(struct socket *so, struct mbuf *m)
+{
+
+	SOCKBUF_LOCK(&so->so_snd);
+	m->m_flags |= M_RDONLY;
+	SOCKBUF_UNLOCK(&so->so_snd);
+}
+
+/*
  * ktls_encrypt(): synchronous backend.  Encrypt every record of the batch,
  * dropping each record's session reference as it is done, then mark the
  * whole batch ready with one pr_ready().
@@ -1043,7 +1060,7 @@ ktls_encrypt(struct mbuf *top)
 		if (error != 0)
 			break;
 		/* The ciphertext is final: nothing may write the pages now. */
-		m->m_flags |= M_RDONLY;
+		ktls_set_rdonly(so, m);
 		npages += m->m_epg_nrdy;
 		/*
 		 * Drop the reference now: a software-encrypted record no
@@ -1092,7 +1109,7 @@ ktls_encrypt_cb(void *arg)
 	tls = m->m_epg_tls;
 	error = ktls_encrypt_record(tls, m);
 	if (error == 0) {
-		m->m_flags |= M_RDONLY;
+		ktls_set_rdonly(so, m);
 		npages = m->m_epg_nrdy;
 		m->m_epg_tls = NULL;
 		ktls_free(tls);
