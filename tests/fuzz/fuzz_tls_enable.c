@@ -10,10 +10,10 @@
  * onto a suite from tests/lib/suites.h so that seeds can start valid), the
  * option length (full, v0, anything), key pointers into copies of the
  * input of exactly the given length, or NULL.  The result must be exactly
- * the errno expected_errno() computes from shared/spec/freebsd-ktls.md
- * section 9.1 (evaluation order of tree C), written here independently
- * of src/.  On success a one-record write must decrypt with the oracle
- * using the same keys and sequence number.  Anything else abort()s.
+ * the errno expected_errno() computes from FreeBSD main's evaluation
+ * order, written here independently of src/.  On success a one-record write
+ * must decrypt with the oracle using the same keys and sequence number.
+ * Anything else abort()s.
  *
  * Input layout (short inputs read as zeros):
  *   u8  f1: bits 0-1 option size (0 full, 1 v0, 2 next byte, 3 full +
@@ -187,9 +187,9 @@ key_valid(const struct tls_enable *en)
 }
 
 /*
- * The errno of setsockopt(TCP_TXTLS_ENABLE), in the evaluation order of
- * spec section 9.1 for tree C: the socket-option layer, then
- * ktls_copyin_tls_enable()'s range checks and key copy-ins, then
+ * The errno of setsockopt(TCP_TXTLS_ENABLE), in FreeBSD main's evaluation
+ * order: udp_ctloutput() for a UDP socket, tcp_ctloutput() (a dropped
+ * connection), ktls_copyin_tls_enable()'s range checks and key copy-ins,
  * ktls_enable_tx(), ktls_create_session(), the SW backend and finally
  * SOCK_IO_SEND_LOCK (listening socket).
  */
