@@ -3,7 +3,7 @@
  *
  * sendfile(2) with asynchronous page I/O.  Models vn_sendfile(),
  * sendfile_wait_generic(), sendfile_swapin() and sendfile_iodone() of
- * sys/kern/kern_sendfile.c (shared/spec/freebsd-ktls.md section 6), with
+ * sys/kern/kern_sendfile.c of FreeBSD main, with
  * the newest tree's fix that enqueues header records together with the
  * file records when page I/O completes.
  *
@@ -241,7 +241,7 @@ struct sf_io {
 	int error;
 	struct socket *so;
 	struct mbuf *m;	    /* first file mbuf */
-	struct mbuf *tls_m; /* [C] chain head, header records included */
+	struct mbuf *tls_m; /* chain head, header records included */
 	int tls_enq_cnt;
 	int npages;
 	struct ktls_session *tls;
@@ -410,7 +410,11 @@ sendfile_free_mext_pg(struct mbuf *m)
 
 /*
  * sendfile_wait_generic(): check the socket and wait (or EAGAIN) until at
- * least min(need, sb_lowat) bytes of space exist.
+ * least min(need, sb_lowat) bytes of space exist.  First, on a send buffer
+ * with SB_AUTOLOWAT, the old low-water hack: sb_lowat is raised to half
+ * of sb_hiwat, and to a page if that is less, for this and every later
+ * write or sendfile on the socket.  Under KTLS the moment a sender resumes
+ * decides where records are cut, so this shapes the records.
  */
 static int
 sendfile_wait(struct socket *so, off_t need, long *space)
@@ -418,6 +422,13 @@ sendfile_wait(struct socket *so, off_t need, long *space)
 	int error;
 
 	SOCKBUF_LOCK(&so->so_snd);
+	if (so->so_snd.sb_flags & SB_AUTOLOWAT) {
+		if (so->so_snd.sb_lowat < so->so_snd.sb_hiwat / 2)
+			so->so_snd.sb_lowat = so->so_snd.sb_hiwat / 2;
+		if (so->so_snd.sb_lowat < PAGE_SIZE &&
+		    so->so_snd.sb_hiwat >= PAGE_SIZE)
+			so->so_snd.sb_lowat = PAGE_SIZE;
+	}
 	for (;;) {
 		if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
 			error = EPIPE;
@@ -468,18 +479,21 @@ sendfile_headers(struct uio *hdr_uio, long space, struct ktls_session *tls)
  * only), rechecks the file size, rounds the chunk to page boundaries,
  * grabs or reads the pages and cuts them into M_EXTPG mbufs of at most
  * max_pgs pages.  With a TLS session each such mbuf becomes one record, so
- * record sizes follow page geometry (section 6.1).
+ * record sizes follow page geometry (docs/record-layouts.md).
  */
 static int
-vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
-    size_t nbytes, off_t *sent)
+vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
+    const struct iovec *trl, int trl_cnt, off_t offset, size_t nbytes,
+    off_t *sent)
 {
 	struct ktls_session *tls;
 	struct sf_object *obj;
 	struct sf_io *sfio;
 	struct mbuf *m, *mh, *mhtail, *m0, *mtail;
 	struct stat st;
+	struct msghdr msg;
 	off_t off, rem, obj_size, sbytes;
+	ssize_t written;
 	long space;
 	int error, ext_pgs_idx, flags, hdrlen, max_pgs, nios, npages;
 	int tls_enq_cnt;
@@ -511,6 +525,12 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
+	/*
+	 * SIM: always unmapped (M_EXTPG) mbufs.  FreeBSD uses them only for
+	 * TCP with kern.ipc.mb_use_ext_pgs on, or with KTLS, and otherwise
+	 * one sf_buf mbuf per page; since KTLS cannot be enabled with the
+	 * knob off, only plain sendfile's mbufs differ.
+	 */
 	max_pgs = tls != NULL ? howmany(tls->params.max_frame_len, PAGE_SIZE) :
 				(int)MBUF_PEXT_MAX_PGS;
 
@@ -519,7 +539,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		sfio = NULL;
 		nios = 0;
 		if ((error = sendfile_wait(so, rem, &space)) != 0)
-			break;
+			goto done;
 
 		if (hdr_uio != NULL && hdr_uio->uio_resid > 0) {
 			mh = sendfile_headers(hdr_uio, space, tls);
@@ -534,10 +554,14 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		/* The file may have changed size while we slept. */
 		if (fstat(fd, &st) != 0) {
 			error = EBADF;
-			break;
+			goto done;
 		}
+		/*
+		 * Shrunk to or below what was already sent: stop without the
+		 * trailers, as vn_sendfile() does (goto done).
+		 */
 		if (off >= st.st_size)
-			break;
+			goto done;
 		if (st.st_size != obj_size) {
 			obj_size = st.st_size;
 			rem = nbytes != 0 ?
@@ -573,7 +597,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		if (sfio->fd < 0) {
 			error = EBADF;
 			sf_io_free(sfio);
-			break;
+			goto done;
 		}
 		sfio->pindex0 = (uint64_t)off / PAGE_SIZE;
 		nios = sendfile_swapin(sfio);
@@ -587,7 +611,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 			ext_pgs_idx++;
 			if (ext_pgs_idx == max_pgs) {
 				m0 = mb_alloc_ext_pgs(M_WAITOK,
-				    sendfile_free_mext_pg);
+				    sendfile_free_mext_pg, M_RDONLY);
 				ext_pgs_idx = 0;
 				if (mtail != NULL)
 					mtail->m_next = m0;
@@ -655,32 +679,44 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio, off_t offset,
 		}
 		m = NULL;
 		if (error != 0)
-			break;
+			goto done;
 		sbytes += space + hdrlen;
 		hdrlen = 0;
 	}
 
+	/*
+	 * The file was sent to its end (or to nbytes): the trailers follow
+	 * with an ordinary write, as FreeBSD does ("wimp out and use
+	 * writev").
+	 */
+	if (trl != NULL && trl_cnt > 0) {
+		sock_io_send_unlock(so);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = (struct iovec *)(uintptr_t)trl;
+		msg.msg_iovlen = trl_cnt;
+		error = ksim_sendmsg(so, &msg, 0, &written);
+		if (error == 0)
+			sbytes += written;
+		goto out;
+	}
+done:
+	sock_io_send_unlock(so);
+out:
 	if (mh != NULL)
 		m_freem(mh);
-	sock_io_send_unlock(so);
 	if (tls != NULL)
 		ktls_free(tls);
 	*sent = sbytes;
 	return (error);
 }
 
-/*
- * sendfile(2).  Trailers are sent afterwards with an ordinary write, as
- * FreeBSD does ("wimp out and use writev").
- */
+/* sendfile(2). */
 int
 ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
     const struct sf_hdtr *hdtr, off_t *sbytes, int flags)
 {
 	struct iovec *hiov;
 	struct uio hdr_uio, *huio;
-	struct msghdr msg;
-	ssize_t written;
 	off_t sent;
 	int error;
 
@@ -703,17 +739,9 @@ ksim_sendfile(struct socket *so, int fd, off_t offset, size_t nbytes,
 			hdr_uio.uio_resid += hiov[i].iov_len;
 		huio = &hdr_uio;
 	}
-	error = vn_sendfile(so, fd, huio, offset, nbytes, &sent);
+	error = vn_sendfile(so, fd, huio, hdtr != NULL ? hdtr->trailers : NULL,
+	    hdtr != NULL ? hdtr->trl_cnt : 0, offset, nbytes, &sent);
 	*sbytes = sent;
 	kfree(hiov);
-	if (error == 0 && hdtr != NULL && hdtr->trailers != NULL &&
-	    hdtr->trl_cnt > 0) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = hdtr->trailers;
-		msg.msg_iovlen = hdtr->trl_cnt;
-		error = ksim_sendmsg(so, &msg, 0, &written);
-		if (error == 0)
-			*sbytes += written;
-	}
 	return (error);
 }

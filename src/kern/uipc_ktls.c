@@ -3,9 +3,9 @@
  *
  * Kernel TLS transmit path: sessions, ktls_frame(), ktls_seq(), worker
  * queues and software encryption.  Models sys/kern/uipc_ktls.c of
- * FreeBSD's newest tree (shared/spec/freebsd-ktls.md sections 1-5, 7.7
- * and 9).  Functions keep FreeBSD's names and steps so the two files can
- * be read side by side; divergences are tagged SIM.
+ * FreeBSD main, transmit side.  Functions keep FreeBSD's names and steps
+ * so the two files can be read side by side; divergences are tagged SIM
+ * and listed in docs/differences.md.
  */
 
 #include <sys/socket.h>
@@ -18,18 +18,23 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-bool ktls_enable_sysctl = true; /* [C] default on */
+bool ktls_enable_sysctl = true; /* FreeBSD main: on by default */
 bool ktls_cbc_enable = true;
 bool mb_use_ext_pgs = true;
 u_int ktls_maxlen = 16384;
 bool ktls_sim_async = false;
+bool ktls_sim_compat_freebsd12 = true;
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
 struct ktls_counters ktls_counters;
 /* SIM: the record-trace sink, NULL unless sim/trace installed one. */
 struct ktls_trace_hooks *ktls_trace_hooks;
 
-/* One queue per CPU (struct ktls_wq). */
+/*
+ * One queue per CPU (struct ktls_wq).  running is true from the moment its
+ * worker takes work until it finds the queue empty again; only then does
+ * an enqueuer have to wake it.
+ */
 struct ktls_wq {
 	struct mtx mtx;
 	STAILQ_HEAD(, mbuf) m_head;
@@ -99,7 +104,7 @@ ktls_permit_empty_frames(struct ktls_session *tls)
 }
 
 /*
- * ktls_copyin_tls_enable() [C]: take the option, accepting the v0 layout
+ * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
  * (no rec_seq) by its size, and deep-copy the key material so later steps
  * never touch user memory.  SIM: a NULL pointer with a non-zero length is
  * the one bad user address the simulator can recognise (EFAULT).
@@ -191,8 +196,8 @@ ktls_cleanup_tls_enable(struct tls_enable *tls)
 
 /*
  * ktls_create_session(): validate the suite and derive the record layout
- * (section 2.1).  Key sizes are left to the backend, as in FreeBSD, where
- * only ktls_ocf_try() knows which AES key lengths it supports.
+ * (docs/record-layouts.md).  Key sizes are left to the backend, as in FreeBSD,
+ * where only ktls_ocf_try() knows which AES key lengths it supports.
  */
 static int
 ktls_create_session(struct socket *so, struct tls_enable *en,
@@ -211,10 +216,23 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 	switch (en->cipher_algorithm) {
 	case CRYPTO_AES_NIST_GCM_16:
 		/*
-		 * GMAC ids were tolerated only for COMPAT_FREEBSD12; SIM:
-		 * built without it, so any auth algorithm is refused.
+		 * auth_algorithm is unused, but a kernel with options
+		 * COMPAT_FREEBSD12, as GENERIC has (sys/amd64/conf/GENERIC),
+		 * tolerates the GMAC ids early FreeBSD 13 userland passed.
 		 */
-		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+		switch (en->auth_algorithm) {
+		case 0:
+			break;
+		case CRYPTO_AES_128_NIST_GMAC:
+		case CRYPTO_AES_192_NIST_GMAC:
+		case CRYPTO_AES_256_NIST_GMAC:
+			if (ktls_sim_compat_freebsd12)
+				break;
+			return (EINVAL);
+		default:
+			return (EINVAL);
+		}
+		if (en->auth_key_len != 0)
 			return (EINVAL);
 		switch (en->tls_vminor) {
 		case TLS_MINOR_VER_TWO:
@@ -230,6 +248,14 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 		}
 		break;
 	case CRYPTO_AES_CBC:
+		/*
+		 * kern.ipc.tls.cbc_enable is checked here, after the version
+		 * and flags, as in FreeBSD main (uipc_ktls.c,
+		 * ktls_create_session()); older trees checked it in
+		 * ktls_enable_tx() before the mb_use_ext_pgs check.
+		 */
+		if (!ktls_cbc_enable)
+			return (EOPNOTSUPP);
 		switch (en->auth_algorithm) {
 		case CRYPTO_SHA1_HMAC:
 			break;
@@ -355,18 +381,29 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 	    en->tls_vminor == TLS_MINOR_VER_TWO)
 		arc4rand(tls->params.iv + 8, sizeof(uint64_t), 0);
 
-	tls->initial_offload_seqno = be64dec(en->rec_seq);
 	*tlsp = tls;
 	return (0);
 }
 
 /*
- * ktls_clone_session(): copy the parameters (keys, IV and the GCM nonce
- * counter) and the queue for a mode switch.  TLS 1.0 chaining state is not
- * carried over, as in FreeBSD (section 7.7).
+ * ktls_clone_session(): copy the parameters (keys, the TLS 1.0 initial IV,
+ * the TLS 1.2 GCM nonce counter) and the queue for a mode switch, as
+ * FreeBSD's ktls_clone_session() does.  Its clone leaves
+ * sequential_records, next_seqno and initial_offload_seqno zero.
+ *
+ * SIM: a TLS 1.0 clone keeps sequential_records and starts next_seqno at
+ * the socket buffer's next sequence number, which ktls_set_tx_mode()
+ * passes in.  FreeBSD's clone would, under INVARIANTS, fail its first
+ * record in ktls_ocf_tls_cbc_encrypt()'s order check and drop the
+ * connection, and without INVARIANTS encrypt sendfile batches in
+ * completion order rather than sequence order; carrying the numbering is
+ * a candidate fix upstream (docs/differences.md).  Either way the CBC
+ * chain restarts from the initial IV: records framed before the switch are
+ * still encrypted by the old session, so the new one cannot know their
+ * last ciphertext block.
  */
 static struct ktls_session *
-ktls_clone_session(struct ktls_session *tls)
+ktls_clone_session(struct ktls_session *tls, uint64_t next_seqno)
 {
 	struct ktls_session *tls_new;
 
@@ -388,8 +425,10 @@ ktls_clone_session(struct ktls_session *tls)
 		memcpy(tls_new->params.auth_key, tls->params.auth_key,
 		    tls->params.auth_key_len);
 	}
-	tls_new->sequential_records = tls->sequential_records;
-	tls_new->initial_offload_seqno = tls->initial_offload_seqno;
+	if (tls->sequential_records) {
+		tls_new->sequential_records = true;
+		tls_new->next_seqno = next_seqno;
+	}
 	return (tls_new);
 }
 
@@ -463,8 +502,10 @@ ktls_destroy(struct ktls_session *tls)
 }
 
 /*
- * ktls_enable_tx(): checks in FreeBSD's order (section 9.1), then modes in
- * order TOE, ifnet, software; the first success wins.
+ * ktls_enable_tx(): the checks in the order of FreeBSD main's
+ * ktls_enable_tx() (uipc_ktls.c), the cipher-specific ones, cbc_enable
+ * included, in ktls_create_session(); then the modes in order TOE, ifnet,
+ * software; the first success wins.
  */
 int
 ktls_enable_tx(struct socket *so, struct tls_enable *en)
@@ -472,21 +513,22 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	struct ktls_session *tls;
 	int error;
 
-	counter_u64_add(ktls_counters.enable_calls, 1);
+	/* Calls refused by kern.ipc.tls.enable are not counted. */
 	if (!ktls_enable_sysctl)
 		return (ENOTSUP);
+	counter_u64_add(ktls_counters.enable_calls, 1);
 	if (so->so_proto != IPPROTO_TCP)
 		return (EINVAL);
 	if (so->so_snd.sb_tls_info != NULL)
 		return (EALREADY);
-	if (en->cipher_algorithm == CRYPTO_AES_CBC && !ktls_cbc_enable)
-		return (ENOTSUP);
 	if (!mb_use_ext_pgs)
 		return (ENXIO);
 
 	error = ktls_create_session(so, en, &tls, KTLS_TX);
 	if (error != 0)
 		return (error);
+	/* For NICs that need the first sequence number (ktls_enable_tx()). */
+	tls->initial_offload_seqno = be64dec(en->rec_seq);
 
 	error = ktls_try_ifnet(tls, false);
 	if (error != 0)
@@ -521,6 +563,20 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	return (0);
 }
 
+/*
+ * ktls_get_rx_mode(): a listener is refused as in FreeBSD.  SIM: the
+ * receive path is not modelled, so no socket has a receive session.
+ */
+int
+ktls_get_rx_mode(struct socket *so, int *modep)
+{
+
+	if (so->so_options & SO_ACCEPTCONN_SIM)
+		return (EINVAL);
+	*modep = TCP_TLS_MODE_NONE;
+	return (0);
+}
+
 int
 ktls_get_tx_mode(struct socket *so, int *modep)
 {
@@ -545,6 +601,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 {
 	struct ktls_session *tls, *tls_new;
 	struct tcpcb *tp;
+	uint64_t seqno;
 	int error;
 
 	if (so->so_options & SO_ACCEPTCONN_SIM)
@@ -571,24 +628,38 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	ktls_hold(tls);
 	SOCKBUF_UNLOCK(&so->so_snd);
 
-	tls_new = ktls_clone_session(tls);
+	/*
+	 * SIM: FreeBSD clones the session and tries the new mode before it
+	 * takes SOCK_IO_SEND_LOCK.  The simulator takes the lock first, so
+	 * that no sender frames records with the old session between the
+	 * clone, which takes the socket buffer's next sequence number for a
+	 * TLS 1.0 session, and the switch.  A failure to lock counts as a
+	 * failed switch, as in FreeBSD.
+	 */
+	error = sock_io_send_lock(so);
+	if (error != 0) {
+		counter_u64_add(ktls_counters.switch_failed, 1);
+		ktls_free(tls);
+		return (error);
+	}
+	SOCKBUF_LOCK(&so->so_snd);
+	seqno = so->so_snd.sb_tls_seqno;
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	tls_new = ktls_clone_session(tls, seqno);
 	if (mode == TCP_TLS_MODE_IFNET)
 		error = ktls_try_ifnet(tls_new, true);
 	else
 		error = ktls_try_sw(tls_new, KTLS_TX);
 	if (error != 0) {
+		sock_io_send_unlock(so);
 		counter_u64_add(ktls_counters.switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
 		return (error);
 	}
 
-	error = sock_io_send_lock(so);
-	if (error != 0) {
-		ktls_free(tls_new);
-		ktls_free(tls);
-		return (error);
-	}
+	/* Another switch may have won the race for the lock. */
 	SOCKBUF_LOCK(&so->so_snd);
 	if (so->so_snd.sb_tls_info != tls) {
 		SOCKBUF_UNLOCK(&so->so_snd);
@@ -599,6 +670,12 @@ ktls_set_tx_mode(struct socket *so, int mode)
 		return (EBUSY);
 	}
 	so->so_snd.sb_tls_info = tls_new;
+	/*
+	 * SIM: FreeBSD clears t_nic_ktls_xmit in ktls_destroy() of the
+	 * ifnet session, which holds its inpcb; the simulator's session does
+	 * not hold its socket, so the flag is cleared at the switch (the NIC
+	 * engine has to revisit this).
+	 */
 	if (tls_new->mode != TCP_TLS_MODE_SW)
 		tp->t_nic_ktls_xmit = 1;
 	else
@@ -620,7 +697,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
  * ktls_frame(): turn each M_EXTPG mbuf of the chain (one record's
  * plaintext each) into a TLS record: session reference, header with
  * explicit nonce or IV, trailer length; software sessions also mark it
- * not ready until a worker has encrypted it (section 3.1).  Sequence
+ * not ready until a worker has encrypted it.  Sequence
  * numbers are assigned later, by ktls_seq() at append time.
  */
 void
@@ -636,7 +713,7 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 	maxlen = tls->params.max_frame_len;
 	*enq_cnt = 0;
 	for (m = top; m != NULL; m = m->m_next) {
-		/* The plaintext limits of section 3.1. */
+		/* At most max_frame_len; empty only for TLS 1.0 CBC. */
 		KASSERT(m->m_len <= maxlen && m->m_len >= 0 &&
 			(m->m_len > 0 || ktls_permit_empty_frames(tls)),
 		    ("ktls_frame: mbuf %p has bad length %d", (void *)m,
@@ -680,7 +757,8 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 
 		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16 &&
 		    tls->params.tls_vminor == TLS_MINOR_VER_TWO) {
-			/* The explicit nonce counter (section 2.2). */
+			/* The explicit nonce counter (ktls_create_session()).
+			 */
 			noncep = (uint64_t *)(void *)(tls->params.iv + 8);
 			be64enc(tlshdr + 1, *noncep);
 			(*noncep)++;
@@ -702,7 +780,7 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 
 /*
  * ktls_seq(): number the records in socket-buffer order, which is TCP byte
- * order, at append time, before any of them is encrypted (section 4).
+ * order, at append time, before any of them is encrypted.
  */
 void
 ktls_seq(struct sockbuf *sb, struct mbuf *m)
@@ -718,7 +796,10 @@ ktls_seq(struct sockbuf *sb, struct mbuf *m)
 	}
 }
 
-/* Number of records in a batch whose units add up to m_epg_enc_cnt. */
+/*
+ * Number of records in a batch whose units add up to m_epg_enc_cnt.
+ * SIM: m_next is read only while units remain (see ktls_encrypt()).
+ */
 static int
 ktls_batched_records(struct mbuf *m)
 {
@@ -736,20 +817,11 @@ ktls_batched_records(struct mbuf *m)
 	return (records);
 }
 
-static void
-ktls_wq_insert(struct ktls_wq *wq, struct mbuf *m, bool *kick)
-{
-
-	if (STAILQ_EMPTY(&wq->m_head))
-		*kick = true;
-	STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
-}
-
 /*
  * ktls_enqueue(): hand a batch of not-ready records to the session's
  * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
  * from record to record), so batches that complete disk I/O early wait in
- * pending_records until their predecessors are queued (section 5.4).
+ * pending_records until their predecessors are queued.
  */
 void
 ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
@@ -758,7 +830,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	struct ktls_wq *wq;
 	struct mbuf *n, *prev;
 	int queued, wq_index;
-	bool kick;
+	bool running;
 
 	KASSERT(((m->m_flags & (M_EXTPG | M_NOTREADY)) ==
 		    (M_EXTPG | M_NOTREADY)),
@@ -776,12 +848,11 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	 */
 	wq_index = tls->wq_index;
 	wq = &ktls_wq[wq_index];
-	kick = false;
 	queued = 1;
 
 	mtx_lock(&wq->mtx);
 	if (!tls->sequential_records) {
-		ktls_wq_insert(wq, m, &kick);
+		STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
 	} else if (m->m_epg_seqno != tls->next_seqno) {
 		prev = NULL;
 		STAILQ_FOREACH(n, &tls->pending_records, m_epg_stailq) {
@@ -800,19 +871,26 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		return;
 	} else {
 		tls->next_seqno += ktls_batched_records(m);
-		ktls_wq_insert(wq, m, &kick);
+		STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
 		while ((n = STAILQ_FIRST(&tls->pending_records)) != NULL &&
 		    n->m_epg_seqno == tls->next_seqno) {
 			STAILQ_REMOVE_HEAD(&tls->pending_records, m_epg_stailq);
 			counter_u64_add(ktls_counters.sw_tx_pending, -1);
 			tls->next_seqno += ktls_batched_records(n);
-			ktls_wq_insert(wq, n, &kick);
+			STAILQ_INSERT_TAIL(&wq->m_head, n, m_epg_stailq);
 			queued++;
 		}
 	}
+	/*
+	 * SIM: counted before the queue lock is dropped, where FreeBSD counts
+	 * after its wakeup: counter(9) sums per-CPU values and tolerates the
+	 * worker's decrement coming first, an atomic counter read by a
+	 * concurrent dump would not.
+	 */
 	counter_u64_add(ktls_counters.sw_tx_inqueue, queued);
+	running = wq->running;
 	mtx_unlock(&wq->mtx);
-	if (kick)
+	if (!running)
 		platform->pl_wq_wakeup(platform, wq_index);
 }
 
@@ -825,21 +903,26 @@ ktls_enqueue_to_free(struct mbuf *m)
 {
 	struct ktls_wq *wq;
 	int wq_index;
-	bool kick;
+	bool running;
 
 	m->m_epg_flags |= EPG_FLAG_2FREE;
 	/* As in ktls_enqueue(), m is the worker's once the lock drops. */
 	wq_index = m->m_epg_tls->wq_index;
 	wq = &ktls_wq[wq_index];
-	kick = false;
 	mtx_lock(&wq->mtx);
-	ktls_wq_insert(wq, m, &kick);
+	STAILQ_INSERT_TAIL(&wq->m_head, m, m_epg_stailq);
+	running = wq->running;
 	mtx_unlock(&wq->mtx);
-	if (kick)
+	if (!running)
 		platform->pl_wq_wakeup(platform, wq_index);
 }
 
-/* Drop the connection after a failed encryption (ktls_drop()). */
+/*
+ * ktls_drop(): drop the connection after a failed encryption.  On one that
+ * is already gone, FreeBSD records the error and wakes the receive
+ * buffer's readers (sorwakeup_locked()); its writers were woken by the
+ * drop.  SIM: there is no receive buffer to wake.
+ */
 static void
 ktls_drop(struct socket *so, int error)
 {
@@ -849,17 +932,15 @@ ktls_drop(struct socket *so, int error)
 	tp = sototcpcb(so);
 	if (!tp->t_dropped)
 		tcp_drop(tp, error);
-	else {
+	else
 		so->so_error = error;
-		sowwakeup_locked(so);
-	}
 	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
 /*
  * ktls_finish_nonanon(): sendfile pages belong to the page cache and must
  * not be overwritten, so the ciphertext went to new pages; release the
- * file pages and adopt the new ones (section 6.3).
+ * file pages and adopt the new ones.
  */
 static void
 ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
@@ -876,6 +957,10 @@ ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
 /*
  * ktls_encrypt_record(): anonymous pages (write(2) data) are encrypted in
  * place; file pages into freshly allocated ones with the same geometry.
+ * SIM: FreeBSD may take one contiguous buffer from ktls_buffer_zone
+ * instead of separate pages (same offsets); and it counts
+ * stats.ocf.inplace/separate_output in ktls_ocf.c before dispatching the
+ * request, where the simulator counts here once encryption succeeded.
  */
 static int
 ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
@@ -916,9 +1001,26 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 }
 
 /*
+ * Mark an encrypted record read-only, as ktls_encrypt() and
+ * ktls_encrypt_cb() do.  SIM: under the socket buffer lock.  FreeBSD sets
+ * the flag without it, while sbready() or sbdrop() on another CPU may be
+ * reading the same record's m_flags (it is queued in the socket buffer):
+ * a data race, undefined in C11 and reported by ThreadSanitizer, which
+ * the lock avoids; a candidate upstream fix (docs/differences.md).
+ */
+static void
+ktls_set_rdonly(struct socket *so, struct mbuf *m)
+{
+
+	SOCKBUF_LOCK(&so->so_snd);
+	m->m_flags |= M_RDONLY;
+	SOCKBUF_UNLOCK(&so->so_snd);
+}
+
+/*
  * ktls_encrypt(): synchronous backend.  Encrypt every record of the batch,
  * dropping each record's session reference as it is done, then mark the
- * whole batch ready with one pr_ready() (section 5.5).
+ * whole batch ready with one pr_ready().
  */
 static void
 ktls_encrypt(struct mbuf *top)
@@ -938,9 +1040,15 @@ ktls_encrypt(struct mbuf *top)
 	error = 0;
 
 	/*
-	 * NB: the batch's last record may already be followed by newer data
+	 * SIM: the batch's last record may already be followed by newer data
 	 * whose append writes its m_next under the socket lock, which this
-	 * loop does not hold; so m_next is read only while records remain.
+	 * loop does not hold.  FreeBSD's loop (m = m->m_next; npages !=
+	 * total_pages) reads that m_next once more after the last record and
+	 * discards the value: no harm in practice, but a data race, which C11
+	 * leaves undefined and ThreadSanitizer reports.  m_next is read here
+	 * only while records remain, a candidate upstream fix
+	 * (docs/differences.md); ktls_encrypt_async(), ktls_batched_records()
+	 * and mb_free_notready() do the same.
 	 */
 	for (m = top;; m = m->m_next) {
 		KASSERT(m->m_epg_tls == tls,
@@ -951,6 +1059,8 @@ ktls_encrypt(struct mbuf *top)
 		error = ktls_encrypt_record(tls, m);
 		if (error != 0)
 			break;
+		/* The ciphertext is final: nothing may write the pages now. */
+		ktls_set_rdonly(so, m);
 		npages += m->m_epg_nrdy;
 		/*
 		 * Drop the reference now: a software-encrypted record no
@@ -962,7 +1072,6 @@ ktls_encrypt(struct mbuf *top)
 			break;
 	}
 
-	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	if (error == 0)
 		(void)tcp_usr_ready(so, top, npages);
 	else {
@@ -982,6 +1091,9 @@ struct ktls_async_state {
  * ktls_encrypt_cb(): one record of an asynchronous batch completed, in
  * whatever order the "co-processor" chose; pr_ready() per record, and
  * sbready() keeps later records blocked until earlier ones are ready.
+ * SIM: the record is encrypted here, in the completion task; FreeBSD's
+ * worker dispatches the request in ktls_encrypt_async() (where a dispatch
+ * error drops the connection) and the OCF driver completes it.
  */
 static void
 ktls_encrypt_cb(void *arg)
@@ -997,6 +1109,7 @@ ktls_encrypt_cb(void *arg)
 	tls = m->m_epg_tls;
 	error = ktls_encrypt_record(tls, m);
 	if (error == 0) {
+		ktls_set_rdonly(so, m);
 		npages = m->m_epg_nrdy;
 		m->m_epg_tls = NULL;
 		ktls_free(tls);
@@ -1023,8 +1136,8 @@ ktls_encrypt_async(struct mbuf *top)
 	npages = 0;
 	for (m = top; npages != total_pages; m = n) {
 		/*
-		 * Read before the callback can free or ready m, and only
-		 * while the batch goes on (see ktls_encrypt()).
+		 * Read before the callback can free or ready m.  SIM: and
+		 * only while the batch goes on (see ktls_encrypt()).
 		 */
 		npages += m->m_epg_nrdy;
 		n = npages != total_pages ? m->m_next : NULL;
@@ -1034,13 +1147,16 @@ ktls_encrypt_async(struct mbuf *top)
 		soref(so);
 		platform->pl_task_post(platform, 0, ktls_encrypt_cb, state);
 	}
-	counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	sorele(so);
 }
 
 /*
  * ktls_work_once(): one pass of ktls_work_thread()'s loop: detach every
- * queued batch and process them in FIFO order.
+ * queued batch and process them in FIFO order, counting each out of
+ * sw_tx_inqueue once it has been handed on (after its pr_ready() when
+ * encryption is synchronous).  The platform calls it again while it
+ * returns true, as the thread loops; finding the queue empty is where the
+ * thread would sleep, so running goes false there and not before.
  */
 bool
 ktls_work_once(int idx)
@@ -1053,11 +1169,14 @@ ktls_work_once(int idx)
 	wq = &ktls_wq[idx];
 	STAILQ_INIT(&local_m_head);
 	mtx_lock(&wq->mtx);
-	STAILQ_CONCAT(&local_m_head, &wq->m_head);
-	wq->running = !STAILQ_EMPTY(&local_m_head);
-	mtx_unlock(&wq->mtx);
-	if (STAILQ_EMPTY(&local_m_head))
+	if (STAILQ_EMPTY(&wq->m_head)) {
+		wq->running = false;
+		mtx_unlock(&wq->mtx);
 		return (false);
+	}
+	wq->running = true;
+	STAILQ_CONCAT(&local_m_head, &wq->m_head);
+	mtx_unlock(&wq->mtx);
 
 	STAILQ_FOREACH_SAFE(m, &local_m_head, m_epg_stailq, n) {
 		if (m->m_epg_flags & EPG_FLAG_2FREE) {
@@ -1072,22 +1191,7 @@ ktls_work_once(int idx)
 			ktls_encrypt(m);
 		else
 			ktls_encrypt_async(m);
+		counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
 	}
-
-	mtx_lock(&wq->mtx);
-	wq->running = false;
-	mtx_unlock(&wq->mtx);
 	return (true);
-}
-
-void
-ktls_check_session(const struct ktls_session *tls)
-{
-
-	KASSERT(tls->refcount >= 1,
-	    ("ktls session %p refcount 0", (const void *)tls));
-	KASSERT(tls->params.tls_hlen <= MBUF_PEXT_HDR_LEN &&
-		tls->params.tls_tlen <= MBUF_PEXT_TRAIL_LEN,
-	    ("ktls session %p bad lengths", (const void *)tls));
-	(void)tls;
 }

@@ -149,15 +149,20 @@ mb_free_mext_pgs(struct mbuf *m)
 	}
 }
 
+/*
+ * mb_alloc_ext_pgs(): flags is M_RDONLY for pages the caller must not
+ * write (sendfile's page-cache pages); anonymous pages stay writable until
+ * ktls_encrypt() has encrypted them in place (kern_mbuf.c).
+ */
 struct mbuf *
-mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free)
+mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags)
 {
 	struct mbuf *m;
 
 	m = kmalloc(sizeof(*m), how | M_ZERO);
 	if (m == NULL)
 		return (NULL);
-	m->m_flags = M_EXT | M_EXTPG | M_RDONLY;
+	m->m_flags = M_EXT | M_EXTPG | flags;
 	m->m_ext.ext_free = ext_free != NULL ? ext_free : mb_free_mext_pgs;
 	return (m);
 }
@@ -178,6 +183,12 @@ mb_free_extpg(struct mbuf *m)
 	m->m_ext.ext_free = NULL;
 	m->m_epg_npgs = 0;
 	tls = m->m_epg_tls;
+	/*
+	 * SIM: FreeBSD decides with refcount_release_if_not_last(), one
+	 * atomic step; here the test and the release are two, so two mbufs
+	 * freed at once may both release and the last one then runs
+	 * ktls_destroy() in its caller instead of the worker.
+	 */
 	if (tls != NULL &&
 	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
 		ktls_enqueue_to_free(m);
@@ -232,7 +243,11 @@ mb_free_notready(struct mbuf *m, int count)
 				return;
 		} else
 			count--;
-		/* Past the last unit m_next may belong to newer data. */
+		/*
+		 * SIM: past the last unit m_next may belong to newer data,
+		 * appended under a lock this caller does not hold; FreeBSD's
+		 * m = m_free(m) reads it anyway (see ktls_encrypt()).
+		 */
 		n = count > 0 ? m->m_next : NULL;
 		m_free(m);
 		m = n;
@@ -409,7 +424,7 @@ m_uiotombuf_nomap(struct uio *uio, int how, int len, int maxseg, int flags)
 	total = len > 0 ? min(uio->uio_resid, (ssize_t)len) : uio->uio_resid;
 	m = prev = NULL;
 	do {
-		mb = mb_alloc_ext_pgs(how, mb_free_mext_pgs);
+		mb = mb_alloc_ext_pgs(how, mb_free_mext_pgs, 0);
 		if (mb == NULL)
 			goto failed;
 		mb->m_epg_flags = EPG_FLAG_ANON;

@@ -13,6 +13,7 @@
 #include <limits.h>
 
 #include "netinet/tcp_var.h"
+#include "netinet/udp_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
@@ -55,6 +56,9 @@ ksim_socket(int type, struct socket **sop)
 	refcount_init(&so->so_count, 1);
 	so->so_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
 	so->so_snd.sb_mtx = &so->so_lock;
+	/* tcp_usr_attach() */
+	if (so->so_proto == IPPROTO_TCP)
+		so->so_snd.sb_flags |= SB_AUTOLOWAT;
 	tp = kmalloc(sizeof(*tp), M_WAITOK | M_ZERO);
 	tp->t_socket = so;
 	tp->t_maxseg = 1448;
@@ -453,6 +457,21 @@ sooptcopyout(struct sockopt *sopt, const void *buf, size_t len)
 	return (0);
 }
 
+/*
+ * sosetopt()/sogetopt(): everything but SOL_SOCKET goes to the protocol's
+ * pr_ctloutput.  SIM: socket-level options are set with ksim_set_*().
+ */
+static int
+so_ctloutput(struct socket *so, struct sockopt *sopt)
+{
+
+	if (sopt->sopt_level == SOL_SOCKET)
+		return (ENOPROTOOPT);
+	if (so->so_proto == IPPROTO_TCP)
+		return (tcp_ctloutput(so, sopt));
+	return (udp_ctloutput(so, sopt));
+}
+
 int
 ksim_setsockopt(struct socket *so, int level, int name, const void *val,
     socklen_t valsize)
@@ -474,10 +493,7 @@ ksim_setsockopt(struct socket *so, int level, int name, const void *val,
 			return (ENOPROTOOPT);
 		}
 	}
-	if (level != IPPROTO_TCP)
-		return (ENOPROTOOPT);
-	/* ktls_enable_tx() itself refuses non-TCP sockets with EINVAL. */
-	return (tcp_ctloutput(so, &sopt));
+	return (so_ctloutput(so, &sopt));
 }
 
 int
@@ -492,9 +508,7 @@ ksim_getsockopt(struct socket *so, int level, int name, void *val,
 	sopt.sopt_name = name;
 	sopt.sopt_val = val;
 	sopt.sopt_valsize = *valsize;
-	if (level != IPPROTO_TCP || so->so_proto != IPPROTO_TCP)
-		return (ENOPROTOOPT);
-	error = tcp_ctloutput(so, &sopt);
+	error = so_ctloutput(so, &sopt);
 	*valsize = sopt.sopt_valsize;
 	return (error);
 }
@@ -531,8 +545,16 @@ sbsetopt(struct socket *so, struct sockopt *sopt)
 	if (sopt->sopt_name == SO_SNDBUF) {
 		if (!sbreserve_locked(so, (u_int)optval))
 			error = ENOBUFS;
-	} else
+	} else {
 		so->so_snd.sb_lowat = min((u_int)optval, so->so_snd.sb_hiwat);
+		/*
+		 * SIM: an explicit low-water mark is taken to stop sendfile's
+		 * SB_AUTOLOWAT adjustment (DragonFly's sosetopt() clears it;
+		 * FreeBSD's sbsetopt() was not established);
+		 * docs/differences.md.
+		 */
+		so->so_snd.sb_flags &= ~SB_AUTOLOWAT;
+	}
 	SOCKBUF_UNLOCK(&so->so_snd);
 	return (error);
 }

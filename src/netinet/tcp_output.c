@@ -2,11 +2,11 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * SIM: a TCP output stub.  It keeps the two rules of tcp_default_output()
- * that matter to KTLS (shared/spec/freebsd-ktls.md section 5.7): only the
- * ready prefix of the send buffer (sb_acc) may be sent, and no FIN goes out
- * while any byte, ready or not, is still queued (sb_ccc).  Bytes the wire
- * takes count as sent and acknowledged at once; there is no congestion
- * control, retransmission or window.
+ * (sys/netinet/tcp_output.c) that matter to KTLS: only the ready prefix of
+ * the send buffer (sb_acc) may be sent, and no FIN goes out while any
+ * byte, ready or not, is still queued (sb_ccc).  Bytes the wire takes
+ * count as sent and acknowledged at once; there is no congestion control,
+ * retransmission or window (docs/differences.md).
  */
 
 #include "netinet/tcp_var.h"

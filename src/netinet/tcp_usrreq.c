@@ -2,14 +2,14 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * TCP user requests: send, ready, drop and the KTLS socket options.
- * Models tcp_usr_send(), tcp_usr_ready() and tcp_ctloutput() of
- * sys/netinet/tcp_usrreq.c (shared/spec/freebsd-ktls.md sections 5.7, 7.7
- * and 9.1).
+ * Models tcp_usr_send(), tcp_usr_ready() and tcp_ctloutput() with the KTLS
+ * cases of tcp_default_ctloutput() from sys/netinet/tcp_usrreq.c.
  */
 
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "netinet/ip_var.h"
 #include "netinet/tcp_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
@@ -88,7 +88,9 @@ tcp_usr_ready(struct socket *so, struct mbuf *m, int count)
 
 /*
  * tcp_drop(): the connection is gone.  Ready data is freed now; not-ready
- * data is freed by whoever completes it (tcp_usr_ready()).
+ * data is freed by whoever completes it (tcp_usr_ready()).  SIM: FreeBSD's
+ * tcp_drop() (tcp_subr.c) also sends a RST and closes the tcpcb; here the
+ * connection is only marked dropped and its writers are woken.
  */
 void
 tcp_drop(struct tcpcb *tp, int error)
@@ -132,6 +134,9 @@ tcp_ctloutput(struct socket *so, struct sockopt *sopt)
 	tp = sototcpcb(so);
 	if (tp->t_dropped)
 		return (ECONNRESET);
+	/* tcp_ctloutput_set() and tcp_ctloutput_get(). */
+	if (sopt->sopt_level != IPPROTO_TCP)
+		return (ip_ctloutput(so, sopt));
 	if (sopt->sopt_dir == SOPT_SET) {
 		switch (sopt->sopt_name) {
 		case TCP_TXTLS_ENABLE:
@@ -156,7 +161,9 @@ tcp_ctloutput(struct socket *so, struct sockopt *sopt)
 			return (error);
 		return (sooptcopyout(sopt, &optval, sizeof(optval)));
 	case TCP_RXTLS_MODE:
-		optval = TCP_TLS_MODE_NONE;
+		error = ktls_get_rx_mode(so, &optval);
+		if (error != 0)
+			return (error);
 		return (sooptcopyout(sopt, &optval, sizeof(optval)));
 	default:
 		return (ENOPROTOOPT);

@@ -16,7 +16,7 @@ struct sockopt;
 
 struct tcpcb {
 	struct socket *t_socket;
-	bool t_dropped; /* INP_DROPPED */
+	bool t_dropped; /* TF_DISCONNECTED in FreeBSD main */
 	bool t_fin_sent;
 	int t_nic_ktls_xmit;
 	int t_nic_ktls_xmit_dis;

@@ -1,11 +1,14 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * The software encryption backend interface.  FreeBSD's newest tree calls
+ * The software encryption backend interface.  SIM: FreeBSD main calls
  * ktls_ocf_try(), ktls_ocf_encrypt() and ktls_ocf_free() directly
- * (sys/opencrypto/ktls.h); older trees had pluggable backends.  ktlsim keeps
- * the pluggable table so that a second, faster backend can sit beside the
- * OpenSSL EVP one (DESIGN.md, performance budget).
+ * (sys/opencrypto/ktls.h); older trees registered backends in a list
+ * (ktls_crypto_backend_register()).  The simulator calls them through one
+ * struct of function pointers, ktls_backend, which points at the OpenSSL
+ * EVP backend: there is one backend, not a table of them, and the pointer
+ * exists so that another backend (a faster one, or a test's failing one)
+ * can be put in its place.
  */
 
 #ifndef _OPENCRYPTO_KTLS_H_

@@ -4,8 +4,12 @@
  * Software record encryption with OpenSSL EVP.  Models
  * sys/opencrypto/ktls_ocf.c: ktls_ocf_try(), ktls_ocf_tls12_aead_encrypt(),
  * ktls_ocf_tls13_aead_encrypt() and ktls_ocf_tls_cbc_encrypt()
- * (shared/spec/freebsd-ktls.md sections 2.2-2.5).  FreeBSD hands the work
- * to an OCF driver; here the "driver" is libcrypto.
+ * (RFC 5246 section 6.2.3, RFC 8446 section 5.2).  SIM: FreeBSD hands the
+ * work to an OCF driver; here libcrypto does it, with one EVP context per
+ * session, so a session's records are encrypted one at a time under
+ * os->lock (FreeBSD's lock only guards the TLS 1.0 bookkeeping).  The
+ * per-suite stats.ocf counters are counted once a record succeeded;
+ * FreeBSD counts them before dispatching it.
  */
 
 #include <openssl/core_names.h>
@@ -22,9 +26,11 @@ struct ktls_ocf_session {
 	EVP_MAC_CTX *mctx;
 	const char *digest;
 	int maclen;
-	/* TLS 1.0: the chained IV and the next expected record. */
+	/* TLS 1.0: the chained IV; the next record is checked by INVARIANTS. */
 	uint8_t cbc_iv[AES_BLOCK_LEN];
+#ifdef INVARIANTS
 	uint64_t next_seqno;
+#endif
 	bool implicit_iv;
 	/* CBC works on one contiguous run: plaintext | MAC | padding. */
 	uint8_t *cbc_buf;
@@ -71,7 +77,7 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 	tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
 
 	if (tls13) {
-		/* AAD: the outer header as on the wire (section 2.4). */
+		/* AAD: the outer header as on the wire (RFC 8446 5.2). */
 		memcpy(aad, hdr, sizeof(struct tls_record_layer));
 		aadlen = sizeof(struct tls_record_layer);
 		ktls_ocf_xor_nonce(nonce, tls->params.iv, m->m_epg_seqno);
@@ -151,9 +157,16 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 	buf = os->cbc_buf;
 
 	if (os->implicit_iv) {
-		/* Records must arrive in sequence order (section 2.5). */
+#ifdef INVARIANTS
+		/*
+		 * The chained IV is only right for the record after the last
+		 * one encrypted.  FreeBSD checks this only in INVARIANTS
+		 * kernels (ktls_ocf_tls_cbc_encrypt()); without them a record
+		 * out of order is encrypted with the wrong chain.
+		 */
 		if (m->m_epg_seqno != os->next_seqno)
 			return (EINVAL);
+#endif
 		iv = os->cbc_iv;
 	} else
 		iv = m->m_epg_hdr + sizeof(struct tls_record_layer);
@@ -194,7 +207,9 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 
 	if (os->implicit_iv) {
 		memcpy(os->cbc_iv, buf + total - AES_BLOCK_LEN, AES_BLOCK_LEN);
-		os->next_seqno++;
+#ifdef INVARIANTS
+		os->next_seqno = m->m_epg_seqno + 1;
+#endif
 		KTLS_COUNTER_ADD(ocf_tls10_cbc_encrypts, 1);
 	} else
 		KTLS_COUNTER_ADD(ocf_tls11_cbc_encrypts, 1);
@@ -311,7 +326,9 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 		if (tls->params.tls_vminor == TLS_MINOR_VER_ZERO) {
 			os->implicit_iv = true;
 			memcpy(os->cbc_iv, tls->params.iv, AES_BLOCK_LEN);
+#ifdef INVARIANTS
 			os->next_seqno = tls->next_seqno;
+#endif
 		}
 		tls->sync_dispatch = true;
 	} else

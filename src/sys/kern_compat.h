@@ -164,8 +164,11 @@ refcount_release(volatile u_int *count)
 }
 
 /*
- * malloc(9) flags are accepted and ignored; M_WAITOK allocations that fail
- * are a simulator bug, so they abort as the kernel would panic.
+ * SIM: kmalloc()/kfree() stand in for malloc(9)/free(9) and uma(9) zones:
+ * libc's allocator, with no malloc type (M_KTLS) and no zone, under names
+ * that do not collide with libc's.  The flags are accepted and ignored
+ * but M_ZERO; an M_WAITOK allocation that fails is a simulator bug, so it
+ * aborts as the kernel would panic.
  */
 #define M_NOWAIT 0x0001
 #define M_WAITOK 0x0002

@@ -2,8 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Kernel TLS: the user-visible socket-option contract and the kernel session
- * state.  Models FreeBSD's sys/sys/ktls.h (newest tree), see
- * shared/spec/freebsd-ktls.md sections 1.1-1.5.
+ * state.  Models FreeBSD main's sys/sys/ktls.h.
  */
 
 #ifndef _SYS_KTLS_H_
@@ -151,6 +150,10 @@ struct m_snd_tag;
 
 struct ktls_session {
 	struct ktls_ocf_session *ocf_session;
+	/*
+	 * SIM: reserved for the NIC engine; nothing sets or reads snd_tag,
+	 * reset_pending or gen yet, and initial_offload_seqno is only set.
+	 */
 	struct m_snd_tag *snd_tag;
 	struct tls_session_params params;
 	u_int wq_index;
@@ -213,16 +216,23 @@ void ktls_counters_foreach(void (*fn)(void *arg, const char *name,
 			       uint64_t value),
     void *arg);
 
-/* kern.ipc.tls sysctl knobs (section 1.8). */
+/* kern.ipc.tls sysctl knobs (FreeBSD main's defaults). */
 extern bool ktls_enable_sysctl; /* kern.ipc.tls.enable */
 extern bool ktls_cbc_enable;	/* kern.ipc.tls.cbc_enable */
 extern bool mb_use_ext_pgs;	/* kern.ipc.mb_use_ext_pgs */
-extern u_int ktls_maxlen;	/* kern.ipc.tls.maxlen */
-extern bool ktls_sim_async;	/* SIM: backend completes per record */
+/* kern.ipc.tls.maxlen; SIM: boot-time in FreeBSD, read per session here */
+extern u_int ktls_maxlen;
+extern bool ktls_sim_async; /* SIM: backend completes per record */
+/*
+ * SIM: the kernel has options COMPAT_FREEBSD12 (GENERIC does); false
+ * models one without, which refuses GMAC ids with AES-GCM.
+ */
+extern bool ktls_sim_compat_freebsd12;
 
 int ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls);
 void ktls_cleanup_tls_enable(struct tls_enable *tls);
 int ktls_enable_tx(struct socket *so, struct tls_enable *en);
+int ktls_get_rx_mode(struct socket *so, int *modep);
 int ktls_get_tx_mode(struct socket *so, int *modep);
 int ktls_set_tx_mode(struct socket *so, int mode);
 void ktls_destroy(struct ktls_session *tls);
@@ -232,13 +242,13 @@ void ktls_seq(struct sockbuf *sb, struct mbuf *m);
 void ktls_enqueue(struct mbuf *m, struct socket *so, int page_count);
 void ktls_enqueue_to_free(struct mbuf *m);
 bool ktls_permit_empty_frames(struct ktls_session *tls);
-void ktls_check_session(const struct ktls_session *tls);
 /*
  * Worker queues (ktls_work_thread()).  SIM: ktls_init() creates one queue
- * per platform CPU; the platform runs ktls_work_once(idx) after
- * pl_wq_wakeup(idx): it detaches everything queued on idx and processes it
- * (the body of ktls_work_thread()'s loop), returning false if there was
- * nothing to do.  ktls_uninit() requires all queues to be empty.
+ * per platform CPU; after pl_wq_wakeup(idx) the platform calls
+ * ktls_work_once(idx) until it returns false: each call detaches
+ * everything queued on idx and processes it (the body of
+ * ktls_work_thread()'s loop), and false means the queue was empty, where
+ * the thread would sleep.  ktls_uninit() requires all queues to be empty.
  */
 int ktls_init(void);
 void ktls_uninit(void);

@@ -3,7 +3,7 @@
  *
  * mbufs: plain mbufs with external storage and unmapped M_EXTPG mbufs that
  * carry a TLS header and trailer around an array of pages.  Models
- * sys/sys/mbuf.h (shared/spec/freebsd-ktls.md section 1.6).
+ * sys/sys/mbuf.h.
  */
 
 #ifndef _SYS_MBUF_H_
@@ -127,7 +127,7 @@ m_epg_pagelen(const struct mbuf *m, int pidx, int pgoff)
 u_int m_epg_datalen(const struct mbuf *m);
 
 struct mbuf *m_get_ext(size_t size, int how); /* plain mbuf, storage */
-struct mbuf *mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free);
+struct mbuf *mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags);
 void mb_free_extpg(struct mbuf *m);
 struct mbuf *m_free(struct mbuf *m);
 void m_freem(struct mbuf *m);

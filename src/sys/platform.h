@@ -30,7 +30,9 @@ struct platform {
 
 	/*
 	 * Worker queue 'idx' has work and its worker is idle: run
-	 * ktls_work_once(idx) soon (models wakeup(wq) in ktls_enqueue()).
+	 * ktls_work_once(idx) soon, and again as long as it returns true,
+	 * as ktls_work_thread() loops (models wakeup(wq) in ktls_enqueue(),
+	 * which does not wake a worker that is still running).
 	 */
 	void (*pl_wq_wakeup)(struct platform *pl, int idx);
 

@@ -21,6 +21,15 @@ struct socket;
 /* sb_flags */
 #define SB_WAIT 0x0004
 #define SB_STOP 0x1000
+/*
+ * sendfile(2) may raise sb_lowat (sendfile_wait_generic()).  FreeBSD
+ * main's tcp_usr_attach() sets the flag on every TCP send buffer and
+ * solisten_clone() passes it on; the simulator clears it when the
+ * application sets its own low-water mark (ksim_set_sndbuf()), which is
+ * what the flag is for (docs/differences.md).  SIM: the bit's value is
+ * the simulator's own.
+ */
+#define SB_AUTOLOWAT 0x2000
 
 struct sockbuf {
 	struct mtx *sb_mtx; /* the socket's lock (SIM: one per socket) */

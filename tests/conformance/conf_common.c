@@ -298,6 +298,7 @@ conf_teardown(void **state)
 	mb_use_ext_pgs = true;
 	ktls_maxlen = 16384;
 	ktls_sim_async = false;
+	ktls_sim_compat_freebsd12 = true;
 	return (0);
 }
 

@@ -221,6 +221,7 @@ test_ip04_not_connected(void **state)
 	struct ctx c;
 	uint8_t *p, *plain;
 	size_t plen;
+	socklen_t len;
 	ssize_t n;
 	int mode;
 
@@ -233,6 +234,11 @@ test_ip04_not_connected(void **state)
 	assert_int_equal(harness_enable(so, &c.k), ENOTCONN);
 	assert_int_equal(get_mode(so, &mode), EINVAL);
 	assert_int_equal(set_mode(so, TCP_TLS_MODE_SW), EINVAL);
+	/* ktls_get_rx_mode() refuses listeners too. */
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(so, IPPROTO_TCP, TCP_RXTLS_MODE, &mode,
+			     &len),
+	    EINVAL);
 	ksim_close(so);
 
 	/* Unconnected: enable works, writes do not (yet). */
@@ -300,9 +306,13 @@ test_ip09_lengths(void **state)
 		en.auth_key = c.k.auth_key;
 		en.auth_key_len = 20;
 		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
-		build_enable(&c.k, &en);
-		en.auth_algorithm = CRYPTO_AES_128_NIST_GMAC;
-		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		/* GMAC ids with AES-GCM: IP-GMAC. */
+		if (s->cipher_algorithm == CRYPTO_CHACHA20_POLY1305) {
+			build_enable(&c.k, &en);
+			en.auth_algorithm = CRYPTO_AES_128_NIST_GMAC;
+			assert_int_equal(enable_raw(c.so, &en, sizeof(en)),
+			    EINVAL);
+		}
 	} else {
 		build_enable(&c.k, &en);
 		en.auth_key_len = 0;
@@ -320,6 +330,50 @@ test_ip09_lengths(void **state)
 	}
 	expect_clean_then_enable(&c);
 	ctx_free(&c);
+}
+
+/*
+ * IP-GMAC: AES-GCM with a GMAC id as auth_algorithm.  FreeBSD accepts the
+ * ids only in a kernel with options COMPAT_FREEBSD12, which GENERIC has
+ * (sys/amd64/conf/GENERIC); the session then works as without them.  A
+ * kernel without the option (ktls_sim_compat_freebsd12 off) refuses them,
+ * and a GMAC key length is refused either way.
+ */
+static void
+test_ip_gmac_compat(void **state)
+{
+	static const int gmac[] = { CRYPTO_AES_128_NIST_GMAC,
+		CRYPTO_AES_192_NIST_GMAC, CRYPTO_AES_256_NIST_GMAC };
+	const struct conf_case *cc = *state;
+	struct tls_enable en;
+	struct rlog l;
+	struct ctx c;
+	uint8_t *p, *plain;
+	size_t plen;
+
+	for (size_t i = 0; i < nitems(gmac); i++) {
+		ctx_open_suite(&c, cc, cc->s, 1, 77 + i, false);
+		build_enable(&c.k, &en);
+		en.auth_algorithm = gmac[i];
+		en.auth_key = c.k.auth_key;
+		en.auth_key_len = 16;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		en.auth_key = NULL;
+		en.auth_key_len = 0;
+		ktls_sim_compat_freebsd12 = false;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		ktls_sim_compat_freebsd12 = true;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), 0);
+		p = payload(&c, 3000);
+		write_all(&c, p, 3000);
+		ctx_close(&c);
+		ctx_decrypt(&c, &plain, &plen, &l);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(l.r[0].seqno, 77 + i);
+		assert_int_equal(plen, 3000);
+		assert_memory_equal(plain, p, 3000);
+		ctx_free_run(&c, &l, plain, p);
+	}
 }
 
 /* Option-layer and range checks: size, pointers, lengths, flags. */
@@ -450,27 +504,51 @@ test_ip_ealready(void **state)
 }
 
 /*
- * sysctl knobs: kern.ipc.tls.enable off -> ENOTSUP; cbc_enable off ->
- * ENOTSUP for CBC only; kern.ipc.mb_use_ext_pgs off -> ENXIO.  Each knob
- * is restored (also by conf_teardown() on failure).
+ * sysctl knobs: kern.ipc.tls.enable off -> ENOTSUP, and the call is not
+ * counted in stats.enable_calls; kern.ipc.mb_use_ext_pgs off -> ENXIO;
+ * cbc_enable off -> ENOTSUP for CBC only, checked in ktls_create_session()
+ * after the version and flags (uipc_ktls.c in FreeBSD main), so those
+ * still fail with EINVAL and unmapped mbufs being off with ENXIO, while a
+ * bad MAC on a CBC suite gets ENOTSUP.  Each knob is restored (also by
+ * conf_teardown() on failure).
  */
 static void
 test_ip_knobs(void **state)
 {
 	const struct conf_case *cc = *state;
 	const struct test_suite *s = cc->s;
+	struct tls_enable en;
 	struct ctx c;
+	uint64_t calls;
 
 	ctx_open_suite(&c, cc, s, 1, 4, false);
+	calls = ktls_counters.enable_calls;
 	ktls_enable_sysctl = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
 	ktls_enable_sysctl = true;
+	assert_true(ktls_counters.enable_calls == calls);
 	mb_use_ext_pgs = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
 	mb_use_ext_pgs = true;
+	assert_true(ktls_counters.enable_calls == calls + 1);
 	ktls_cbc_enable = false;
 	if (is_cbc(s)) {
 		assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
+		build_enable(&c.k, &en);
+		en.tls_vmajor = 2;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.tls_vminor = 9;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		build_enable(&c.k, &en);
+		en.flags = 1;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+		mb_use_ext_pgs = false;
+		assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
+		mb_use_ext_pgs = true;
+		build_enable(&c.k, &en);
+		en.auth_algorithm = 0;
+		assert_int_equal(enable_raw(c.so, &en, sizeof(en)), ENOTSUP);
 		ktls_cbc_enable = true;
 		expect_clean_then_enable(&c);
 	} else {
@@ -481,18 +559,59 @@ test_ip_knobs(void **state)
 	ctx_free(&c);
 }
 
-/* A UDP socket: EINVAL. */
+/*
+ * A UDP socket: every IPPROTO_TCP option is EINVAL, set or get, because
+ * udp_ctloutput() hands levels other than IPPROTO_UDP to ip_ctloutput()
+ * (sys/netinet/udp_usrreq.c, ip_output.c), before the argument is read:
+ * a NULL option pointer is EINVAL too, not EFAULT.
+ */
 static void
 test_ip_udp(void **state)
 {
 	const struct conf_case *cc = *state;
+	struct tls_enable en;
 	struct socket *so;
 	struct ctx c;
+	socklen_t len;
+	int mode;
 
 	ctx_open_suite(&c, cc, cc->s, 0, 0, false);
 	assert_int_equal(ksim_socket(SOCK_DGRAM, &so), 0);
 	assert_int_equal(harness_enable(so, &c.k), EINVAL);
+	build_enable(&c.k, &en);
+	assert_int_equal(enable_raw(so, NULL, sizeof(en)), EINVAL);
+	assert_int_equal(set_mode(so, TCP_TLS_MODE_SW), EINVAL);
+	assert_int_equal(get_mode(so, &mode), EINVAL);
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(so, IPPROTO_TCP, TCP_RXTLS_MODE, &mode,
+			     &len),
+	    EINVAL);
 	ksim_close(so);
+	ctx_free(&c);
+}
+
+/*
+ * Other levels on a TCP socket go to ip_ctloutput(): IPPROTO_IP options
+ * are unknown here (ENOPROTOOPT), any other level is EINVAL.
+ */
+static void
+test_ip_levels(void **state)
+{
+	const struct conf_case *cc = *state;
+	struct ctx c;
+	socklen_t len;
+	int mode;
+
+	ctx_open_suite(&c, cc, cc->s, 1, 0, true);
+	len = sizeof(mode);
+	assert_int_equal(ksim_getsockopt(c.so, IPPROTO_IP, TCP_TXTLS_MODE,
+			     &mode, &len),
+	    ENOPROTOOPT);
+	assert_int_equal(ksim_getsockopt(c.so, IPPROTO_UDP, TCP_TXTLS_MODE,
+			     &mode, &len),
+	    EINVAL);
+	assert_int_equal(get_mode(c.so, &mode), 0);
+	assert_int_equal(mode, TCP_TLS_MODE_SW);
 	ctx_free(&c);
 }
 
@@ -587,11 +706,13 @@ static const struct conf_test params_tests[] = {
 	{ "IP-03", test_ip03_unknown, conf_all },
 	{ "IP-04", test_ip04_not_connected, conf_all },
 	{ "IP-09", test_ip09_lengths, conf_all },
+	{ "IP-GMAC", test_ip_gmac_compat, is_gcm },
 	{ "IP-OPT", test_ip_option_checks, conf_all },
 	{ "IP-V0", test_ip_v0_layout, conf_all },
 	{ "IP-EALREADY", test_ip_ealready, conf_all },
 	{ "IP-KNOBS", test_ip_knobs, conf_all },
 	{ "IP-UDP", test_ip_udp, conf_all },
+	{ "IP-LEVELS", test_ip_levels, conf_all },
 	{ "IP-MODE", test_ip_txtls_mode, conf_all },
 	{ "IP-PRE-ENABLE", test_ip_data_before_enable, conf_all },
 };

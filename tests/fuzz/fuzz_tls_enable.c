@@ -10,10 +10,10 @@
  * onto a suite from tests/lib/suites.h so that seeds can start valid), the
  * option length (full, v0, anything), key pointers into copies of the
  * input of exactly the given length, or NULL.  The result must be exactly
- * the errno expected_errno() computes from shared/spec/freebsd-ktls.md
- * section 9.1 (evaluation order of tree C), written here independently
- * of src/.  On success a one-record write must decrypt with the oracle
- * using the same keys and sequence number.  Anything else abort()s.
+ * the errno expected_errno() computes from FreeBSD main's evaluation
+ * order, written here independently of src/.  On success a one-record write
+ * must decrypt with the oracle using the same keys and sequence number.
+ * Anything else abort()s.
  *
  * Input layout (short inputs read as zeros):
  *   u8  f1: bits 0-1 option size (0 full, 1 v0, 2 next byte, 3 full +
@@ -125,18 +125,29 @@ range(int v, int lo, int hi)
 	return (v >= lo && v <= hi);
 }
 
-/* The suite rules of ktls_create_session() (spec 9.1), all EINVAL. */
+/* ktls_create_session()'s first checks: version and flags (EINVAL). */
+static bool
+header_valid(const struct tls_enable *en)
+{
+
+	return (en->tls_vmajor == 3 && range(en->tls_vminor, 1, 4) &&
+	    en->flags == 0);
+}
+
+/* The suite rules of ktls_create_session(), all EINVAL. */
 static bool
 suite_valid(const struct tls_enable *en)
 {
 
-	if (en->tls_vmajor != 3 || !range(en->tls_vminor, 1, 4))
-		return (false);
-	if (en->flags != 0)
+	if (!header_valid(en))
 		return (false);
 	switch (en->cipher_algorithm) {
 	case 25: /* CRYPTO_AES_NIST_GCM_16 */
-		if (en->auth_algorithm != 0 || en->auth_key_len != 0)
+		/* GMAC ids 26-28 pass: options COMPAT_FREEBSD12 (GENERIC). */
+		if (en->auth_algorithm != 0 &&
+		    !range(en->auth_algorithm, 26, 28))
+			return (false);
+		if (en->auth_key_len != 0)
 			return (false);
 		if (en->tls_vminor == 3)
 			return (en->iv_len == 4);
@@ -176,9 +187,9 @@ key_valid(const struct tls_enable *en)
 }
 
 /*
- * The errno of setsockopt(TCP_TXTLS_ENABLE), in the evaluation order of
- * spec section 9.1 for tree C: the socket-option layer, then
- * ktls_copyin_tls_enable()'s range checks and key copy-ins, then
+ * The errno of setsockopt(TCP_TXTLS_ENABLE), in FreeBSD main's evaluation
+ * order: udp_ctloutput() for a UDP socket, tcp_ctloutput() (a dropped
+ * connection), ktls_copyin_tls_enable()'s range checks and key copy-ins,
  * ktls_enable_tx(), ktls_create_session(), the SW backend and finally
  * SOCK_IO_SEND_LOCK (listening socket).
  */
@@ -187,6 +198,9 @@ expected_errno(const struct setup *s)
 {
 	const struct tls_enable *en = &s->en;
 
+	/* udp_ctloutput() -> ip_ctloutput(): before the argument is read. */
+	if (s->udp)
+		return (EINVAL);
 	if (s->dropped)
 		return (ECONNRESET);
 	if (s->optlen != EN_V0_SIZE && s->optlen < EN_SIZE)
@@ -202,14 +216,15 @@ expected_errno(const struct setup *s)
 		return (EFAULT);
 	if (!s->tls_enable)
 		return (ENOTSUP);
-	if (s->udp)
-		return (EINVAL);
 	if (s->already)
 		return (EALREADY);
-	if (en->cipher_algorithm == 11 && !s->cbc_enable)
-		return (ENOTSUP);
 	if (!s->ext_pgs)
 		return (ENXIO);
+	/* FreeBSD main checks cbc_enable inside ktls_create_session(). */
+	if (!header_valid(en))
+		return (EINVAL);
+	if (en->cipher_algorithm == 11 && !s->cbc_enable)
+		return (ENOTSUP);
 	if (!suite_valid(en))
 		return (EINVAL);
 	if (!key_valid(en))
@@ -329,7 +344,7 @@ check_write(struct platform *pl, struct socket *so, struct wire *w,
 	ts.name = "fuzz";
 	ts.cipher_algorithm = en->cipher_algorithm;
 	ts.cipher_key_len = en->cipher_key_len;
-	ts.auth_algorithm = en->auth_algorithm;
+	ts.auth_algorithm = en->cipher_algorithm == 11 ? en->auth_algorithm : 0;
 	ts.tls_vminor = en->tls_vminor;
 	ts.iv_len = en->iv_len;
 	if (en->cipher_algorithm == 11) {

@@ -109,6 +109,13 @@ is_cbc(const struct test_suite *s)
 }
 
 static inline bool
+is_gcm(const struct test_suite *s)
+{
+
+	return (s->cipher_algorithm == CRYPTO_AES_NIST_GCM_16);
+}
+
+static inline bool
 is_tls10(const struct test_suite *s)
 {
 
@@ -126,5 +133,8 @@ extern const struct test_suite test_suites[];
 extern const int test_nsuites;
 extern const struct test_suite test_invalid_suites[];
 extern const int test_ninvalid_suites;
+
+/* The suite of test_suites[] called name; fails the test if none is. */
+const struct test_suite *test_suite_named(const char *name);
 
 #endif /* !_TESTS_SUITES_H_ */

@@ -20,27 +20,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ksim_harness.h"
 #include "netinet/tcp_var.h"
+#include "opencrypto/ktls.h"
 #include "sys/ktls.h"
+#include "sys/ktls_trace.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
 #define STAT(f) __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED)
-
-static const struct test_suite *
-suite_named(const char *name)
-{
-
-	for (int i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	fail_msg("no suite %s", name);
-	return (NULL);
-}
 
 static struct mbuf *
 plain_record(const uint8_t *buf, int len)
@@ -90,7 +82,7 @@ test_refcount_write_path(void **state)
 		wire_init(&w);
 		so = harness_socket(&h, &w, 3);
 		ksim_set_sndbuf(so, 1 << 20, 2048);
-		harness_keys(&h, suite_named(names[n]), 9, &k);
+		harness_keys(&h, test_suite_named(names[n]), 9, &k);
 		assert_int_equal(harness_enable(so, &k), 0);
 		tls = so->so_snd.sb_tls_info;
 		assert_int_equal(tls->refcount, 1);
@@ -149,7 +141,7 @@ test_refcount_drop_in_flight(void **state)
 	wire_init(&w);
 	so = harness_socket(&h, &w, 0);
 	ksim_set_sndbuf(so, 1 << 20, 2048);
-	harness_keys(&h, suite_named("aes128_gcm_1_2"), 0, &k);
+	harness_keys(&h, test_suite_named("aes128_gcm_1_2"), 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	tls = so->so_snd.sb_tls_info;
 	data = pattern(50000, 1);
@@ -190,7 +182,7 @@ test_session_outlives_socket(void **state)
 	harness_init(&h, HARNESS_DET, 78, 2);
 	wire_init(&w);
 	so = harness_socket(&h, &w, 1);
-	harness_keys(&h, suite_named("chacha20_poly1305_1_3"), 0, &k);
+	harness_keys(&h, test_suite_named("chacha20_poly1305_1_3"), 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
 	tls = so->so_snd.sb_tls_info;
 	m = plain_record(buf, sizeof(buf));
@@ -248,7 +240,8 @@ test_tls10_enqueue_order(void **state)
 		harness_init(&h, HARNESS_DET, 2000 + o, 2);
 		wire_init(&w);
 		so = harness_socket(&h, &w, 5);
-		harness_keys(&h, suite_named("aes128_cbc_1_0_sha1"), 7, &k);
+		harness_keys(&h, test_suite_named("aes128_cbc_1_0_sha1"), 7,
+		    &k);
 		assert_int_equal(harness_enable(so, &k), 0);
 		tls = so->so_snd.sb_tls_info;
 		assert_true(tls->sequential_records);
@@ -340,6 +333,404 @@ test_tls10_enqueue_order(void **state)
 		    inq_bad, (long long)inq_delta);
 }
 
+/*
+ * The simulator has no NIC, so TCP_TXTLS_MODE cannot reach IFNET; put the
+ * socket's session in the state a successful ktls_try_ifnet() and switch
+ * would leave (mode IFNET, t_nic_ktls_xmit set, not counted as a software
+ * session) so that a switch back to SW clones it.  Only with nothing in
+ * flight: the session's records are all encrypted and sent.
+ */
+/*
+ * A deterministic runner with ncpus queues, a wire and a connected socket
+ * (flowid picks its queue) with a session of the named suite numbered from
+ * seqno.
+ */
+static struct socket *
+session_open(struct harness *h, struct wire *w, struct harness_keys *k,
+    uint64_t seed, int ncpus, uint32_t flowid, const char *suite,
+    uint64_t seqno)
+{
+	struct socket *so;
+
+	harness_init(h, HARNESS_DET, seed, ncpus);
+	wire_init(w);
+	so = harness_socket(h, w, flowid);
+	harness_keys(h, test_suite_named(suite), seqno, k);
+	assert_int_equal(harness_enable(so, k), 0);
+	return (so);
+}
+
+static struct ktls_session *
+pretend_ifnet(struct socket *so)
+{
+	struct ktls_session *tls = so->so_snd.sb_tls_info;
+
+	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
+	tls->mode = TCP_TLS_MODE_IFNET;
+	switch (tls->params.cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		__atomic_sub_fetch(&ktls_counters.sw_cbc, 1, __ATOMIC_RELAXED);
+		break;
+	case CRYPTO_AES_NIST_GCM_16:
+		__atomic_sub_fetch(&ktls_counters.sw_gcm, 1, __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_sub_fetch(&ktls_counters.sw_chacha20, 1,
+		    __ATOMIC_RELAXED);
+		break;
+	}
+	sototcpcb(so)->t_nic_ktls_xmit = 1;
+	return (tls);
+}
+
+static int
+set_tx_mode(struct socket *so, int mode)
+{
+
+	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_MODE, &mode,
+	    sizeof(mode)));
+}
+
+/*
+ * A TLS 1.0 session switched between modes keeps numbering its records:
+ * the clone starts at the socket buffer's next sequence number, so records
+ * written after the switch are encrypted and sent instead of waiting in
+ * pending_records for a sequence number that never comes.  Its CBC chain
+ * starts again from the initial IV, as FreeBSD's clone does
+ * (ktls_clone_session() copies params, ktls_ocf_try() seeds the chain from
+ * params.iv), so the records after the switch decrypt as a fresh stream at
+ * their sequence number.  FreeBSD's clone leaves initial_offload_seqno 0.
+ */
+static void
+test_tls10_mode_switch(void **state)
+{
+	uint64_t pend0 = STAT(sw_tx_pending);
+	uint64_t active0 = STAT(stats_active);
+	uint64_t to_sw0 = STAT(switch_to_sw);
+	struct harness_keys k, k2;
+	struct ktls_session *old, *tls;
+	struct harness h;
+	struct socket *so;
+	struct wire w, tail;
+	uint8_t *a, *b, *plain;
+	size_t plen, nrec, alen;
+	ssize_t wr;
+
+	(void)state;
+	so = session_open(&h, &w, &k, 91, 2, 3, "aes128_cbc_1_0_sha1", 7);
+	ksim_set_sndbuf(so, 1 << 20, 2048);
+	a = pattern(20000, 3);
+	b = pattern(5000, 4);
+	assert_int_equal(ksim_write(so, a, 20000, &wr), 0);
+	harness_run(&h);
+	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 2);
+	assert_int_equal(plen, 20000);
+	free(plain);
+	alen = w.len;
+
+	old = pretend_ifnet(so);
+	ktls_hold(old);
+	assert_int_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
+	tls = so->so_snd.sb_tls_info;
+	assert_ptr_not_equal(tls, old);
+	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
+	assert_true(tls->sequential_records);
+	assert_true(tls->next_seqno == 9);
+	assert_true(tls->initial_offload_seqno == 0);
+	assert_true(old->initial_offload_seqno == 7);
+	assert_int_equal(sototcpcb(so)->t_nic_ktls_xmit, 0);
+	assert_true(STAT(switch_to_sw) == to_sw0 + 1);
+	ktls_free(old);
+
+	assert_int_equal(ksim_write(so, b, 5000, &wr), 0);
+	harness_run(&h);
+	assert_true(STAT(sw_tx_pending) == pend0);
+	assert_true(w.len > alen);
+	tail = w;
+	tail.buf += alen;
+	tail.len -= alen;
+	k2 = k;
+	k2.seqno = 9;
+	harness_decrypt(&k2, &tail, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 1);
+	assert_int_equal(plen, 5000);
+	assert_memory_equal(plain, b, 5000);
+	free(plain);
+
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(w.fin);
+	assert_true(STAT(stats_active) == active0);
+	free(a);
+	free(b);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+/*
+ * A switch that cannot take SOCK_IO_SEND_LOCK fails and is counted in
+ * stats.switch_failed, as every failed switch is in FreeBSD's
+ * ktls_set_tx_mode().  Here the lock is held by a sender that never
+ * finishes, so the deterministic runner's sleep gives up.
+ */
+static void
+test_mode_switch_lock_failure(void **state)
+{
+	uint64_t failed0 = STAT(switch_failed);
+	uint64_t active0 = STAT(stats_active);
+	struct harness_keys k;
+	struct ktls_session *tls;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+
+	(void)state;
+	so = session_open(&h, &w, &k, 92, 1, 0, "aes128_gcm_1_2", 0);
+	tls = pretend_ifnet(so);
+	so->so_snd_iolock = true;
+	assert_int_not_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
+	so->so_snd_iolock = false;
+	assert_true(STAT(switch_failed) == failed0 + 1);
+	assert_ptr_equal(so->so_snd.sb_tls_info, tls);
+	assert_int_equal(tls->refcount, 1);
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(STAT(stats_active) == active0);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+/*
+ * M_RDONLY follows FreeBSD: a write(2) record's anonymous pages are
+ * writable until ktls_encrypt() has encrypted them in place and marks the
+ * record read-only; sendfile's page-cache pages are read-only from the
+ * start (vn_sendfile() allocates them with M_RDONLY).
+ */
+static void
+test_rdonly_after_encrypt(void **state)
+{
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct mbuf *m;
+	struct wire w;
+	uint8_t *data;
+	ssize_t wr;
+	off_t sb;
+	int fd;
+
+	(void)state;
+	so = session_open(&h, &w, &k, 93, 1, 0, "aes256_gcm_1_3", 0);
+	w.limit = 0;
+	data = pattern(5000, 9);
+	assert_int_equal(ksim_write(so, data, 5000, &wr), 0);
+	m = so->so_snd.sb_mb;
+	assert_non_null(m);
+	assert_true(m->m_flags & M_NOTREADY);
+	assert_false(m->m_flags & M_RDONLY);
+	fd = harness_tmpfile(&h.rng, 3000, NULL);
+	assert_int_equal(ksim_sendfile(so, fd, 0, 0, NULL, &sb, 0), 0);
+	assert_int_equal(sb, 3000);
+	assert_non_null(m->m_next);
+	assert_true(m->m_next->m_flags & M_RDONLY);
+	harness_run(&h);
+	assert_ptr_equal(so->so_snd.sb_mb, m);
+	assert_false(m->m_flags & M_NOTREADY);
+	assert_true(m->m_flags & M_RDONLY);
+	assert_true(m->m_next->m_flags & M_RDONLY);
+	w.limit = SIZE_MAX;
+	tcp_output_kick(so);
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(w.fin);
+	close(fd);
+	free(data);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+/* A pl_wq_wakeup() / pl_wakeup() wrapper that counts calls. */
+static void (*orig_wq_wakeup)(struct platform *, int);
+static void (*orig_wakeup)(struct platform *, void *);
+static int nwq_wakeups;
+static void *wakeup_chan;
+static int nchan_wakeups;
+
+static void
+count_wq_wakeup(struct platform *pl, int idx)
+{
+
+	nwq_wakeups++;
+	orig_wq_wakeup(pl, idx);
+}
+
+static void
+count_wakeup(struct platform *pl, void *chan)
+{
+
+	if (chan == wakeup_chan)
+		nchan_wakeups++;
+	orig_wakeup(pl, chan);
+}
+
+/*
+ * ktls_enqueue() wakes the worker whenever it is not running, as FreeBSD's
+ * does (it samples wq->running), not only when the queue was empty: two
+ * writes before the worker runs wake it twice.  Once it has drained the
+ * queue and found it empty, the next write wakes it again.
+ */
+static void
+test_worker_wakeup_rule(void **state)
+{
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t *data, *plain;
+	size_t plen, nrec;
+	ssize_t wr;
+
+	(void)state;
+	so = session_open(&h, &w, &k, 94, 1, 0, "chacha20_poly1305_1_2", 0);
+	data = pattern(300, 5);
+	orig_wq_wakeup = platform->pl_wq_wakeup;
+	platform->pl_wq_wakeup = count_wq_wakeup;
+	nwq_wakeups = 0;
+	assert_int_equal(ksim_write(so, data, 100, &wr), 0);
+	assert_int_equal(ksim_write(so, data + 100, 100, &wr), 0);
+	assert_int_equal(nwq_wakeups, 2);
+	harness_run(&h);
+	assert_int_equal(ksim_write(so, data + 200, 100, &wr), 0);
+	assert_int_equal(nwq_wakeups, 3);
+	harness_run(&h);
+	platform->pl_wq_wakeup = orig_wq_wakeup;
+	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 3);
+	assert_int_equal(plen, 300);
+	assert_memory_equal(plain, data, 300);
+	free(plain);
+	ksim_close(so);
+	harness_run(&h);
+	free(data);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+static uint64_t inq_at_ready;
+static int nready;
+
+static void
+note_inqueue(void *arg, enum ktls_trace_event ev, struct socket *so,
+    const struct mbuf *m)
+{
+
+	(void)arg;
+	(void)so;
+	(void)m;
+	if (ev == KTR_READY) {
+		inq_at_ready = STAT(sw_tx_inqueue);
+		nready++;
+	}
+}
+
+/*
+ * stats.sw_tx_inqueue counts a batch until the worker loop is done with
+ * it: FreeBSD's ktls_work_thread() decrements it after ktls_encrypt()
+ * returns, so with synchronous encryption the batch is still counted when
+ * pr_ready() makes it sendable.
+ */
+static void
+test_inqueue_until_handed_on(void **state)
+{
+	struct ktls_trace_hooks hooks = { .th_record = note_inqueue };
+	uint64_t inq0 = STAT(sw_tx_inqueue);
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t data[100];
+	ssize_t wr;
+
+	(void)state;
+	memset(data, 'q', sizeof(data));
+	so = session_open(&h, &w, &k, 95, 1, 0, "aes128_gcm_1_2", 0);
+	nready = 0;
+	ktls_trace_hooks = &hooks;
+	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
+	assert_true(STAT(sw_tx_inqueue) == inq0 + 1);
+	harness_run(&h);
+	ktls_trace_hooks = NULL;
+	assert_int_equal(nready, 1);
+	assert_true(inq_at_ready == inq0 + 1);
+	assert_true(STAT(sw_tx_inqueue) == inq0);
+	ksim_close(so);
+	harness_run(&h);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
+static int
+fail_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+
+	(void)tls;
+	(void)m;
+	(void)outiov;
+	(void)outiovcnt;
+	return (EIO);
+}
+
+/*
+ * Encryption fails on a connection that was dropped meanwhile: ktls_drop()
+ * records EIO in so_error and frees the record, and wakes no writer
+ * (FreeBSD wakes the receive side, which the simulator does not have).
+ * No writer can really be asleep there (the drop woke them and a dropped
+ * socket refuses sends), so SB_WAIT is set by hand to see whether one
+ * would be woken.
+ */
+static void
+test_drop_after_failed_encrypt(void **state)
+{
+	const struct ktls_crypto_backend *real = ktls_backend;
+	struct ktls_crypto_backend failing = *ktls_backend;
+	uint64_t failed0 = STAT(failed_crypto);
+	uint64_t active0 = STAT(stats_active);
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t data[100];
+	ssize_t wr;
+
+	(void)state;
+	memset(data, 'x', sizeof(data));
+	failing.kb_encrypt = fail_encrypt;
+	ktls_backend = &failing;
+	so = session_open(&h, &w, &k, 96, 1, 0, "aes128_gcm_1_2", 0);
+	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
+	ksim_drop(so, ECONNRESET);
+	so->so_snd.sb_flags |= SB_WAIT;
+	orig_wakeup = platform->pl_wakeup;
+	platform->pl_wakeup = count_wakeup;
+	wakeup_chan = &so->so_snd;
+	nchan_wakeups = 0;
+	harness_run(&h);
+	platform->pl_wakeup = orig_wakeup;
+	ktls_backend = real;
+	assert_true(STAT(failed_crypto) == failed0 + 1);
+	assert_int_equal(so->so_error, EIO);
+	assert_int_equal(nchan_wakeups, 0);
+	assert_int_equal(w.len, 0);
+	so->so_snd.sb_flags &= ~SB_WAIT;
+	ksim_close(so);
+	harness_run(&h);
+	assert_true(STAT(stats_active) == active0);
+	harness_fini(&h);
+	wire_fini(&w);
+}
+
 int
 main(void)
 {
@@ -348,6 +739,12 @@ main(void)
 		cmocka_unit_test(test_refcount_drop_in_flight),
 		cmocka_unit_test(test_session_outlives_socket),
 		cmocka_unit_test(test_tls10_enqueue_order),
+		cmocka_unit_test(test_tls10_mode_switch),
+		cmocka_unit_test(test_mode_switch_lock_failure),
+		cmocka_unit_test(test_rdonly_after_encrypt),
+		cmocka_unit_test(test_worker_wakeup_rule),
+		cmocka_unit_test(test_inqueue_until_handed_on),
+		cmocka_unit_test(test_drop_after_failed_encrypt),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -54,7 +54,7 @@ make_epg(struct test_rng *rng, int hdrlen, int npgs, int first_off,
 {
 	struct mbuf *m;
 
-	m = mb_alloc_ext_pgs(M_WAITOK, counting_ext_free);
+	m = mb_alloc_ext_pgs(M_WAITOK, counting_ext_free, M_RDONLY);
 	assert_non_null(m);
 	assert_int_equal(m->m_flags, M_EXT | M_EXTPG | M_RDONLY);
 	m->m_epg_hdrlen = hdrlen;
@@ -181,7 +181,8 @@ check_extpg_anon(const struct mbuf *m, int len)
 
 	assert_true(m->m_flags & M_EXTPG);
 	assert_true(m->m_flags & M_EXT);
-	assert_true(m->m_flags & M_RDONLY);
+	/* Anonymous pages are writable until encrypted (M_RDONLY then). */
+	assert_false(m->m_flags & M_RDONLY);
 	assert_false(m->m_flags & M_NOTAVAIL);
 	assert_int_equal(m->m_epg_flags, EPG_FLAG_ANON);
 	assert_int_equal(m->m_len, len);

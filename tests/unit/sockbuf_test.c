@@ -84,7 +84,7 @@ mk(enum kind k, int len_or_npgs, int last, bool ready)
 		m->m_len = len_or_npgs;
 		break;
 	case K_EPG:
-		m = mb_alloc_ext_pgs(M_WAITOK, NULL);
+		m = mb_alloc_ext_pgs(M_WAITOK, NULL, 0);
 		m->m_epg_hdrlen = 5;
 		m->m_epg_trllen = 16;
 		for (int i = 0; i < len_or_npgs; i++)
@@ -98,7 +98,7 @@ mk(enum kind k, int len_or_npgs, int last, bool ready)
 		break;
 	case K_EMPTY:
 	default:
-		m = mb_alloc_ext_pgs(M_WAITOK, NULL);
+		m = mb_alloc_ext_pgs(M_WAITOK, NULL, 0);
 		m->m_epg_hdrlen = 5;
 		m->m_epg_trllen = 32;
 		m->m_len = 37;

@@ -452,16 +452,6 @@ test_suite_trace(void **state)
 	run_cleanup(&run);
 }
 
-static const struct test_suite *
-suite_named(const char *name)
-{
-
-	for (int i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	return (NULL);
-}
-
 /* Hooks off: the kernel runs untraced and the set is not touched. */
 static void
 test_uninstalled(void **state)
@@ -500,7 +490,7 @@ main(void)
 		tests[nt].setup_func = NULL;
 		tests[nt].teardown_func = NULL;
 		tests[nt].initial_state =
-		    (void *)(uintptr_t)suite_named(names[i]);
+		    (void *)(uintptr_t)test_suite_named(names[i]);
 		assert_non_null(tests[nt].initial_state);
 		nt++;
 	}
