@@ -286,7 +286,12 @@ http_resolve(const char *root, const char *target, char *out, size_t outlen)
 			if (hi < 0 || lo < 0)
 				return (400);
 			path[j] = (char)(hi << 4 | lo);
-			if (path[j] == '\0')
+			/*
+			 * %00 would cut the path short, and no file we serve
+			 * has a control character in its name.  %2f is a
+			 * '/', checked for ".." below like any other.
+			 */
+			if ((unsigned char)path[j] < 0x20 || path[j] == 0x7f)
 				return (400);
 			i += 2;
 		} else
@@ -307,7 +312,10 @@ http_resolve(const char *root, const char *target, char *out, size_t outlen)
 	/* Symbolic links must not lead out of root either. */
 	if (realpath(real, path) == NULL)
 		return (404);
+	/* Without its trailing '/', so that a root of "/" holds "/a". */
 	rootlen = strlen(root);
+	while (rootlen > 0 && root[rootlen - 1] == '/')
+		rootlen--;
 	if (strncmp(path, root, rootlen) != 0 ||
 	    (path[rootlen] != '/' && path[rootlen] != '\0'))
 		return (404);

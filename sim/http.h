@@ -42,9 +42,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req);
 
 /*
  * Map a request target onto a regular file under root (a realpath()ed
- * directory).  Percent-decodes, drops the query, maps a trailing '/' to
- * index.html and refuses anything that resolves outside root ("..",
- * symbolic links).  Returns 200 with the path in out, 404 or 400.
+ * directory).  Percent-decodes (%00 and other controls are 400), drops the
+ * query, maps a trailing '/' to index.html and refuses anything that
+ * resolves outside root ("..", also as %2e%2e or with %2f, is 400;
+ * symbolic links out are 404).  Returns 200 with the path in out, 404 or
+ * 400.
  */
 int http_resolve(const char *root, const char *target, char *out,
     size_t outlen);

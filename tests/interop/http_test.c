@@ -346,6 +346,21 @@ test_resolve(void **state)
 	assert_int_equal(http_resolve(root, "/%zz", out, sizeof(out)), 400);
 	/* A symbolic link out of the root is not served. */
 	assert_int_equal(http_resolve(root, "/link", out, sizeof(out)), 404);
+	/* %2f is a '/' like any other: ".." is refused after decoding. */
+	assert_int_equal(http_resolve(root, "/x%2f..%2fsecret", out,
+			     sizeof(out)),
+	    400);
+	assert_int_equal(http_resolve(root, "/.%2e", out, sizeof(out)), 400);
+	/* Decoded control characters name no file we serve. */
+	assert_int_equal(http_resolve(root, "/a%0ab", out, sizeof(out)), 400);
+	assert_int_equal(http_resolve(root, "/a%7f", out, sizeof(out)), 400);
+	assert_int_equal(http_resolve(root, "/a%1F", out, sizeof(out)), 400);
+	/* The root itself is a directory, not a file. */
+	assert_int_equal(http_resolve(root, "/.", out, sizeof(out)), 404);
+	/* A root of "/" holds every absolute path. */
+	snprintf(p, sizeof(p), "%s/www/a%%20b.txt", dir);
+	assert_int_equal(http_resolve("/", p, out, sizeof(out)), 200);
+	assert_non_null(strstr(out, "/www/a b.txt"));
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	assert_int_equal(system(p), 0);
