@@ -47,13 +47,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                    \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_http: %s:%d: %s\n", __FILE__, \
-			    __LINE__, #cond);                               \
-			abort();                                            \
-		}                                                           \
+static void fuzz_fail(int line, const char *what);
+
+#define FUZZ_CHECK(cond)                            \
+	do {                                        \
+		if (!(cond))                        \
+			fuzz_fail(__LINE__, #cond); \
 	} while (0)
 
 /* The tree under the temporary directory; "www" is the document root. */
@@ -102,6 +101,16 @@ tree_remove(void)
 			(void)rmdir(p);
 	}
 	(void)rmdir(base);
+}
+
+/* abort() runs no atexit() handler: take the tree away first. */
+static void
+fuzz_fail(int line, const char *what)
+{
+
+	fprintf(stderr, "fuzz_http: %s:%d: %s\n", __FILE__, line, what);
+	tree_remove();
+	abort();
 }
 
 static void
