@@ -7,7 +7,8 @@
 # Usage: scripts/fuzz.sh HARNESS [SECONDS] [-- LIBFUZZER_ARGS...]
 #        scripts/fuzz.sh --list
 #
-#   HARNESS   fuzz_ops, fuzz_tls_enable, ... (tests/fuzz/HARNESS.c)
+#   HARNESS   fuzz_ops, fuzz_tls_enable, ... (tests/fuzz/HARNESS.c; its
+#             dictionary tests/fuzz/HARNESS.dict, if any, is passed too)
 #   SECONDS   -max_total_time (default 600)
 #
 # Builds (or reuses) a clang tree in $FUZZ_BUILD_DIR (default build-fuzz/):
@@ -80,6 +81,12 @@ OUT=$WORK/$HARNESS
 mkdir -p "$OUT/corpus" "$OUT/artifacts"
 cp -n "tests/fuzz/$HARNESS.in"/* "$OUT/corpus/" 2>/dev/null || true
 
+# A harness may come with a dictionary (tests/fuzz/HARNESS.dict).
+DICT=()
+if [ -f "tests/fuzz/$HARNESS.dict" ]; then
+	DICT=(-dict="$ROOT/tests/fuzz/$HARNESS.dict")
+fi
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 
@@ -90,11 +97,11 @@ set +e
 	if [ "$JOBS" -gt 1 ]; then
 		"$BIN" -max_total_time="$SECONDS_" -jobs="$JOBS" \
 		    -workers="$JOBS" -artifact_prefix="$OUT/artifacts/" \
-		    -print_final_stats=1 "$@" "$OUT/corpus"
+		    -print_final_stats=1 "${DICT[@]}" "$@" "$OUT/corpus"
 	else
 		"$BIN" -max_total_time="$SECONDS_" \
 		    -artifact_prefix="$OUT/artifacts/" \
-		    -print_final_stats=1 "$@" "$OUT/corpus"
+		    -print_final_stats=1 "${DICT[@]}" "$@" "$OUT/corpus"
 	fi
 )
 rc=$?

@@ -16,24 +16,27 @@
 
 #include "sim/http.h"
 
-static const char *
-find_crlfcrlf(const char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 3 < len; i++)
-		if (buf[i] == '\r' && buf[i + 1] == '\n' &&
-		    buf[i + 2] == '\r' && buf[i + 3] == '\n')
-			return (buf + i);
-	return (NULL);
-}
-
-/* RFC 9110 5.6.2: token characters. */
+/* RFC 9110 section 5.6.2: tchar, in ASCII whatever the locale. */
 static bool
 is_tchar(int c)
 {
 
-	return (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z'))
+		return (true);
+	/* Not strchr(), which finds the terminator when c is NUL. */
+	return (c != '\0' && memchr("!#$%&'*+-.^_`|~", c, 15) != NULL);
+}
+
+/*
+ * RFC 9110 section 5.5: field-content is VCHAR, obs-text, SP and HTAB.
+ * CR, LF and NUL MUST be rejected or replaced; we reject every control.
+ */
+static bool
+is_field_char(int c)
+{
+
+	return (c == '\t' || (c >= 0x20 && c != 0x7f));
 }
 
 /* Does the comma-separated header value contain the token tok? */
@@ -58,20 +61,93 @@ has_token(const char *v, size_t vlen, const char *tok)
 	return (false);
 }
 
+/*
+ * Find the end of the request head in buf[0, len): the offset past the
+ * empty line that ends it (0 if it is not there yet) and, in *startp,
+ * where the request-line starts.  Every line must end in CRLF; NUL, a
+ * bare CR or a bare LF anywhere is a 400 at once, before the head is
+ * complete: RFC 9112 section 2.2 lets a recipient reject a bare CR, and
+ * a recipient that took LF alone as a line end would split the fields
+ * differently from us (request smuggling, RFC 9112 section 11.2).
+ * Up to HTTP_MAX_EMPTY_LINES empty lines before the request-line are
+ * skipped (RFC 9112 section 2.2 SHOULD) and counted into the head.
+ */
+static int
+head_end(const char *buf, size_t len, size_t *startp, size_t *endp)
+{
+	size_t i, line, nempty;
+
+	*startp = *endp = 0;
+	for (i = line = nempty = 0; i < len; i++) {
+		if (buf[i] == '\0' || buf[i] == '\n')
+			return (400);
+		if (buf[i] != '\r')
+			continue;
+		if (i + 1 == len)
+			break; /* LF may still come */
+		if (buf[i + 1] != '\n')
+			return (400);
+		if (i == line && line == *startp) {
+			if (++nempty > HTTP_MAX_EMPTY_LINES)
+				return (400);
+			*startp = i + 2;
+		} else if (i == line) {
+			*endp = i + 2;
+			return (200);
+		}
+		line = i + 2;
+		i++;
+	}
+	return (HTTP_INCOMPLETE);
+}
+
+/*
+ * Content-Length = 1*DIGIT (RFC 9110 section 8.6).  Returns 400 if v is
+ * not that, a list even of equal values included (RFC 9112 section 6.3
+ * item 5), 413 for a length other than zero, which we cannot frame, else
+ * 200.
+ */
+static int
+content_length(const char *v, size_t vlen)
+{
+	bool zero;
+	size_t i;
+
+	if (vlen == 0)
+		return (400);
+	zero = true;
+	for (i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return (400);
+		if (v[i] != '0')
+			zero = false;
+	}
+	return (zero ? 200 : 413);
+}
+
 int
 http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
-	const char *end, *p, *sp1, *sp2, *eol, *colon, *v;
+	const char *end, *p, *sp1, *sp2, *eol, *colon, *v, *ve;
 	bool conn_close, conn_keep;
-	size_t n, vlen;
+	int clstatus, ncl, nte, status;
+	size_t n, start, hend;
 
 	memset(req, 0, sizeof(*req));
-	end = find_crlfcrlf(buf, len > HTTP_MAX_HEADER ? HTTP_MAX_HEADER : len);
-	if (end == NULL)
+	status = head_end(buf, len > HTTP_MAX_HEADER ? HTTP_MAX_HEADER : len,
+	    &start, &hend);
+	if (status == HTTP_INCOMPLETE)
 		return (len >= HTTP_MAX_HEADER ? 431 : HTTP_INCOMPLETE);
-	req->hdrlen = end - buf + 4;
+	if (status != 200)
+		return (status);
+	req->hdrlen = hend;
+	end = buf + hend - 2; /* the CRLF of the empty line */
+	buf += start;
 
-	/* request-line = method SP request-target SP HTTP-version CRLF */
+	/*
+	 * request-line = method SP request-target SP HTTP-version CRLF;
+	 * head_end() made sure each line ends in CRLF and has no other CR.
+	 */
 	eol = memchr(buf, '\r', end - buf + 1);
 	sp1 = memchr(buf, ' ', eol - buf);
 	if (sp1 == NULL || sp1 == buf)
@@ -82,12 +158,17 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	for (p = buf; p < sp1; p++)
 		if (!is_tchar((unsigned char)*p))
 			return (400);
+	/* RFC 3986 section 2: a URI is printable ASCII, no SP. */
 	for (p = sp1 + 1; p < sp2; p++)
-		if (*p <= 0x20 || *p == 0x7f)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			return (400);
-	if (eol - sp2 - 1 != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	/* RFC 9112 section 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT */
+	if (eol - sp2 - 1 != 8 || strncmp(sp2 + 1, "HTTP/", 5) != 0 ||
+	    !isdigit((unsigned char)sp2[6]) || sp2[7] != '.' ||
 	    !isdigit((unsigned char)sp2[8]))
-		return (strncmp(sp2 + 1, "HTTP/", 5) == 0 ? 505 : 400);
+		return (400);
+	if (sp2[6] != '1')
+		return (505);
 	req->minor = sp2[8] - '0';
 	n = sp1 - buf;
 	if (n >= sizeof(req->method))
@@ -102,34 +183,65 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 
 	/* Header fields. */
 	conn_close = conn_keep = false;
-	for (p = eol + 2; p < end + 2; p = eol + 2) {
-		eol = memchr(p, '\r', end + 2 - p);
-		if (eol == NULL || eol[1] != '\n')
-			return (400);
+	clstatus = 200;
+	ncl = nte = 0;
+	for (p = eol + 2; p < end; p = eol + 2) {
+		eol = memchr(p, '\r', end + 1 - p);
 		colon = memchr(p, ':', eol - p);
 		if (colon == NULL || colon == p)
 			return (400);
+		/*
+		 * RFC 9112 section 5.1: no whitespace before the colon.  This
+		 * also refuses obs-fold (section 5.2) and whitespace before
+		 * the first field (section 2.2): their lines start with it.
+		 */
 		for (v = p; v < colon; v++)
 			if (!is_tchar((unsigned char)*v))
-				return (400); /* RFC 9112 5.1: no WS */
+				return (400);
+		for (v = colon + 1; v < eol; v++)
+			if (!is_field_char((unsigned char)*v))
+				return (400);
+		/* RFC 9112 section 5: the OWS around a value is not in it. */
 		v = colon + 1;
 		while (v < eol && (*v == ' ' || *v == '\t'))
 			v++;
-		vlen = eol - v;
+		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t');
+		     ve--)
+			;
 		n = colon - p;
 		if (n == 10 && strncasecmp(p, "connection", 10) == 0) {
-			conn_close |= has_token(v, vlen, "close");
-			conn_keep |= has_token(v, vlen, "keep-alive");
+			conn_close |= has_token(v, ve - v, "close");
+			conn_keep |= has_token(v, ve - v, "keep-alive");
 		} else if (n == 17 &&
 		    strncasecmp(p, "transfer-encoding", 17) == 0) {
-			return (501);
+			nte++;
 		} else if (n == 14 &&
 		    strncasecmp(p, "content-length", 14) == 0) {
-			/* No bodies: a non-zero length cannot be framed. */
-			if (vlen != 1 || *v != '0')
-				return (413);
+			ncl++;
+			status = content_length(v, ve - v);
+			if (status == 400)
+				return (400);
+			if (status != 200)
+				clstatus = status;
 		}
 	}
+
+	/*
+	 * No request bodies.  Whatever announces one is refused and the
+	 * connection closed, so a body can never be taken for the next
+	 * request.  Like nginx (ngx_http_process_request_header()): a
+	 * repeated Content-Length or Transfer-Encoding, both together
+	 * (RFC 9112 section 6.1 allows rejecting that) or Transfer-Encoding
+	 * in HTTP/1.0 (section 6.1: faulty framing) is 400; any other
+	 * Transfer-Encoding is 501 (section 6.1: a coding we do not
+	 * implement for requests), a non-zero length 413.
+	 */
+	if (ncl > 1 || nte > 1 || (nte > 0 && (ncl > 0 || req->minor == 0)))
+		return (400);
+	if (nte > 0)
+		return (501);
+	if (clstatus != 200)
+		return (clstatus);
 
 	if (req->minor >= 1)
 		req->keepalive = !conn_close;
@@ -174,7 +286,12 @@ http_resolve(const char *root, const char *target, char *out, size_t outlen)
 			if (hi < 0 || lo < 0)
 				return (400);
 			path[j] = (char)(hi << 4 | lo);
-			if (path[j] == '\0')
+			/*
+			 * %00 would cut the path short, and no file we serve
+			 * has a control character in its name.  %2f is a
+			 * '/', checked for ".." below like any other.
+			 */
+			if ((unsigned char)path[j] < 0x20 || path[j] == 0x7f)
 				return (400);
 			i += 2;
 		} else
@@ -195,7 +312,10 @@ http_resolve(const char *root, const char *target, char *out, size_t outlen)
 	/* Symbolic links must not lead out of root either. */
 	if (realpath(real, path) == NULL)
 		return (404);
+	/* Without its trailing '/', so that a root of "/" holds "/a". */
 	rootlen = strlen(root);
+	while (rootlen > 0 && root[rootlen - 1] == '/')
+		rootlen--;
 	if (strncmp(path, root, rootlen) != 0 ||
 	    (path[rootlen] != '/' && path[rootlen] != '\0'))
 		return (404);

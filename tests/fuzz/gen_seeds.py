@@ -219,10 +219,77 @@ def trace_seeds():
     return s
 
 
+# ---- fuzz_http ---------------------------------------------------------------
+
+def req(target, method='GET', version='HTTP/1.1', fields=(('Host', 'x'),)):
+    return ('%s %s %s\r\n' % (method, target, version)
+            + ''.join('%s: %s\r\n' % f for f in fields)
+            + '\r\n').encode('latin-1')
+
+
+def http_seeds():
+    # Targets name the tree fuzz_http.c makes under its temporary root.
+    curl = (('Host', 'localhost:8443'), ('User-Agent', 'curl/7.88.1'),
+            ('Accept', '*/*'))
+    s = [
+        ('get', req('/index.html', fields=curl)),
+        ('head10', req('/a.txt', 'HEAD', 'HTTP/1.0',
+                       (('Connection', 'keep-alive'),))),
+        ('pipelined', req('/a.txt') + req('/sub/', 'HEAD')
+         + req('/b%20c.txt', fields=(('Connection', 'foo, close'),))),
+        ('pipelined-partial', req('/sub/d.json') + b'GET /a.txt HTTP/1.1\r\nHo'),
+        ('query', req('/a.txt?x=1&y=%2F#frag')),
+        ('links-in', req('/in/d.json') + req('/sub/up/a.txt')
+         + req('/a-link')),
+        ('links-out', req('/out') + req('/outdir/secret') + req('/abs')
+         + req('/sub/loop') + req('/empty/')),
+        ('dotdot', req('/%2e%2e/secret')),
+        ('slash2f', req('/sub%2f..%2f..%2fsecret')),
+        ('cl0', req('/a.txt', fields=(('Content-Length', '0'),))),
+        ('cl5', req('/a.txt', fields=(('Content-Length', '5'),)) + b'hello'),
+        ('chunked', req('/a.txt', fields=(('Transfer-Encoding', 'chunked'),))
+         + b'0\r\n\r\n'),
+        ('post', req('/a.txt', 'POST')),
+        ('http2', req('/a.txt', version='HTTP/2.0')),
+        ('long-target', req('/' + 'a' * 2100)),
+        ('big-field', req('/', fields=(('X-A', 'a' * 9000),))),
+        ('incomplete', b'GET /a.txt HTTP/1.1\r\nHost: a\r\n'),
+        ('obs-text', req('/a.txt', fields=(('X', '\xe9t\xe9\tx'),))),
+        ('relative', req('a.txt')),
+        ('no-target', b'GET\r\n\r\n'),
+        ('two-spaces', b'GET  /a.txt HTTP/1.1\r\n\r\n'),
+        ('long-method', req('/a.txt', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')),
+        ('target-del', req('/a\x7f.txt')),
+        ('target-8bit', req('/\xc3\xa9.txt')),
+        ('version-short', b'GET /a.txt HTTP/1\r\n\r\n'),
+        ('no-colon', b'GET /a.txt HTTP/1.1\r\nHost x\r\n\r\n'),
+        ('empty-name', b'GET /a.txt HTTP/1.1\r\n: x\r\n\r\n'),
+        ('cl-empty', req('/a.txt', fields=(('Content-Length', ''),))),
+        ('cl-ows', b'GET /a.txt HTTP/1.1\r\nContent-Length:\t00 \t\r\n\r\n'),
+        ('connection-ows', req('/a.txt', 'GET', 'HTTP/1.0', (
+            ('Connection', ' , keep-alive\t, Close \t'),))),
+        ('space-first', b' GET /a.txt HTTP/1.1\r\n\r\n'),
+        ('one-space', b'GET /a.txt\r\n\r\n'),
+        ('method-paren', req('/a.txt', 'G(T')),
+        ('target-ctl', req('/a\x01.txt')),
+        ('version-name', req('/a.txt', version='XTTP/1.1')),
+        ('version-major', req('/a.txt', version='HTTP/x.1')),
+        ('version-dot', req('/a.txt', version='HTTP/1-1')),
+        ('cl-hex', req('/a.txt', fields=(('Content-Length', '1a'),))),
+        ('connection-tabs', req('/a.txt', fields=(
+            ('Connection', '\tfoo ,\tclose , bar'),))),
+        # The input as a raw target for http_resolve().
+        ('raw-target', b'/sub/d.json'),
+        ('raw-target-pct', b'/b%20c.txt?q'),
+    ]
+    return s
+
+
 def main():
     write_corpus('fuzz_tls_enable', tls_enable_seeds())
     write_corpus('fuzz_ops', ops_seeds())
     write_corpus('fuzz_trace_reader', trace_seeds())
+    write_corpus('fuzz_http', http_seeds())
     return 0
 
 
