@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sim/http.h"
+#include "sim/server/http.h"
 
 static const char *
 find_crlfcrlf(const char *buf, size_t len)

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/http.h"
+#include "sim/server/http.h"
 
 static int
 parse(const char *s, struct http_request *rq)

@@ -25,7 +25,7 @@
 
 #include <string.h>
 
-#include "sim/keys.h"
+#include "sim/server/keys.h"
 
 struct ks_case {
 	const char *name;

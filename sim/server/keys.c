@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/keys.h"
+#include "sim/server/keys.h"
 
 #define KEYS_MAX_SECRET 64   /* SHA-384 traffic secret, 48-byte master */
 #define KEYS_MAX_KEYLOG 2048 /* TLS 1.3: five lines of up to 225 bytes */

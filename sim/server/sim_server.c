@@ -46,7 +46,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "sim/sim_server.h"
+#include "sim/server/sim_server.h"
 
 static struct server srv;
 static struct event *accept_resume;    /* re-enables accept after EMFILE */

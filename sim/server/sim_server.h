@@ -22,8 +22,8 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-#include "sim/http.h"
-#include "sim/keys.h"
+#include "sim/server/http.h"
+#include "sim/server/keys.h"
 
 #define SRV_DEFAULT_LISTEN "127.0.0.1:8443"
 #define SRV_CHUNK 16384 /* one TLS record of plaintext */

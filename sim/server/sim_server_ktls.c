@@ -36,7 +36,7 @@
 #include "sim/runner.h"
 #include "sim/trace/trace.h"
 
-#include "sim/sim_server.h"
+#include "sim/server/sim_server.h"
 
 static struct platform *srv_platform;
 
