@@ -1043,18 +1043,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sf01_whole_file),
-		cmocka_unit_test(test_sf02_write_sendfile_write),
-		cmocka_unit_test(test_sf03_multi_chunk),
-		cmocka_unit_test(test_sf05_random_ranges),
-		cmocka_unit_test(test_sf06_sf07_eof),
-		cmocka_unit_test(test_sf08_nonblocking_full),
-		cmocka_unit_test(test_sf09_truncate_while_blocked),
-		cmocka_unit_test(test_sf10_grow_while_blocked),
-		cmocka_unit_test(test_sf09_sf10_between_calls),
-		cmocka_unit_test(test_nr04_hdtr),
-		cmocka_unit_test(test_geometry_golden),
-		cmocka_unit_test(test_sf_cache_coherent),
+		harness_unit_test(test_sf01_whole_file),
+		harness_unit_test(test_sf02_write_sendfile_write),
+		harness_unit_test(test_sf03_multi_chunk),
+		harness_unit_test(test_sf05_random_ranges),
+		harness_unit_test(test_sf06_sf07_eof),
+		harness_unit_test(test_sf08_nonblocking_full),
+		harness_unit_test(test_sf09_truncate_while_blocked),
+		harness_unit_test(test_sf10_grow_while_blocked),
+		harness_unit_test(test_sf09_sf10_between_calls),
+		harness_unit_test(test_nr04_hdtr),
+		harness_unit_test(test_geometry_golden),
+		harness_unit_test(test_sf_cache_coherent),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, report));
