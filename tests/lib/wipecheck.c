@@ -202,6 +202,20 @@ __wrap_posix_memalign(void **pp, size_t align, size_t size)
 	return (error);
 }
 
+/* p is about to be freed: check it if it is ours, and forget it. */
+static void
+wipe_release(void *p)
+{
+	struct wipe_block *b;
+
+	pthread_mutex_lock(&wipe_mtx);
+	b = wipe_remove(p);
+	if (b != NULL && wipe.on)
+		wipe_check(b);
+	pthread_mutex_unlock(&wipe_mtx);
+	__real_free(b);
+}
+
 /*
  * realloc() may free the old block itself: it is checked like free(), but
  * only when it was ours.  Nothing secret is ever realloc()ed by src/.
@@ -209,17 +223,11 @@ __wrap_posix_memalign(void **pp, size_t align, size_t size)
 void *
 __wrap_realloc(void *p, size_t size)
 {
-	struct wipe_block *b;
 	void *np;
 
 	if (p == NULL)
 		return (__wrap_malloc(size));
-	pthread_mutex_lock(&wipe_mtx);
-	b = wipe_remove(p);
-	if (b != NULL && wipe.on)
-		wipe_check(b);
-	pthread_mutex_unlock(&wipe_mtx);
-	__real_free(b);
+	wipe_release(p);
 	np = __real_realloc(p, size);
 	wipe_insert(np, size);
 	return (np);
@@ -228,16 +236,10 @@ __wrap_realloc(void *p, size_t size)
 void
 __wrap_free(void *p)
 {
-	struct wipe_block *b;
 
 	if (p == NULL)
 		return;
-	pthread_mutex_lock(&wipe_mtx);
-	b = wipe_remove(p);
-	if (b != NULL && wipe.on)
-		wipe_check(b);
-	pthread_mutex_unlock(&wipe_mtx);
-	__real_free(b);
+	wipe_release(p);
 	__real_free(p);
 }
 

@@ -39,12 +39,11 @@
 static const struct test_suite *
 suite_named(const char *name)
 {
+	const struct test_suite *s = test_suite_named(name);
 
-	for (int i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	fail_msg("no suite %s", name);
-	return (NULL);
+	if (s == NULL)
+		fail_msg("no suite %s", name);
+	return (s);
 }
 
 /* Start a check with k's secrets as the patterns no freed block holds. */
