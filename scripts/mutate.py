@@ -144,11 +144,37 @@ OPS = [
 ACCEPTED = [
 ]
 
-# The tests that cover a file: meson test arguments.
+# The tests that cover a file: those of these suites (src/) or these
+# tests (sim/keys.c), less the ones that link nothing from src/.
+SRC_SUITES = {"unit", "conformance", "fuzz"}
+NOT_SRC = {"oracle", "oracle-openssl", "golden", "pcapng",
+           "fuzz_trace_reader"}
+KEYS_TESTS = ["keys"]
+
+
 def tests_for(path):
     if path.startswith("sim/"):
-        return ["keys"]
-    return ["--suite", "unit", "--suite", "conformance", "--suite", "fuzz"]
+        return ("keys", KEYS_TESTS)
+    return ("src", SRC_TESTS)
+
+
+SRC_TESTS = []
+
+
+def list_src_tests(tmp):
+    """Names of the tests in SRC_SUITES of the copy's build, in order."""
+    p = subprocess.run(["meson", "test", "-C", "build", "--no-rebuild",
+                        "--list"], cwd=tmp, stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    names = []
+    for line in p.stdout.splitlines():
+        if " / " not in line:
+            continue
+        suites, name = line.split(" / ", 1)
+        suites = set(suites.split(":", 1)[-1].split("+"))
+        if suites & SRC_SUITES and name not in NOT_SRC:
+            names.append(name)
+    return names
 
 
 def log(msg):
@@ -290,8 +316,8 @@ def first_failure(build):
 
 def test_cmd(path, jobs):
     return (["meson", "test", "-C", "build", "--no-rebuild", "--maxfail", "1",
-             "--logbase", "testlog-mutant", "-j", str(jobs)] +
-            tests_for(path))
+             "--logbase", "testlog-mutant", "--num-processes", str(jobs)] +
+            tests_for(path)[1])
 
 
 def main():
@@ -359,9 +385,10 @@ def main():
                 log("the unmutated copy does not build: %s/setup.log" % tmp)
                 args.keep = True
                 return 2
+        SRC_TESTS[:] = list_src_tests(tmp)
         base = {}
         for path in sorted({m["file"] for m in mutants}):
-            key = " ".join(tests_for(path))
+            key = tests_for(path)[0]
             if key in base:
                 continue
             t0 = time.time()
@@ -372,7 +399,8 @@ def main():
                     (key, tmp))
                 args.keep = True
                 return 2
-            log("unmutated: %s passes in %.0f s" % (key, base[key]))
+            log("unmutated: the %s tests (%s) pass in %.0f s" %
+                (key, " ".join(tests_for(path)[1]), base[key]))
 
         counts = {}
         survivors = []
@@ -384,7 +412,7 @@ def main():
             with open(path, "w", encoding="utf-8") as f:
                 f.write(mutated)
             limit = args.timeout or max(
-                120, int(4 * base[" ".join(tests_for(m["file"]))]))
+                120, int(4 * base[tests_for(m["file"])[0]]))
             t0 = time.time()
             by = ""
             if run(["ninja", "-C", "build"], tmp, timeout=600) != 0:
