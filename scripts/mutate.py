@@ -26,7 +26,8 @@
 #   scripts/mutate.py --list [selection]     list the mutants, run nothing
 #   scripts/mutate.py [selection] [options]  run them
 # Selection: --ops a,b  --classes a,b  --files f1,f2  --match REGEX
-#            --sample N [--seed S]  (a random N of the selected mutants)
+#            --ids 3,17 (numbers as --list prints them for the same
+#            --ops/--classes)  --sample N [--seed S] (a random N of them)
 # Options:   --timeout SECONDS (per mutant; default 4x the unmutated run,
 #            at least 120)  --keep (leave the copy)  --jobs N (meson test)
 #            --report FILE (also write the report there)
@@ -39,6 +40,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -272,12 +274,21 @@ def accepted_reason(mu):
 # --- running them -------------------------------------------------------
 
 def run(cmd, cwd, timeout=None, out=None):
+    """Exit status of cmd, or None if it ran out of time (then it and
+    everything it started, e.g. the test binaries, are killed)."""
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=out or subprocess.DEVNULL,
+                         stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        p = subprocess.run(cmd, cwd=cwd, stdout=out or subprocess.DEVNULL,
-                           stderr=subprocess.STDOUT, timeout=timeout)
-        return p.returncode
+        return p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
+    finally:
+        if p.poll() is None or timeout is not None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
 
 
 def make_copy(keep):
@@ -327,6 +338,7 @@ def main():
     ap.add_argument("--classes")
     ap.add_argument("--files")
     ap.add_argument("--match")
+    ap.add_argument("--ids")
     ap.add_argument("--sample", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int)
@@ -334,6 +346,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--report")
     args = ap.parse_args()
+    # SIGTERM (kill PID) ends the run like ^C: the copy is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
 
     ops = OPS
     if args.ops:
@@ -353,6 +367,9 @@ def main():
     if args.match:
         rx = re.compile(args.match)
         mutants = [m for m in mutants if rx.search(m["src"])]
+    if args.ids:
+        ids = {int(i) for i in args.ids.split(",")}
+        mutants = [m for m in mutants if m["id"] in ids]
     if args.sample is not None and args.sample < len(mutants):
         rng = random.Random(args.seed)
         mutants = sorted(rng.sample(mutants, args.sample),
