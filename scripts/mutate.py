@@ -144,6 +144,10 @@ OPS = [
 # Survivors that need no test, keyed by operator, file and a substring of
 # the mutated line, with the reason.  Keep it short and honest.
 ACCEPTED = [
+    {"op": "byte-order", "file": "src/kern/uipc_ktls.c",
+     "line": "tls->initial_offload_seqno = be64dec(en->rec_seq);",
+     "why": "initial_offload_seqno is kept for the NIC (ifnet) path, which "
+            "is not modelled: nothing reads it"},
 ]
 
 # The tests that cover a file: those of these suites (src/) or these
