@@ -5,6 +5,8 @@
  * every test iterates the same matrix (shared/spec/conformance.md 1.2).
  */
 
+#include <string.h>
+
 #include "suites.h"
 
 const struct test_suite test_suites[] = { ALL_SUITES(TEST_SUITE_INIT) };
@@ -14,3 +16,13 @@ const struct test_suite test_invalid_suites[] = { INVALID_SUITES(
     TEST_SUITE_INIT) };
 const int test_ninvalid_suites =
     sizeof(test_invalid_suites) / sizeof(test_invalid_suites[0]);
+
+const struct test_suite *
+test_suite_named(const char *name)
+{
+
+	for (int i = 0; i < test_nsuites; i++)
+		if (strcmp(test_suites[i].name, name) == 0)
+			return (&test_suites[i]);
+	return (NULL);
+}

@@ -127,4 +127,7 @@ extern const int test_nsuites;
 extern const struct test_suite test_invalid_suites[];
 extern const int test_ninvalid_suites;
 
+/* The entry of test_suites[] called name, or NULL. */
+const struct test_suite *test_suite_named(const char *name);
+
 #endif /* !_TESTS_SUITES_H_ */

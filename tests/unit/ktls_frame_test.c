@@ -394,11 +394,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_all_suites),
-		cmocka_unit_test(test_cbc_trailer_lengths),
-		cmocka_unit_test(test_gcm12_nonce_counter),
-		cmocka_unit_test(test_cbc_explicit_iv_random),
-		cmocka_unit_test(test_seq_assignment),
+		harness_unit_test(test_frame_all_suites),
+		harness_unit_test(test_cbc_trailer_lengths),
+		harness_unit_test(test_gcm12_nonce_counter),
+		harness_unit_test(test_cbc_explicit_iv_random),
+		harness_unit_test(test_seq_assignment),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -344,10 +344,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refcount_write_path),
-		cmocka_unit_test(test_refcount_drop_in_flight),
-		cmocka_unit_test(test_session_outlives_socket),
-		cmocka_unit_test(test_tls10_enqueue_order),
+		harness_unit_test(test_refcount_write_path),
+		harness_unit_test(test_refcount_drop_in_flight),
+		harness_unit_test(test_session_outlives_socket),
+		harness_unit_test(test_tls10_enqueue_order),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
