@@ -5,10 +5,10 @@
 # Mutation testing: does the test suite notice a small deliberate bug?
 #
 # Every operator below is a pattern over the C sources of src/ (and the key
-# hand-off, sim/server/keys.c); each place it matches is one mutant.  Each mutant
-# is applied, one at a time, to a copy of the tree (a temporary directory
-# with its own meson build, never the checkout), built incrementally, and
-# the suites that cover the file run with a time limit:
+# hand-off, sim/server/handoff.c and ssl_tap.c); each place it matches is
+# one mutant.  Each mutant is applied, one at a time, to a copy of the tree
+# (a temporary directory with its own meson build, never the checkout),
+# built incrementally, and the suites that cover the file run with a time limit:
 #
 #   KILLED      a test failed (the first failing test is named)
 #   SURVIVED    every test passed: the bug went unnoticed
@@ -71,7 +71,7 @@ TX = CORE + [
     "src/netinet/tcp_usrreq.c",
 ]
 SRC = ["src/*/*.c"]
-KEYS = ["sim/server/keys.c"]
+KEYS = ["sim/server/handoff.c", "sim/server/ssl_tap.c"]
 
 
 def op(name, cls, files, pattern, repl, flags=0):
@@ -151,7 +151,7 @@ ACCEPTED = [
 ]
 
 # The tests that cover a file: those of these suites (src/) or these
-# tests (sim/server/keys.c), less the ones that link nothing from src/.
+# tests (the hand-off), less the ones that link nothing from src/.
 SRC_SUITES = {"unit", "conformance", "fuzz"}
 NOT_SRC = {"oracle", "oracle-openssl", "golden", "pcapng",
            "fuzz_trace_reader"}

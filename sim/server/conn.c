@@ -33,7 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "sim/server/keys.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/log.h"
 #include "sim/server/server.h"
 #include "sim/server/trace_bridge.h"
@@ -205,11 +205,11 @@ conn_update_events(struct conn *c)
 			conn_arm_timer(c, CT_SEND);
 		else if (c->inlen > 0 ||
 		    (c->timer == CT_IDLE &&
-			sim_keys_rx_bytes(c->ssl) != c->rx_at_idle))
+			sim_tap_rx_bytes(c->ssl) != c->rx_at_idle))
 			/* Part of a request, maybe still inside a record. */
 			conn_arm_timer(c, CT_HEADER);
 		else if (c->timer != CT_HEADER) {
-			c->rx_at_idle = sim_keys_rx_bytes(c->ssl);
+			c->rx_at_idle = sim_tap_rx_bytes(c->ssl);
 			conn_arm_timer(c, CT_IDLE);
 		}
 		break;
@@ -574,7 +574,7 @@ conn_established(struct conn *c)
 	}
 	if (c->tx == NULL) {
 		/* Traces follow the kernel's connections only. */
-		sim_keys_set_wire_fn(c->ssl, NULL, NULL);
+		sim_tap_set_wire_fn(c->ssl, NULL, NULL);
 		bridge_conn_free(c->trace);
 		c->trace = NULL;
 		c->tx = tx_userland_new(&conf);
@@ -612,7 +612,7 @@ conn_handshake(struct conn *c)
 		event_add(c->ev_wr, NULL);
 		return (false);
 	}
-	if (sim_keys_rx_bytes(c->ssl) == 0) {
+	if (sim_tap_rx_bytes(c->ssl) == 0) {
 		/* Connected and left without a byte: not a TLS client. */
 		ERR_clear_error();
 		conn_close(c, "closed before ClientHello");
@@ -641,7 +641,7 @@ conn_key_update(struct conn *c)
 	bool requested;
 	int error;
 
-	n = sim_keys_peer_key_updates(c->ssl, &requested);
+	n = sim_tap_peer_key_updates(c->ssl, &requested);
 	if (n == c->key_updates_seen)
 		return (true);
 	c->srv->key_updates += n - c->key_updates_seen;
@@ -994,7 +994,7 @@ conn_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	c->ev_tmo = evtimer_new(s->base, conn_timer_cb, c);
 	if (c->ssl == NULL || rbio == NULL || wbio == NULL ||
 	    c->ev_rd == NULL || c->ev_wr == NULL || c->ev_tmo == NULL ||
-	    sim_keys_attach(c->ssl, rbio, wbio) != 0) {
+	    sim_tap_attach(c->ssl, rbio, wbio) != 0) {
 		BIO_free(rbio);
 		BIO_free(wbio);
 		srv_log("conn %ju: out of memory", (uintmax_t)c->id);
@@ -1009,7 +1009,7 @@ conn_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	if (s->trace != NULL && s->mode == SRV_MODE_SW) {
 		c->trace = bridge_conn_new(s->trace, c->id, c->peer, s->port);
 		if (c->trace != NULL)
-			sim_keys_set_wire_fn(c->ssl, bridge_wire, c->trace);
+			sim_tap_set_wire_fn(c->ssl, bridge_wire, c->trace);
 	}
 	event_add(c->ev_rd, NULL);
 	conn_arm_timer(c, CT_HANDSHAKE);

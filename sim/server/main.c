@@ -4,7 +4,7 @@
  * sim_server: an HTTPS file server whose transmit side is FreeBSD's kernel
  * TLS, simulated.  The handshake runs in userland with libssl on a real TCP
  * socket; then, in --mode sw, the server derives struct tls_enable
- * (keys.c), enables TCP_TXTLS_ENABLE on the connection's simulated socket
+ * (handoff.c), enables TCP_TXTLS_ENABLE on the connection's simulated socket
  * (tx_kern.c) and from then on every byte the client reads was framed and
  * encrypted by src/.  Received bytes are still decrypted by libssl.
  *
@@ -39,7 +39,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "sim/server/keys.h"
+#include "sim/server/cert.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/log.h"
 #include "sim/server/server.h"
 #include "sim/server/trace_bridge.h"
@@ -301,7 +302,7 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 
 /*
  * The TLS context: protocol pins, suites, tickets and the hand-over's
- * callbacks (keys.c).  Returns SSLKEYLOGFILE's stream, or NULL.
+ * callbacks (ssl_tap.c).  Returns SSLKEYLOGFILE's stream, or NULL.
  */
 static FILE *
 srv_tls_context(struct server *s, const struct srv_opts *o)
@@ -319,8 +320,8 @@ srv_tls_context(struct server *s, const struct srv_opts *o)
 		if (keylog_fp == NULL)
 			err(1, "SSLKEYLOGFILE %s", keylog);
 	}
-	if (sim_keys_setup_ctx(s->ctx, keylog_fp) != 0)
-		errx(1, "sim_keys_setup_ctx");
+	if (sim_tap_setup_ctx(s->ctx, keylog_fp) != 0)
+		errx(1, "sim_tap_setup_ctx");
 	if (o->version != 0) {
 		if (o->version < TLS1_2_VERSION)
 			/* SHA-1 handshake signatures need level 0. */
@@ -335,7 +336,7 @@ srv_tls_context(struct server *s, const struct srv_opts *o)
 		errx(2, "--ciphersuites: %s: no usable suite", o->suites);
 	/*
 	 * NewSessionTickets go out under the application key before the
-	 * hand-over; keys.c counts them into rec_seq.
+	 * hand-over; ssl_tap.c counts them into rec_seq.
 	 */
 	SSL_CTX_set_num_tickets(s->ctx, o->ntickets);
 	SSL_CTX_set_mode(s->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -472,7 +473,7 @@ srv_defaults(struct server *s, const struct srv_opts *o, char *certpath,
 			    o->key);
 		return;
 	}
-	if (sim_keys_make_cert("localhost", &pkey, &x509) != 0)
+	if (sim_cert_make("localhost", &pkey, &x509) != 0)
 		errx(1, "cannot generate a certificate");
 	if (SSL_CTX_use_certificate(s->ctx, x509) != 1 ||
 	    SSL_CTX_use_PrivateKey(s->ctx, pkey) != 1)

@@ -14,7 +14,7 @@
 #include "sys/socketvar.h"
 #include "sim/trace/trace.h"
 
-#include "sim/server/keys.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/log.h"
 #include "sim/server/trace_bridge.h"
 
@@ -173,7 +173,7 @@ bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl)
 	error = ktrace_conn_open(bc->set, so, cport != 0 ? cport : 1,
 	    bc->port != 0 ? (uint16_t)bc->port : 443, label);
 	if (error == 0) {
-		keylog = sim_keys_keylog(ssl, &klen);
+		keylog = sim_tap_keylog(ssl, &klen);
 		if (klen > 0)
 			error = ktrace_conn_keylog(bc->set, so, keylog, klen);
 	}

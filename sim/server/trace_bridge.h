@@ -39,7 +39,7 @@ void bridge_close(struct ktrace_set *set);
 /* A connection: id and peer ("addr:port") label it; port is ours. */
 struct bridge_conn *bridge_conn_new(struct ktrace_set *set, uint64_t id,
     const char *peer, int port);
-/* sim_keys_wire_fn: bytes libssl read (client) or wrote (handshake). */
+/* sim_tap_wire_fn: bytes libssl read (client) or wrote (handshake). */
 void bridge_wire(void *arg, bool from_server, const void *buf, size_t len);
 /* KTLS is on for so: register it, key log first, then the handshake. */
 void bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl);

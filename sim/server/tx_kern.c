@@ -39,7 +39,8 @@
 #include "sys/platform.h"
 #include "sim/runner.h"
 
-#include "sim/server/keys.h"
+#include "sim/server/handoff.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/trace_bridge.h"
 #include "sim/server/tx.h"
 #include "sim/server/tx_kern.h"
@@ -262,7 +263,7 @@ kern_shutdown(struct tx *tx)
 }
 
 /*
- * libssl's own alert was dropped by the tap (sim_keys_stop_writes()): the
+ * libssl's own alert was dropped by the tap (sim_tap_stop_writes()): the
  * kernel sends it instead of close_notify.  Without one, nothing may be
  * sent after the error (RFC 8446 section 6.2).
  */
@@ -467,7 +468,7 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	k->so = so;
 	/* From here on libssl must not write: its sequence numbers are stale.
 	 */
-	sim_keys_stop_writes(conf->ssl);
+	sim_tap_stop_writes(conf->ssl);
 	bridge_conn_start(k->trace, so, conf->ssl);
 	return (&k->tx);
 fail:

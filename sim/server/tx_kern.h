@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/server/keys.h"
+#include "sim/server/handoff.h"
 #include "sim/server/tx.h"
 
 struct event;

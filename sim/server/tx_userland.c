@@ -14,7 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "sim/server/keys.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/tx.h"
 
 struct tx_userland {
@@ -102,7 +102,7 @@ userland_records(struct tx *tx)
 {
 	struct tx_userland *u = (struct tx_userland *)tx;
 
-	return (sim_keys_records_written(u->ssl) - u->recs_base);
+	return (sim_tap_records_written(u->ssl) - u->recs_base);
 }
 
 static uint64_t
@@ -110,7 +110,7 @@ userland_wire_bytes(struct tx *tx)
 {
 	struct tx_userland *u = (struct tx_userland *)tx;
 
-	return (sim_keys_wire_bytes(u->ssl));
+	return (sim_tap_wire_bytes(u->ssl));
 }
 
 static const char *
@@ -164,7 +164,7 @@ tx_userland_new(const struct tx_conf *conf)
 	u->tx.ops = &userland_ops;
 	u->up = conf->up;
 	u->ssl = conf->ssl;
-	u->recs_base = sim_keys_records_written(conf->ssl);
+	u->recs_base = sim_tap_records_written(conf->ssl);
 	u->ev_wr =
 	    event_new(conf->base, conf->fd, EV_WRITE, userland_writable_cb, u);
 	if (u->ev_wr == NULL) {

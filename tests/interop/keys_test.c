@@ -1,13 +1,13 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * sim/server/keys.c against a real TLS client.  A client and a server SSL
- * complete a handshake over memory BIOs; the server's struct tls_enable is
- * derived; the test then protects application records by hand with plain EVP,
- * as shared/spec/freebsd-ktls.md section 2 says the kernel does, and the client
- * SSL must accept them with SSL_read().  Nothing from src/ is used, so this
- * checks the hand-over (keys, IV, sequence number) independently of the
- * simulated kernel.
+ * The key hand-off (sim/server/handoff.c, ssl_tap.c) against a real TLS
+ * client.  A client and a server SSL complete a handshake over memory BIOs;
+ * the server's struct tls_enable is derived; the test then protects
+ * application records by hand with plain EVP, as shared/spec/freebsd-ktls.md
+ * section 2 says the kernel does, and the client SSL must accept them with
+ * SSL_read().  Nothing from src/ is used, so this checks the hand-over
+ * (keys, IV, sequence number) independently of the simulated kernel.
  */
 
 #include <stdarg.h>
@@ -25,7 +25,9 @@
 
 #include <string.h>
 
-#include "sim/server/keys.h"
+#include "sim/server/cert.h"
+#include "sim/server/handoff.h"
+#include "sim/server/ssl_tap.h"
 #include "wipecheck.h"
 
 struct ks_case {
@@ -50,7 +52,7 @@ static int
 ks_group_setup(void **state)
 {
 
-	if (sim_keys_make_cert("localhost", &ks_pkey, &ks_cert) != 0)
+	if (sim_cert_make("localhost", &ks_pkey, &ks_cert) != 0)
 		return (-1);
 	return (0);
 }
@@ -113,7 +115,7 @@ ks_connect(struct ks_conn *kc, const struct ks_case *c)
 	assert_int_equal(SSL_CTX_use_certificate(kc->sctx, ks_cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(kc->sctx, ks_pkey), 1);
 	assert_int_equal(SSL_CTX_set_num_tickets(kc->sctx, c->ntickets), 1);
-	assert_int_equal(sim_keys_setup_ctx(kc->sctx, NULL), 0);
+	assert_int_equal(sim_tap_setup_ctx(kc->sctx, NULL), 0);
 
 	kc->c2s = BIO_new(BIO_s_mem());
 	kc->s2c = BIO_new(BIO_s_mem());
@@ -127,7 +129,7 @@ ks_connect(struct ks_conn *kc, const struct ks_case *c)
 	SSL_set_bio(kc->client, kc->s2c, kc->c2s);
 	/* The per-connection state holds the secrets: must be wiped. */
 	wipe_secret(true);
-	assert_int_equal(sim_keys_attach(kc->server, kc->c2s, kc->s2c), 0);
+	assert_int_equal(sim_tap_attach(kc->server, kc->c2s, kc->s2c), 0);
 	wipe_secret(false);
 	SSL_set_accept_state(kc->server);
 	SSL_set_connect_state(kc->client);
@@ -364,7 +366,7 @@ ks_stack_holds(const uint8_t *p, size_t len)
 
 /*
  * The keys must not outlive the connection in memory the hand-off freed:
- * every block sim_keys_attach() allocates (the secrets from the key log,
+ * every block sim_tap_attach() allocates (the secrets from the key log,
  * the log itself) is zero when freed, and no freed block holds the derived
  * keys or the master secret.
  */
@@ -395,7 +397,7 @@ ks_wipe_end(const char *name)
 	if (nviol != 0)
 		fail_msg("%s: %zu unwiped frees:\n%s", name, nviol,
 		    wipe_report());
-	/* The state from sim_keys_attach(), freed with the SSL. */
+	/* The state from sim_tap_attach(), freed with the SSL. */
 	assert_int_equal(wipe_nsecret(), 1);
 	assert_int_equal(wipe_nsecret_freed(), 1);
 }
@@ -445,7 +447,7 @@ test_handover(void **state)
 		fail_msg("%s: sim_keys_derive() left the key on the stack",
 		    c->name);
 	ks_wipe_begin(&k, kc.server);
-	sim_keys_stop_writes(kc.server);
+	sim_tap_stop_writes(kc.server);
 	print_message("    %s %s: rec_seq %ju key %d iv %d mac %d\n", k.version,
 	    k.suite, (uintmax_t)k.seqno, k.en.cipher_key_len, k.en.iv_len,
 	    k.en.auth_key_len);

@@ -33,7 +33,9 @@
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sim/runner.h"
-#include "sim/server/keys.h"
+#include "sim/server/cert.h"
+#include "sim/server/handoff.h"
+#include "sim/server/ssl_tap.h"
 #include "sim/server/tx.h"
 #include "sim/server/tx_kern.h"
 
@@ -85,7 +87,7 @@ ho_ctx(const struct ho_case *hc, bool server, EVP_PKEY *pkey, X509 *cert)
 	if (server) {
 		assert_int_equal(SSL_CTX_use_certificate(ctx, cert), 1);
 		assert_int_equal(SSL_CTX_use_PrivateKey(ctx, pkey), 1);
-		assert_int_equal(sim_keys_setup_ctx(ctx, NULL), 0);
+		assert_int_equal(sim_tap_setup_ctx(ctx, NULL), 0);
 	}
 	return (ctx);
 }
@@ -120,7 +122,7 @@ test_handoff(void **state)
 	ssize_t n;
 	int sv[2], rc, rs, i;
 
-	assert_int_equal(sim_keys_make_cert("localhost", &pkey, &cert), 0);
+	assert_int_equal(sim_cert_make("localhost", &pkey, &cert), 0);
 	sctx = ho_ctx(hc, true, pkey, cert);
 	cctx = ho_ctx(hc, false, NULL, NULL);
 	c2s = BIO_new(BIO_s_mem());
@@ -132,7 +134,7 @@ test_handoff(void **state)
 	BIO_up_ref(c2s);
 	BIO_up_ref(s2c);
 	SSL_set_bio(client, s2c, c2s);
-	assert_int_equal(sim_keys_attach(server, c2s, s2c), 0);
+	assert_int_equal(sim_tap_attach(server, c2s, s2c), 0);
 	SSL_set_accept_state(server);
 	SSL_set_connect_state(client);
 	rc = rs = 0;
