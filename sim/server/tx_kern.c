@@ -37,7 +37,7 @@
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sys/platform.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 
 #include "sim/server/handoff.h"
 #include "sim/server/ssl_tap.h"
@@ -73,7 +73,7 @@ tx_kern_fini(void)
 
 	if (kern_platform == NULL)
 		return;
-	/* sim/runner.h: quiesce, ktls_uninit(), destroy. */
+	/* sim/runner/runner.h: quiesce, ktls_uninit(), destroy. */
 	sim_rt_quiesce(kern_platform);
 	ktls_uninit();
 	sim_rt_destroy(kern_platform);

@@ -35,7 +35,7 @@
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
 #include "sys/mbuf.h"

@@ -34,7 +34,7 @@
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"

@@ -32,7 +32,7 @@
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sim/server/cert.h"
 #include "sim/server/handoff.h"
 #include "sim/server/ssl_tap.h"
