@@ -49,7 +49,6 @@ conn_free(struct conn *c)
 	/* conn_close() closed the backend: nothing calls back any more. */
 	if (c->tx != NULL)
 		tx_free(c->tx);
-	bridge_conn_free(c->trace);
 	if (c->ev_rd != NULL)
 		event_free(c->ev_rd);
 	if (c->ev_wr != NULL)
@@ -57,6 +56,8 @@ conn_free(struct conn *c)
 	if (c->ev_tmo != NULL)
 		event_free(c->ev_tmo);
 	SSL_free(c->ssl);
+	/* After the SSL, whose tap may still point to it. */
+	bridge_conn_free(c->trace);
 	if (c->body_fd >= 0)
 		close(c->body_fd);
 	close(c->fd);
