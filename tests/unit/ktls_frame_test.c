@@ -365,6 +365,17 @@ test_cbc_explicit_iv_random(void **state)
 			for (int j = 0; j < i; j++)
 				assert_memory_not_equal(ivs[i], ivs[j], 16);
 		}
+		/* All 16 bytes random: none the same in every record. */
+		for (int b = 0; b < 16; b++) {
+			int r = 1;
+
+			while (r < 16 && ivs[r][b] == ivs[0][b])
+				r++;
+			if (r == 16)
+				fail_msg("%s: IV byte %d is %#x in all 16 "
+					 "records",
+				    s->name, b, ivs[0][b]);
+		}
 		m_freem(top);
 		fix_fini(&f);
 	}
