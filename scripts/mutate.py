@@ -30,7 +30,10 @@
 #            --ops/--classes)  --sample N [--seed S] (a random N of them)
 # Options:   --timeout SECONDS (per mutant; default 4x the unmutated run,
 #            at least 120)  --keep (leave the copy)  --jobs N (meson test)
-#            --report FILE (also write the report there)
+#            --report FILE (also write the report there)  --worktree
+#            (mutate the checkout's files as they are, uncommitted changes
+#            included; by default the committed tree, HEAD, so that edits
+#            made while it runs cannot leak into the copy)
 
 import argparse
 import fnmatch
@@ -301,14 +304,22 @@ def selected_files(patterns):
     return out
 
 
-def find_mutants(ops):
+def read_source(path, worktree):
+    if worktree:
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            return f.read()
+    return subprocess.run(["git", "show", "HEAD:" + path], cwd=ROOT,
+                          check=True, stdout=subprocess.PIPE,
+                          text=True).stdout
+
+
+def find_mutants(ops, worktree=False):
     mutants = []
     texts = {}
     for o in ops:
         for path in selected_files(o["files"]):
             if path not in texts:
-                with open(os.path.join(ROOT, path), encoding="utf-8") as f:
-                    texts[path] = f.read()
+                texts[path] = read_source(path, worktree)
             text = texts[path]
             spans = excluded_spans(text)
             for m in o["re"].finditer(text):
@@ -364,21 +375,34 @@ def run(cmd, cwd, timeout=None, out=None):
             p.wait()
 
 
-def make_copy(keep):
+def make_copy(keep, worktree):
+    """The committed tree (HEAD), or with worktree the tracked files as
+    they are in the checkout, in a new temporary directory."""
     tmp = tempfile.mkdtemp(prefix="ktlsim-mutate-")
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
-                           stdout=subprocess.PIPE).stdout.split(b"\0")
-    for f in files:
-        if not f:
-            continue
-        rel = f.decode()
-        src = os.path.join(ROOT, rel)
-        if not os.path.isfile(src):
-            continue
-        dst = os.path.join(tmp, rel)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(src, dst)
-    log("copy of the tree in %s%s" % (tmp, "" if not keep else " (kept)"))
+    if not worktree:
+        arch = subprocess.Popen(["git", "archive", "--format=tar", "HEAD"],
+                                cwd=ROOT, stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", tmp], stdin=arch.stdout,
+                       check=True)
+        arch.stdout.close()
+        if arch.wait() != 0:
+            raise RuntimeError("git archive failed")
+    else:
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT,
+                               check=True,
+                               stdout=subprocess.PIPE).stdout.split(b"\0")
+        for f in files:
+            if not f:
+                continue
+            rel = f.decode()
+            src = os.path.join(ROOT, rel)
+            if not os.path.isfile(src):
+                continue
+            dst = os.path.join(tmp, rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(src, dst)
+    log("copy of %s in %s%s" % ("the checkout" if worktree else "HEAD", tmp,
+                                " (kept)" if keep else ""))
     return tmp
 
 
@@ -433,6 +457,7 @@ def main():
     ap.add_argument("--timeout", type=int)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--worktree", action="store_true")
     ap.add_argument("--report")
     args = ap.parse_args()
     # SIGTERM (kill PID) ends the run like ^C: the copy is removed.
@@ -448,7 +473,7 @@ def main():
     if args.classes:
         classes = args.classes.split(",")
         ops = [o for o in ops if o["class"] in classes]
-    mutants, texts = find_mutants(ops)
+    mutants, texts = find_mutants(ops, args.worktree)
     if args.files:
         files = args.files.split(",")
         mutants = [m for m in mutants
@@ -475,7 +500,7 @@ def main():
         log("no mutants selected")
         return 2
 
-    tmp = make_copy(args.keep)
+    tmp = make_copy(args.keep, args.worktree)
     build = os.path.join(tmp, "build")
     report = []
 
