@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "opencrypto/ktls.h"
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
@@ -55,6 +56,7 @@ static struct {
 	u_int maxlen, cache_pages;
 	uint64_t io_delay_ns;
 	struct ktls_trace_hooks *trace_hooks;
+	const struct ktls_crypto_backend *backend;
 } harness_knobs0;
 
 static void harness_save_knobs(void) __attribute__((constructor));
@@ -71,6 +73,7 @@ harness_save_knobs(void)
 	harness_knobs0.cache_pages = sendfile_sim_cache_pages;
 	harness_knobs0.io_delay_ns = sendfile_sim_io_delay_ns;
 	harness_knobs0.trace_hooks = ktls_trace_hooks;
+	harness_knobs0.backend = ktls_backend;
 }
 
 static void
@@ -85,6 +88,7 @@ harness_restore_knobs(void)
 	sendfile_sim_cache_pages = harness_knobs0.cache_pages;
 	sendfile_sim_io_delay_ns = harness_knobs0.io_delay_ns;
 	ktls_trace_hooks = harness_knobs0.trace_hooks;
+	ktls_backend = harness_knobs0.backend;
 }
 
 /*
