@@ -9,7 +9,11 @@
 #      suite if the default setup leaves it out (and the slow/soak suites
 #      with --slow);
 #   3. an ASan+UBSan build in ./build-asan running the unit, conformance
-#      and fuzz (corpus replay) suites.
+#      and fuzz (corpus replay) suites;
+#   4. a ThreadSanitizer build in ./build-tsan running the tsan suite;
+#   5. a build without INVARIANTS (-Dinvariants=false, KASSERT() compiled
+#      out as in a production kernel) in ./build-noinv running the unit,
+#      conformance and fuzz suites.
 #
 # The last line printed is always `N passed, N failed` (`, N skipped`
 # when some were skipped), summed over every run from the JSON test logs
@@ -26,6 +30,9 @@
 #   SKIP_ASAN=1         skip the sanitizer build
 #   SKIP_TSAN=1         skip the ThreadSanitizer build (suite 'tsan')
 #   TSAN_SUITES="a b"   suites for ./build-tsan (default: tsan)
+#   SKIP_NOINV=1        skip the build without INVARIANTS
+#   NOINV_SUITES="a b"  suites for ./build-noinv (default: unit
+#                       conformance fuzz)
 #   SLOW=1              same as --slow
 #
 set -uo pipefail
@@ -236,11 +243,12 @@ test_default_build() {
 	done
 }
 
-# sanitizer_build DIR SANITIZERS: configure and build DIR with
-# -Db_sanitize=SANITIZERS; a failure counts as one failed test.
-sanitizer_build() {
+# variant_build DIR [MESON SETUP ARGS...]: configure and build DIR; a
+# failure counts as one failed test.
+variant_build() {
 	local dir=$1 what
-	if ! meson_setup "$dir" -Db_sanitize="$2" -Db_lundef=false; then
+	shift
+	if ! meson_setup "$dir" "$@"; then
 		what="meson setup"
 	elif ! meson compile -C "$dir"; then
 		what="build"
@@ -251,6 +259,11 @@ sanitizer_build() {
 	EXTRA_FAILED=$((EXTRA_FAILED + 1))
 	STATUS=1
 	return 1
+}
+
+# sanitizer_build DIR SANITIZERS: variant_build with -Db_sanitize.
+sanitizer_build() {
+	variant_build "$1" -Db_sanitize="$2" -Db_lundef=false
 }
 
 test_asan_build() {
@@ -281,6 +294,17 @@ test_tsan_build() {
 	MESON_TEST_ARGS=(--timeout-multiplier 5)
 	run_suites "$TSAN_DIR" tsan "${suites[@]}"
 	MESON_TEST_ARGS=()
+}
+
+# The kernel as built for production: no KASSERT(), no invariant
+# checkers.  A test must pass here without the panics INVARIANTS gives.
+NOINV_DIR=build-noinv
+test_noinv_build() {
+	local suites
+	read -r -a suites <<<"${NOINV_SUITES:-unit conformance fuzz}"
+	log "build without INVARIANTS in $NOINV_DIR"
+	variant_build "$NOINV_DIR" -Dinvariants=false || return 0
+	run_suites "$NOINV_DIR" noinv "${suites[@]}"
 }
 
 main() {
@@ -330,6 +354,9 @@ main() {
 	fi
 	if [ "${SKIP_TSAN:-0}" != 1 ]; then
 		test_tsan_build
+	fi
+	if [ "${SKIP_NOINV:-0}" != 1 ]; then
+		test_noinv_build
 	fi
 
 	if ! counts=$(summarize "${LOGS[@]}"); then

@@ -29,7 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"

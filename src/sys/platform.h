@@ -5,8 +5,9 @@
  * "outside" (threads, deferred work, sleeping, time, randomness) goes
  * through one table of function pointers, so that the same src/ code runs
  * under the deterministic runner (one thread, virtual time, seeded RNG) and
- * under the real-time runner (pthread workers).  sim/runner_det.c and
- * sim/runner_rt.c implement it.  Nothing in src/ knows which one it got.
+ * under the real-time runner (pthread workers).  sim/runner/runner_det.c
+ * and sim/runner/runner_rt.c implement it.  Nothing in src/ knows which one
+ * it got.
  */
 
 #ifndef _SYS_PLATFORM_H_

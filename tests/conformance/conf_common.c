@@ -287,19 +287,15 @@ send_type_all(struct ctx *c, uint8_t type, const void *buf, size_t len)
 	assert_int_equal(n, (ssize_t)len);
 }
 
-/* Put every global knob back, even after a failed test. */
+/*
+ * After every case, failed or not: the harness a failed case left is torn
+ * down and every global knob put back (harness_teardown()).
+ */
 int
 conf_teardown(void **state)
 {
 
-	(void)state;
-	ktls_enable_sysctl = true;
-	ktls_cbc_enable = true;
-	mb_use_ext_pgs = true;
-	ktls_maxlen = 16384;
-	ktls_sim_async = false;
-	ktls_sim_compat_freebsd12 = true;
-	return (0);
+	return (harness_teardown(state));
 }
 
 void
@@ -351,6 +347,7 @@ conf_main(const char *group, const struct conf_test *tests, size_t ntests,
 				    r == 0 ? "det" : "rt");
 				ut[n].name = cc->name;
 				ut[n].test_func = tests[i].fn;
+				ut[n].setup_func = harness_setup;
 				ut[n].teardown_func = conf_teardown;
 				ut[n].initial_state = cc;
 				n++;

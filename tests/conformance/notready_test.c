@@ -35,7 +35,7 @@
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
 #include "sys/mbuf.h"
@@ -175,8 +175,6 @@ struct nenv {
 	char what[128];
 };
 
-static struct nenv *cur_env;
-
 static void
 nenv_open(struct nenv *t, const struct test_suite *s,
     enum harness_runner runner, uint64_t seed, bool async, bool cold,
@@ -185,7 +183,6 @@ nenv_open(struct nenv *t, const struct test_suite *s,
 	struct tcp_wire tcpw = { cwire_output, cwire_fin, &t->cw };
 
 	memset(t, 0, sizeof(*t));
-	cur_env = t;
 	t->s = s;
 	conf_sf_mode(async, cold);
 	harness_init(&t->h, runner, seed, 2);
@@ -209,7 +206,6 @@ static void
 nenv_fini(struct nenv *t)
 {
 
-	cur_env = NULL;
 	harness_fini(&t->h);
 	oracle_free(t->cw.o);
 	wire_fini(&t->cw.w);
@@ -904,24 +900,6 @@ test_cbc10_sendfile_cold_order(void **state)
 	assert_int_equal(n10, 2);
 }
 
-/* After a failed test: leave the kernel clean for the next one. */
-static int
-teardown(void **state)
-{
-	struct nenv *t = cur_env;
-
-	(void)state;
-	ktls_trace_hooks = NULL;
-	if (t != NULL) {
-		cur_env = NULL;
-		t->cw.w.limit = SIZE_MAX;
-		ksim_drop(t->so, ECONNRESET);
-		harness_fini(&t->h);
-		conf_sf_reset();
-	}
-	return (0);
-}
-
 static int
 report(void **state)
 {
@@ -935,18 +913,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_nr01_async_out_of_order,
-		    teardown),
-		cmocka_unit_test_teardown(test_nr02_nr03_sendfile_then_write,
-		    teardown),
-		cmocka_unit_test_teardown(test_nr05_full_of_notready, teardown),
-		cmocka_unit_test_teardown(test_nr06_shutdown_close, teardown),
-		cmocka_unit_test_teardown(test_drop_while_queued, teardown),
-		cmocka_unit_test_teardown(test_close_fd_while_reading,
-		    teardown),
-		cmocka_unit_test_teardown(test_wronly_fd, teardown),
-		cmocka_unit_test_teardown(test_cbc10_sendfile_cold_order,
-		    teardown),
+		harness_unit_test(test_nr01_async_out_of_order),
+		harness_unit_test(test_nr02_nr03_sendfile_then_write),
+		harness_unit_test(test_nr05_full_of_notready),
+		harness_unit_test(test_nr06_shutdown_close),
+		harness_unit_test(test_drop_while_queued),
+		harness_unit_test(test_close_fd_while_reading),
+		harness_unit_test(test_wronly_fd),
+		harness_unit_test(test_cbc10_sendfile_cold_order),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, report));

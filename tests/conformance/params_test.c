@@ -476,12 +476,18 @@ test_ip_v0_layout(void **state)
 	}
 }
 
-/* A second enable: EALREADY; the first session stays in force. */
+/*
+ * A second enable: EALREADY, checked before the argument is (FreeBSD's
+ * ktls_enable_tx() tests sb_tls_info before ktls_create_session()), so
+ * also for one that is invalid or refused by a knob; the first session
+ * stays in force.
+ */
 static void
 test_ip_ealready(void **state)
 {
 	const struct conf_case *cc = *state;
 	struct harness_keys k2;
+	struct tls_enable en;
 	struct rlog l;
 	struct ctx c;
 	uint8_t *p, *plain;
@@ -493,6 +499,13 @@ test_ip_ealready(void **state)
 	harness_keys(&c.h, cc->s, 999, &k2);
 	assert_int_equal(harness_enable(c.so, &k2), EALREADY);
 	assert_int_equal(harness_enable(c.so, &c.k), EALREADY);
+	build_enable(&k2, &en);
+	en.tls_vminor = TLS_MINOR_VER_THREE + 1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EALREADY);
+	ktls_cbc_enable = false;
+	build_enable(&k2, &en);
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EALREADY);
+	ktls_cbc_enable = true;
 	write_all(&c, p + 50, 50);
 	ctx_close(&c);
 	ctx_decrypt(&c, &plain, &plen, &l);

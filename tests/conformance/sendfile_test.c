@@ -34,7 +34,7 @@
 #include "golden.h"
 #include "ksim_harness.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
@@ -1107,23 +1107,94 @@ report(void **state)
 	return (0);
 }
 
+/*
+ * The descriptor checks of sendfile(2) (FreeBSD kern_sendfile(): fget_read()
+ * gives EBADF for a descriptor that is closed or not open for reading;
+ * sendfile_getobj() EINVAL for a pipe or a directory; sendfile_getsock()
+ * EINVAL for a socket that is not a stream).  Each fails before anything
+ * is queued, and the session goes on unharmed.
+ */
+static void
+test_sf_bad_descriptors(void **state)
+{
+	char path[] = "/tmp/ktlsim-sfbad-XXXXXX";
+	const struct test_suite *s = test_suite_named("aes128_gcm_1_2");
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so, *udp;
+	struct wire w;
+	uint8_t *plain;
+	size_t plen, nrec;
+	ssize_t wr;
+	off_t sb;
+	int pfd[2], dfd, wfd, rfd;
+
+	(void)state;
+	harness_init(&h, HARNESS_DET, 4242, 2);
+	wire_init(&w);
+	so = harness_socket(&h, &w, 1);
+	harness_keys(&h, s, 7, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+
+	rfd = mkstemp(path);
+	assert_true(rfd >= 0);
+	assert_int_equal(write(rfd, "file", 4), 4);
+	wfd = open(path, O_WRONLY);
+	assert_true(wfd >= 0);
+	unlink(path);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "pipe", 4), 4);
+	dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+
+	assert_int_equal(ksim_sendfile(so, wfd, 0, 0, NULL, &sb, 0), EBADF);
+	close(wfd);
+	assert_int_equal(ksim_sendfile(so, wfd, 0, 0, NULL, &sb, 0), EBADF);
+	assert_int_equal(ksim_sendfile(so, pfd[0], 0, 4, NULL, &sb, 0), EINVAL);
+	assert_int_equal(ksim_sendfile(so, dfd, 0, 0, NULL, &sb, 0), EINVAL);
+	assert_int_equal(ksim_socket(SOCK_DGRAM, &udp), 0);
+	assert_int_equal(ksim_sendfile(udp, rfd, 0, 0, NULL, &sb, 0), EINVAL);
+	ksim_close(udp);
+	harness_run(&h);
+	assert_int_equal(w.len, 0);
+
+	/* The regular file still goes out, then a write. */
+	assert_int_equal(ksim_sendfile(so, rfd, 0, 0, NULL, &sb, 0), 0);
+	assert_int_equal(sb, 4);
+	assert_int_equal(ksim_write(so, "write", 5, &wr), 0);
+	harness_run(&h);
+	ksim_close(so);
+	harness_fini(&h);
+	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, 2);
+	assert_int_equal(plen, 9);
+	assert_memory_equal(plain, "filewrite", 9);
+	free(plain);
+	wire_fini(&w);
+	close(rfd);
+	close(dfd);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sf01_whole_file),
-		cmocka_unit_test(test_sf02_write_sendfile_write),
-		cmocka_unit_test(test_sf03_multi_chunk),
-		cmocka_unit_test(test_sf05_random_ranges),
-		cmocka_unit_test(test_sf06_sf07_eof),
-		cmocka_unit_test(test_sf08_nonblocking_full),
-		cmocka_unit_test(test_sf09_truncate_while_blocked),
-		cmocka_unit_test(test_sf10_grow_while_blocked),
-		cmocka_unit_test(test_sf09_sf10_between_calls),
-		cmocka_unit_test(test_sf09_trailers_after_truncate),
-		cmocka_unit_test(test_nr04_hdtr),
-		cmocka_unit_test(test_geometry_golden),
-		cmocka_unit_test(test_sf_cache_coherent),
+		harness_unit_test(test_sf01_whole_file),
+		harness_unit_test(test_sf02_write_sendfile_write),
+		harness_unit_test(test_sf03_multi_chunk),
+		harness_unit_test(test_sf05_random_ranges),
+		harness_unit_test(test_sf06_sf07_eof),
+		harness_unit_test(test_sf08_nonblocking_full),
+		harness_unit_test(test_sf09_truncate_while_blocked),
+		harness_unit_test(test_sf10_grow_while_blocked),
+		harness_unit_test(test_sf09_sf10_between_calls),
+		harness_unit_test(test_sf09_trailers_after_truncate),
+		harness_unit_test(test_nr04_hdtr),
+		harness_unit_test(test_geometry_golden),
+		harness_unit_test(test_sf_cache_coherent),
+		harness_unit_test(test_sf_bad_descriptors),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, report));

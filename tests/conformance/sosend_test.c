@@ -27,7 +27,7 @@
 #include "conf_common.h"
 #include "ksim_harness.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "suites.h"
 #include "sys/ktls.h"
 #include "sys/socketvar.h"

@@ -1,13 +1,13 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Target functions: http_parse_request() and http_resolve() (sim/http.c,
+ * Target functions: http_parse_request() and http_resolve() (sim/server/http.c,
  * sim_server's HTTP subset).
  *
  * The input is what a client sent on one connection.  It is parsed the way
  * sim_server's conn_process() does: request after request, each starting
  * hdrlen bytes after the one before, until one is incomplete or refused.
- * What must hold, checked here without sim/http.c's own helpers:
+ * What must hold, checked here without sim/server/http.c's own helpers:
  *
  *   - the status is HTTP_INCOMPLETE (only below HTTP_MAX_HEADER bytes) or
  *     one that http.h lists; hdrlen never exceeds the bytes given; method
@@ -43,7 +43,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "sim/http.h"
+#include "sim/server/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -44,7 +44,7 @@
 #include "golden.h"
 #include "hexutil.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "suites.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"

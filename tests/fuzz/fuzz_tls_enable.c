@@ -48,7 +48,7 @@
 
 #include "fuzz_input.h"
 #include "oracle.h"
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 #include "suites.h"
 #include "sys/ktls.h"
 #include "sys/socketvar.h"

@@ -1,7 +1,7 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * sim/http.c: request parsing (RFC 9112) and the document-root jail.
+ * sim/server/http.c: request parsing (RFC 9112) and the document-root jail.
  */
 
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/http.h"
+#include "sim/server/http.h"
 
 static int
 parse(const char *s, struct http_request *rq)

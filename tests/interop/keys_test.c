@@ -1,13 +1,13 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * sim/keys.c against a real TLS client.  A client and a server SSL complete
- * a handshake over memory BIOs; the server's struct tls_enable is derived;
- * the test then protects application records by hand with plain EVP, as
- * shared/spec/freebsd-ktls.md section 2 says the kernel does, and the client
- * SSL must accept them with SSL_read().  Nothing from src/ is used, so this
- * checks the hand-over (keys, IV, sequence number) independently of the
- * simulated kernel.
+ * The key hand-off (sim/server/handoff.c, ssl_tap.c) against a real TLS
+ * client.  A client and a server SSL complete a handshake over memory BIOs;
+ * the server's struct tls_enable is derived; the test then protects
+ * application records by hand with plain EVP, as shared/spec/freebsd-ktls.md
+ * section 2 says the kernel does, and the client SSL must accept them with
+ * SSL_read().  Nothing from src/ is used, so this checks the hand-over
+ * (keys, IV, sequence number) independently of the simulated kernel.
  */
 
 #include <stdarg.h>
@@ -25,7 +25,10 @@
 
 #include <string.h>
 
-#include "sim/keys.h"
+#include "sim/server/cert.h"
+#include "sim/server/handoff.h"
+#include "sim/server/ssl_tap.h"
+#include "wipecheck.h"
 
 struct ks_case {
 	const char *name;
@@ -49,7 +52,7 @@ static int
 ks_group_setup(void **state)
 {
 
-	if (sim_keys_make_cert("localhost", &ks_pkey, &ks_cert) != 0)
+	if (sim_cert_make("localhost", &ks_pkey, &ks_cert) != 0)
 		return (-1);
 	return (0);
 }
@@ -112,7 +115,7 @@ ks_connect(struct ks_conn *kc, const struct ks_case *c)
 	assert_int_equal(SSL_CTX_use_certificate(kc->sctx, ks_cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(kc->sctx, ks_pkey), 1);
 	assert_int_equal(SSL_CTX_set_num_tickets(kc->sctx, c->ntickets), 1);
-	assert_int_equal(sim_keys_setup_ctx(kc->sctx, NULL), 0);
+	assert_int_equal(sim_tap_setup_ctx(kc->sctx, NULL), 0);
 
 	kc->c2s = BIO_new(BIO_s_mem());
 	kc->s2c = BIO_new(BIO_s_mem());
@@ -124,7 +127,10 @@ ks_connect(struct ks_conn *kc, const struct ks_case *c)
 	BIO_up_ref(kc->c2s);
 	BIO_up_ref(kc->s2c);
 	SSL_set_bio(kc->client, kc->s2c, kc->c2s);
-	assert_int_equal(sim_keys_attach(kc->server, kc->c2s, kc->s2c), 0);
+	/* The per-connection state holds the secrets: must be wiped. */
+	wipe_secret(true);
+	assert_int_equal(sim_tap_attach(kc->server, kc->c2s, kc->s2c), 0);
+	wipe_secret(false);
 	SSL_set_accept_state(kc->server);
 	SSL_set_connect_state(kc->client);
 	ks_pump(kc);
@@ -307,6 +313,95 @@ ks_seal(const struct tls_enable *en, uint64_t seq, uint8_t type,
 	return (5 + len);
 }
 
+/*
+ * sim_keys_derive() at a fixed depth, and a look at the stack it and its
+ * callees used, right after: the TLS 1.0-1.2 key block (both directions'
+ * keys) is on its stack and must be wiped (OPENSSL_cleanse()) before it
+ * returns.  ks_stack_scrub() zeroes the region first, so whatever key
+ * bytes are found there afterwards were left by the derivation.  Reading
+ * dead stack through a volatile array is outside ISO C but what every
+ * compiler we build with does; under ASan the frames may live elsewhere,
+ * which can only make the check miss.
+ */
+#define KS_STACK_SCAN 32768
+
+static __attribute__((noinline)) void
+ks_stack_scrub(void)
+{
+	volatile uint8_t region[KS_STACK_SCAN];
+
+	for (size_t i = 0; i < sizeof(region); i++)
+		region[i] = 0;
+}
+
+static __attribute__((noinline)) int
+ks_derive(SSL *ssl, struct sim_keys *k, char *why, size_t whylen)
+{
+
+	return (sim_keys_derive(ssl, k, why, whylen));
+}
+
+/* Whether the dead stack below the caller holds p[0..len). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+static __attribute__((noinline)) bool
+ks_stack_holds(const uint8_t *p, size_t len)
+{
+	volatile uint8_t region[KS_STACK_SCAN];
+	size_t i, j;
+
+	for (i = 0; i + len <= sizeof(region); i++) {
+		for (j = 0; j < len && region[i + j] == p[j]; j++)
+			;
+		if (j == len)
+			return (true);
+	}
+	return (false);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/*
+ * The keys must not outlive the connection in memory the hand-off freed:
+ * every block sim_tap_attach() allocates (the secrets from the key log,
+ * the log itself) is zero when freed, and no freed block holds the derived
+ * keys or the master secret.
+ */
+static void
+ks_wipe_begin(const struct sim_keys *k, SSL *server)
+{
+	uint8_t master[SSL_MAX_MASTER_KEY_LENGTH];
+	size_t mlen;
+
+	wipe_pattern(k->cipher_key, k->en.cipher_key_len, "cipher key");
+	if (k->en.auth_key_len > 0)
+		wipe_pattern(k->auth_key, k->en.auth_key_len, "MAC key");
+	if (k->en.iv_len >= 12)
+		wipe_pattern(k->iv, k->en.iv_len, "IV");
+	mlen = SSL_SESSION_get_master_key(SSL_get_session(server), master,
+	    sizeof(master));
+	if (mlen > 0 && SSL_version(server) != TLS1_3_VERSION)
+		wipe_pattern(master, mlen, "master secret");
+	OPENSSL_cleanse(master, sizeof(master));
+}
+
+static void
+ks_wipe_end(const char *name)
+{
+	size_t nviol;
+
+	nviol = wipe_end();
+	if (nviol != 0)
+		fail_msg("%s: %zu unwiped frees:\n%s", name, nviol,
+		    wipe_report());
+	/* The state from sim_tap_attach(), freed with the SSL. */
+	assert_int_equal(wipe_nsecret(), 1);
+	assert_int_equal(wipe_nsecret_freed(), 1);
+}
+
 static void
 test_handover(void **state)
 {
@@ -321,6 +416,7 @@ test_handover(void **state)
 	char why[160];
 	int i, n, rv;
 
+	wipe_begin();
 	ks_connect(&kc, c);
 	for (i = 0; i < c->pre_writes; i++) {
 		/* libssl's own records before the hand-over. */
@@ -329,16 +425,29 @@ test_handover(void **state)
 		assert_int_equal(n, 3);
 	}
 	why[0] = '\0';
-	rv = sim_keys_derive(kc.server, &k, why, sizeof(why));
+	ks_stack_scrub();
+	rv = ks_derive(kc.server, &k, why, sizeof(why));
 	if (!c->offload) {
 		assert_int_equal(rv, -1);
 		print_message("    fallback: %s\n", why);
 		assert_true(why[0] != '\0');
 		ks_close(&kc);
+		ks_wipe_end(c->name);
 		return;
 	}
 	assert_int_equal(rv, 0);
-	sim_keys_stop_writes(kc.server);
+	/*
+	 * TLS 1.3 keys are expanded straight into k (and libcrypto's HKDF
+	 * was seen to leave a copy of its own on its first call).
+	 */
+	if (c->version != TLS1_3_VERSION &&
+	    (ks_stack_holds(k.cipher_key, k.en.cipher_key_len) ||
+		(k.en.auth_key_len > 0 &&
+		    ks_stack_holds(k.auth_key, k.en.auth_key_len))))
+		fail_msg("%s: sim_keys_derive() left the key on the stack",
+		    c->name);
+	ks_wipe_begin(&k, kc.server);
+	sim_tap_stop_writes(kc.server);
 	print_message("    %s %s: rec_seq %ju key %d iv %d mac %d\n", k.version,
 	    k.suite, (uintmax_t)k.seqno, k.en.cipher_key_len, k.en.iv_len,
 	    k.en.auth_key_len);
@@ -380,6 +489,7 @@ test_handover(void **state)
 	/* libssl's writes are now swallowed by the tap. */
 	assert_int_equal(SSL_write(kc.server, "x", 1), 1);
 	ks_close(&kc);
+	ks_wipe_end(c->name);
 }
 
 #define EC "ECDHE-ECDSA-"

@@ -17,16 +17,132 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "opencrypto/ktls.h"
 #include "oracle.h"
-#include "sim/runner.h"
-#include "sys/socketvar.h"
+#include "sim/runner/runner.h"
 #include "sys/ktls.h"
+#include "sys/ktls_trace.h"
+#include "sys/sendfile_sim.h"
+#include "sys/socketvar.h"
+
+/*
+ * The live harness, copied out of the caller's struct harness: after a
+ * failed assertion cmocka has unwound the case's stack, and the teardown
+ * must still find the platform.  At most one is live, since ktls_init()'s
+ * queues and the platform pointer are global.
+ */
+static struct {
+	bool live;
+	enum harness_runner runner;
+	struct platform *pl;
+} harness_cur;
+
+/*
+ * The output hooks of every socket harness_connect() made since the last
+ * harness_fini().  They stand between the socket and the caller's hooks
+ * (whose argument may be on a stack that is gone) so that a teardown can
+ * turn them into a sink.
+ */
+struct harness_wire {
+	struct tcp_wire tw; /* the caller's */
+	int dead;	    /* discard instead */
+	struct harness_wire *next;
+};
+static struct harness_wire *harness_wires;
+
+/* The kernel's global knobs as the program started. */
+static struct {
+	bool enable, cbc, ext_pgs, async, compat12;
+	u_int maxlen, cache_pages;
+	uint64_t io_delay_ns;
+	struct ktls_trace_hooks *trace_hooks;
+	const struct ktls_crypto_backend *backend;
+} harness_knobs0;
+
+static void harness_save_knobs(void) __attribute__((constructor));
+
+static void
+harness_save_knobs(void)
+{
+
+	harness_knobs0.enable = ktls_enable_sysctl;
+	harness_knobs0.cbc = ktls_cbc_enable;
+	harness_knobs0.ext_pgs = mb_use_ext_pgs;
+	harness_knobs0.async = ktls_sim_async;
+	harness_knobs0.compat12 = ktls_sim_compat_freebsd12;
+	harness_knobs0.maxlen = ktls_maxlen;
+	harness_knobs0.cache_pages = sendfile_sim_cache_pages;
+	harness_knobs0.io_delay_ns = sendfile_sim_io_delay_ns;
+	harness_knobs0.trace_hooks = ktls_trace_hooks;
+	harness_knobs0.backend = ktls_backend;
+}
+
+static void
+harness_restore_knobs(void)
+{
+
+	ktls_enable_sysctl = harness_knobs0.enable;
+	ktls_cbc_enable = harness_knobs0.cbc;
+	mb_use_ext_pgs = harness_knobs0.ext_pgs;
+	ktls_sim_async = harness_knobs0.async;
+	ktls_sim_compat_freebsd12 = harness_knobs0.compat12;
+	ktls_maxlen = harness_knobs0.maxlen;
+	sendfile_sim_cache_pages = harness_knobs0.cache_pages;
+	sendfile_sim_io_delay_ns = harness_knobs0.io_delay_ns;
+	ktls_trace_hooks = harness_knobs0.trace_hooks;
+	ktls_backend = harness_knobs0.backend;
+}
+
+/*
+ * Tear down the harness a failed case left: every socket's output goes
+ * to a sink, whatever is queued runs to completion, then the queues and
+ * the platform go as in harness_fini().  The case's open sockets leak.
+ */
+static void
+harness_abandon(void)
+{
+	struct harness_wire *hw;
+	struct harness h;
+
+	if (!harness_cur.live)
+		return;
+	fprintf(stderr,
+	    "harness: a case ended with its harness live; tearing it down\n");
+	for (hw = harness_wires; hw != NULL; hw = hw->next)
+		__atomic_store_n(&hw->dead, 1, __ATOMIC_RELEASE);
+	memset(&h, 0, sizeof(h));
+	h.runner = harness_cur.runner;
+	h.pl = harness_cur.pl;
+	harness_fini(&h);
+}
+
+int
+harness_setup(void **state)
+{
+
+	(void)state;
+	harness_abandon();
+	harness_restore_knobs();
+	return (0);
+}
+
+int
+harness_teardown(void **state)
+{
+
+	(void)state;
+	harness_abandon();
+	harness_restore_knobs();
+	return (0);
+}
 
 void
 harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
     int ncpus)
 {
 
+	/* A case without harness_teardown() that failed. */
+	harness_abandon();
 	memset(h, 0, sizeof(*h));
 	h->runner = runner;
 	h->seed = seed;
@@ -34,6 +150,9 @@ harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
 	h->pl = runner == HARNESS_DET ? sim_det_create(seed, ncpus) :
 					sim_rt_create(ncpus);
 	platform_set(h->pl);
+	harness_cur.runner = runner;
+	harness_cur.pl = h->pl;
+	harness_cur.live = true;
 	assert_int_equal(ktls_init(), 0);
 }
 
@@ -50,6 +169,7 @@ harness_run(struct harness *h)
 void
 harness_fini(struct harness *h)
 {
+	struct harness_wire *hw;
 
 	harness_run(h);
 	ktls_uninit();
@@ -58,6 +178,11 @@ harness_fini(struct harness *h)
 	else
 		sim_rt_destroy(h->pl);
 	platform_set(NULL);
+	harness_cur.live = false;
+	while ((hw = harness_wires) != NULL) {
+		harness_wires = hw->next;
+		free(hw);
+	}
 	assert_int_equal(sysctl_handle_sb_max(SB_MAX), 0);
 }
 
@@ -121,13 +246,46 @@ wire_fin(void *arg)
 	w->fin = true;
 }
 
+static ssize_t
+harness_wire_output(void *arg, const struct iovec *iov, int iovcnt)
+{
+	struct harness_wire *hw = arg;
+	ssize_t n;
+
+	if (__atomic_load_n(&hw->dead, __ATOMIC_ACQUIRE)) {
+		for (n = 0; iovcnt > 0; iov++, iovcnt--)
+			n += (ssize_t)iov->iov_len;
+		return (n);
+	}
+	return (hw->tw.tw_output(hw->tw.tw_arg, iov, iovcnt));
+}
+
+static void
+harness_wire_fin(void *arg)
+{
+	struct harness_wire *hw = arg;
+
+	if (!__atomic_load_n(&hw->dead, __ATOMIC_ACQUIRE))
+		hw->tw.tw_fin(hw->tw.tw_arg);
+}
+
 struct socket *
 harness_connect(const struct tcp_wire *tw, uint32_t flowid)
 {
+	struct harness_wire *hw;
+	struct tcp_wire htw;
 	struct socket *so;
 
+	hw = calloc(1, sizeof(*hw));
+	assert_non_null(hw);
+	hw->tw = *tw;
+	hw->next = harness_wires;
+	harness_wires = hw;
+	htw.tw_output = tw->tw_output != NULL ? harness_wire_output : NULL;
+	htw.tw_fin = tw->tw_fin != NULL ? harness_wire_fin : NULL;
+	htw.tw_arg = hw;
 	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
-	assert_int_equal(ksim_connect(so, tw, flowid), 0);
+	assert_int_equal(ksim_connect(so, &htw, flowid), 0);
 	return (so);
 }
 

@@ -52,6 +52,22 @@ struct harness_keys {
 	uint64_t seqno;
 };
 
+/*
+ * cmocka fixtures for every case that drives the kernel; cmocka runs them
+ * whatever the case's outcome.  Both put the kernel's global knobs
+ * (sysctls, ktls_sim_async, the page cache's, the trace hooks, the crypto
+ * backend) back to
+ * their values at program start, and tear down a harness that a failed
+ * case left live (its sockets' output hooks become a sink, queued work
+ * runs out, then as harness_fini()), so that the next case starts as in a
+ * fresh process instead of panicking in ktls_init().  Sockets the failed
+ * case left open are leaked.
+ */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+#define harness_unit_test(f) \
+	cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+
 void harness_init(struct harness *h, enum harness_runner runner, uint64_t seed,
     int ncpus);
 void harness_fini(struct harness *h);
@@ -71,7 +87,10 @@ size_t wire_append(struct wire *w, const struct iovec *iov, int iovcnt);
 /* A connected TCP socket whose output lands in w (flowid picks a worker). */
 struct socket *harness_socket(struct harness *h, struct wire *w,
     uint32_t flowid);
-/* The same with the caller's own output hooks. */
+/*
+ * The same with the caller's own output hooks (called through the
+ * harness's own, which harness_teardown() can turn into a sink).
+ */
 struct socket *harness_connect(const struct tcp_wire *tw, uint32_t flowid);
 /*
  * SO_SNDBUF and SO_SNDLOWAT, asserted to succeed.  A buffer beyond what

@@ -53,7 +53,17 @@ struct oracle {
 	uint64_t seqno; /* next expected sequence number */
 	uint64_t index; /* index of the next record in the stream */
 	uint8_t *plain; /* MAX_PLAIN + trailer bytes */
+	/* Every nonce or IV used under this key so far (oracle_nonce_once). */
+	struct oracle_nonce *seen;
+	size_t nseen, seencap; /* seencap: 0 or a power of two */
 	char err[256];
+};
+
+/* A nonce (AEAD, 12 bytes) or CBC IV (16) and the record that used it. */
+struct oracle_nonce {
+	uint8_t n[16];
+	uint64_t index;
+	bool used;
 };
 
 static void oracle_fail(struct oracle *o, const char *fmt, ...)
@@ -233,6 +243,7 @@ oracle_free(struct oracle *o)
 	EVP_CIPHER_free(o->cipher);
 	OPENSSL_cleanse(o->key, sizeof(o->key));
 	OPENSSL_cleanse(o->auth_key, sizeof(o->auth_key));
+	free(o->seen);
 	free(o->plain);
 	free(o);
 }
@@ -242,6 +253,70 @@ oracle_error(const struct oracle *o)
 {
 
 	return (o->err[0] != '\0' ? o->err : "no error");
+}
+
+static size_t
+oracle_nonce_slot(const struct oracle_nonce *tab, size_t cap,
+    const uint8_t n[16])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ n[i]) * 0x100000001b3ULL;
+	for (i = h & (cap - 1); tab[i].used && memcmp(tab[i].n, n, 16) != 0;
+	     i = (i + 1) & (cap - 1))
+		;
+	return (i);
+}
+
+/*
+ * A (key, nonce) pair must never protect two records: with AES-GCM and
+ * ChaCha20-Poly1305 a repeat gives away the XOR of the two plaintexts and
+ * the authentication key (RFC 5116 section 3, RFC 5288 section 6.1, RFC
+ * 8446 section 5.3); a repeated CBC IV makes the IV predictable (RFC 4346
+ * section 6.2.3.2).  The key is fixed for the oracle's whole connection,
+ * so the oracle remembers every nonce (len bytes, zero-padded to 16) it
+ * decrypted with.  Returns 0, or ORACLE_BAD on the second use.
+ */
+static int
+oracle_nonce_once(struct oracle *o, const uint8_t *nonce, size_t len,
+    const char *what)
+{
+	struct oracle_nonce *tab;
+	uint8_t n[16];
+	size_t i, cap;
+
+	memset(n, 0, sizeof(n));
+	memcpy(n, nonce, len);
+	if (2 * (o->nseen + 1) > o->seencap) {
+		cap = o->seencap != 0 ? 2 * o->seencap : 256;
+		tab = calloc(cap, sizeof(*tab));
+		if (tab == NULL) {
+			oracle_fail(o, "out of memory");
+			return (ORACLE_BAD);
+		}
+		for (i = 0; i < o->seencap; i++)
+			if (o->seen[i].used)
+				tab[oracle_nonce_slot(tab, cap, o->seen[i].n)] =
+				    o->seen[i];
+		free(o->seen);
+		o->seen = tab;
+		o->seencap = cap;
+	}
+	i = oracle_nonce_slot(o->seen, o->seencap, n);
+	if (o->seen[i].used) {
+		oracle_fail(o,
+		    "%s reused: record %" PRIu64 " was protected with the "
+		    "same key and %s",
+		    what, o->seen[i].index, what);
+		return (ORACLE_BAD);
+	}
+	memcpy(o->seen[i].n, n, sizeof(n));
+	o->seen[i].index = o->index;
+	o->seen[i].used = true;
+	o->nseen++;
+	return (0);
 }
 
 /*
@@ -397,6 +472,10 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 		return (ORACLE_BAD);
 	}
 
+	if (oracle_nonce_once(o, ivp, CBC_BLOCK,
+		explicit != 0 ? "CBC explicit IV" : "CBC chained IV") != 0)
+		return (ORACLE_BAD);
+
 	/* The last ciphertext block seeds the next TLS 1.0 record. */
 	if (explicit == 0)
 		memcpy(o->iv, body + blen - CBC_BLOCK, CBC_BLOCK);
@@ -492,6 +571,8 @@ oracle_aead(struct oracle *o, const uint8_t *hdr, size_t len,
 		    o->kind == OK_GCM ? "AES-GCM" : "ChaCha20-Poly1305", clen);
 		return (ORACLE_BAD);
 	}
+	if (oracle_nonce_once(o, nonce, AEAD_NONCE_LEN, "AEAD nonce") != 0)
+		return (ORACLE_BAD);
 
 	if (o->tls13) {
 		/*

@@ -578,6 +578,70 @@ test_cbc_padding_rejected(void **state)
 	(void)state;
 }
 
+/*
+ * The sender picks the GCM 1.2 explicit nonce and the CBC 1.1+ IV and puts
+ * them on the wire, so a record that repeats an earlier one's still
+ * decrypts: only the oracle's memory of the connection's nonces catches it.
+ * Record 2 reuses record 0's; records 0 and 1 must pass, record 2 not.
+ */
+static void
+test_nonce_reuse_rejected(void **state)
+{
+	uint8_t stream[3 * 128], pay[32], explicit[3][16], *plain;
+	struct test_rng rng;
+	struct oracle *o;
+	struct keys k;
+	size_t off, xl, plen, nrec;
+	int si, i, ntested;
+
+	test_rng_seed(&rng, 5116);
+	make_keys(&rng, &k);
+	test_random_printable(&rng, pay, sizeof(pay));
+	ntested = 0;
+	for (si = 0; si < test_nsuites; si++) {
+		const struct test_suite *s = &test_suites[si];
+
+		xl = refenc_explicit_len(s);
+		if (xl == 0)
+			continue;
+		test_rng_bytes(&rng, explicit[0], xl);
+		test_rng_bytes(&rng, explicit[1], xl);
+		memcpy(explicit[2], explicit[0], xl);
+		for (i = 0, off = 0; i < 3; i++)
+			off += refenc_record(s, k.key, k.iv, k.auth, NULL,
+			    100 + i, TLS_RLTYPE_APP, pay, sizeof(pay),
+			    explicit[i], NULL, stream + off);
+		assert_true(off <= sizeof(stream));
+		o = new_oracle(s, &k, 100);
+		assert_int_equal(oracle_stream(o, stream, off, &plain, &plen,
+				     &nrec, NULL, NULL),
+		    ORACLE_BAD);
+		assert_int_equal(nrec, 2);
+		if (strstr(oracle_error(o), "reused: record 0 ") == NULL)
+			fail_msg("%s: %s", s->name, oracle_error(o));
+		free(plain);
+		oracle_free(o);
+
+		/* A fresh third nonce: the same stream is fine. */
+		explicit[2][0] ^= 1;
+		for (i = 0, off = 0; i < 3; i++)
+			off += refenc_record(s, k.key, k.iv, k.auth, NULL,
+			    100 + i, TLS_RLTYPE_APP, pay, sizeof(pay),
+			    explicit[i], NULL, stream + off);
+		o = new_oracle(s, &k, 100);
+		if (oracle_stream(o, stream, off, &plain, &plen, &nrec, NULL,
+			NULL) != 0)
+			fail_msg("%s: %s", s->name, oracle_error(o));
+		assert_int_equal(nrec, 3);
+		free(plain);
+		oracle_free(o);
+		ntested++;
+	}
+	/* 2 GCM 1.2 and 8 CBC 1.1/1.2 suites. */
+	assert_int_equal(ntested, 10);
+	(void)state;
+}
+
 static void
 test_incomplete_and_limits(void **state)
 {
@@ -741,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_cbc_padding_rejected),
 		cmocka_unit_test(test_incomplete_and_limits),
 		cmocka_unit_test(test_callback_stops),
+		cmocka_unit_test(test_nonce_reuse_rejected),
 	};
 	struct CMUnitTest *tests;
 	size_t nfixed, n, i;

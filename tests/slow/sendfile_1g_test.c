@@ -279,8 +279,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_big_gcm256_tls12),
-		cmocka_unit_test(test_big_gcm256_tls13),
+		harness_unit_test(test_big_gcm256_tls12),
+		harness_unit_test(test_big_gcm256_tls13),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

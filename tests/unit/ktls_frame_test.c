@@ -300,6 +300,39 @@ test_gcm12_nonce_counter(void **state)
 	/* Random per session: two sessions do not share a start. */
 	assert_true(starts[0] != starts[1]);
 	assert_true(starts[0] != 0 || starts[1] != 0);
+
+	/*
+	 * All 64 bits of it random (arc4rand() of iv[8..15]): over 16
+	 * sessions no byte of the first record's nonce on the wire stays
+	 * the same (odds 2^-120 for a truly random byte).
+	 */
+	{
+		uint8_t first[16][8];
+		static const int one[] = { 1 };
+
+		for (int r = 0; r < 16; r++) {
+			struct fix f;
+			struct mbuf *top;
+			int enq;
+
+			fix_init(&f, &test_suites[10], 310 + r, 0);
+			top = plain_records(one, 1, 'g');
+			ktls_frame(top, f.tls, &enq, TLS_RLTYPE_APP);
+			memcpy(first[r], top->m_epg_hdr + 5, 8);
+			m_freem(top);
+			fix_fini(&f);
+		}
+		for (int b = 0; b < 8; b++) {
+			int r = 1;
+
+			while (r < 16 && first[r][b] == first[0][b])
+				r++;
+			if (r == 16)
+				fail_msg("nonce byte %d is %#x in all 16 "
+					 "sessions",
+				    b, first[0][b]);
+		}
+	}
 }
 
 /* TLS 1.1+ CBC: a fresh random 16-byte IV per record. */
@@ -331,6 +364,17 @@ test_cbc_explicit_iv_random(void **state)
 			assert_memory_not_equal(ivs[i], zero, 16);
 			for (int j = 0; j < i; j++)
 				assert_memory_not_equal(ivs[i], ivs[j], 16);
+		}
+		/* All 16 bytes random: none the same in every record. */
+		for (int b = 0; b < 16; b++) {
+			int r = 1;
+
+			while (r < 16 && ivs[r][b] == ivs[0][b])
+				r++;
+			if (r == 16)
+				fail_msg("%s: IV byte %d is %#x in all 16 "
+					 "records",
+				    s->name, b, ivs[0][b]);
 		}
 		m_freem(top);
 		fix_fini(&f);
@@ -394,11 +438,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_all_suites),
-		cmocka_unit_test(test_cbc_trailer_lengths),
-		cmocka_unit_test(test_gcm12_nonce_counter),
-		cmocka_unit_test(test_cbc_explicit_iv_random),
-		cmocka_unit_test(test_seq_assignment),
+		harness_unit_test(test_frame_all_suites),
+		harness_unit_test(test_cbc_trailer_lengths),
+		harness_unit_test(test_gcm12_nonce_counter),
+		harness_unit_test(test_cbc_explicit_iv_random),
+		harness_unit_test(test_seq_assignment),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

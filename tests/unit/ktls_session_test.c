@@ -160,6 +160,119 @@ test_refcount_drop_in_flight(void **state)
 }
 
 /*
+ * The software backend with one failure: encryption number fail_at (from
+ * 0) returns EIO, as a failed OCF request does.
+ */
+static int fail_at, nencrypts;
+
+static int
+failing_try(struct ktls_session *tls, int direction)
+{
+
+	return (ktls_ocf_backend.kb_try(tls, direction));
+}
+
+static int
+failing_encrypt(struct ktls_session *tls, struct mbuf *m,
+    const struct iovec *outiov, int outiovcnt)
+{
+
+	if (nencrypts++ == fail_at)
+		return (EIO);
+	return (ktls_ocf_backend.kb_encrypt(tls, m, outiov, outiovcnt));
+}
+
+static void
+failing_free(struct ktls_session *tls)
+{
+
+	ktls_ocf_backend.kb_free(tls);
+}
+
+static const struct ktls_crypto_backend failing_backend = {
+	.kb_name = "failing",
+	.kb_try = failing_try,
+	.kb_encrypt = failing_encrypt,
+	.kb_free = failing_free,
+};
+
+/*
+ * A record the backend fails to encrypt drops the connection (ktls_drop()
+ * with EIO from ktls_encrypt() or ktls_encrypt_cb(), as FreeBSD's
+ * uipc_ktls.c does): the first write's two records are on the wire
+ * whole; of the second write's three, synchronously none (the failed
+ * batch is freed whole), asynchronously at most the one before the
+ * failure; the next write gets EPIPE; stats.failed_crypto counts it and
+ * every session reference comes back.
+ */
+static void
+test_crypto_failure_drops(void **state)
+{
+	static const char *names[] = { "aes128_gcm_1_2", "aes128_cbc_1_0_sha1",
+		"chacha20_poly1305_1_3" };
+	struct harness_keys k;
+	struct harness h;
+	struct socket *so;
+	struct wire w;
+	uint8_t *data, *plain;
+	size_t plen, nrec;
+	ssize_t wr;
+
+	(void)state;
+	data = pattern(5 * 16384, 9);
+	for (size_t n = 0; n < nitems(names); n++) {
+		for (int async = 0; async < 2; async++) {
+			uint64_t active0 = STAT(stats_active);
+			uint64_t failed0 = STAT(failed_crypto);
+			const struct test_suite *s = test_suite_named(names[n]);
+
+			harness_init(&h, HARNESS_DET, 60 + 2 * n + async, 2);
+			/* TLS 1.0 CBC is always encrypted synchronously. */
+			ktls_sim_async = async;
+			ktls_backend = &failing_backend;
+			nencrypts = 0;
+			fail_at = 3;
+			wire_init(&w);
+			so = harness_socket(&h, &w, 1);
+			ksim_set_sndbuf(so, 1 << 20, 2048);
+			harness_keys(&h, s, 40, &k);
+			assert_int_equal(harness_enable(so, &k), 0);
+			assert_int_equal(ksim_write(so, data, 2 * 16384, &wr),
+			    0);
+			harness_run(&h);
+			assert_int_equal(ksim_write(so, data + 2 * 16384,
+					     3 * 16384, &wr),
+			    0);
+			harness_run(&h);
+			/* Synchronously the batch stops at the failure. */
+			if (nencrypts != (async && !is_tls10(s) ? 5 : 4))
+				fail_msg("%s %s: %d encryptions", s->name,
+				    async ? "async" : "sync", nencrypts);
+			assert_true(STAT(failed_crypto) == failed0 + 1);
+			assert_int_equal(ksim_write(so, data, 100, &wr), EPIPE);
+
+			harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL,
+			    NULL);
+			if (nrec != 2 && !(async && !is_tls10(s) && nrec == 3))
+				fail_msg("%s %s: %zu records on the wire",
+				    s->name, async ? "async" : "sync", nrec);
+			assert_int_equal(plen, nrec * 16384);
+			assert_memory_equal(plain, data, plen);
+			free(plain);
+
+			ksim_close(so);
+			harness_run(&h);
+			assert_true(STAT(stats_active) == active0);
+			harness_fini(&h);
+			ktls_backend = &ktls_ocf_backend;
+			ktls_sim_async = false;
+			wire_fini(&w);
+		}
+	}
+	free(data);
+}
+
+/*
  * A record framed by someone else (here: the test) keeps the session
  * alive after its socket is gone; freeing that record hands the last
  * reference to the worker (EPG_FLAG_2FREE), which destroys the session.
@@ -735,16 +848,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refcount_write_path),
-		cmocka_unit_test(test_refcount_drop_in_flight),
-		cmocka_unit_test(test_session_outlives_socket),
-		cmocka_unit_test(test_tls10_enqueue_order),
-		cmocka_unit_test(test_tls10_mode_switch),
-		cmocka_unit_test(test_mode_switch_lock_failure),
-		cmocka_unit_test(test_rdonly_after_encrypt),
-		cmocka_unit_test(test_worker_wakeup_rule),
-		cmocka_unit_test(test_inqueue_until_handed_on),
-		cmocka_unit_test(test_drop_after_failed_encrypt),
+		harness_unit_test(test_refcount_write_path),
+		harness_unit_test(test_refcount_drop_in_flight),
+		harness_unit_test(test_session_outlives_socket),
+		harness_unit_test(test_crypto_failure_drops),
+		harness_unit_test(test_tls10_enqueue_order),
+		harness_unit_test(test_tls10_mode_switch),
+		harness_unit_test(test_mode_switch_lock_failure),
+		harness_unit_test(test_rdonly_after_encrypt),
+		harness_unit_test(test_worker_wakeup_rule),
+		harness_unit_test(test_inqueue_until_handed_on),
+		harness_unit_test(test_drop_after_failed_encrypt),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

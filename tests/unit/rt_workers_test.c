@@ -166,10 +166,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_write_sync),
-		cmocka_unit_test(test_write_async),
-		cmocka_unit_test(test_sendfile_sync),
-		cmocka_unit_test(test_sendfile_async),
+		harness_unit_test(test_write_sync),
+		harness_unit_test(test_write_async),
+		harness_unit_test(test_sendfile_sync),
+		harness_unit_test(test_sendfile_async),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,7 +1,7 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Unit tests for the two platform runners (sim/runner.h): worker-queue
+ * Unit tests for the two platform runners (sim/runner/runner.h): worker-queue
  * wakeups, task ordering and replay from a seed, virtual time, msleep(9)/
  * wakeup(9) including time-outs, nesting and idle, and the real-time
  * runner's quiesce under concurrent kicks and tasks that post tasks.
@@ -24,7 +24,7 @@
 #include "sys/kern_compat.h"
 #include "sys/ktls.h"
 
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 
 #define MS UINT64_C(1000000)
 

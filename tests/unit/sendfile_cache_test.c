@@ -258,10 +258,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cold_vs_cached),
-		cmocka_unit_test(test_changed_file),
-		cmocka_unit_test(test_changed_file_same_tick),
-		cmocka_unit_test(test_cache_budget),
+		harness_unit_test(test_cold_vs_cached),
+		harness_unit_test(test_changed_file),
+		harness_unit_test(test_changed_file_same_tick),
+		harness_unit_test(test_cache_budget),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -487,13 +487,13 @@ main(void)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		tests[nt].name = names[i];
 		tests[nt].test_func = test_suite_trace;
-		tests[nt].setup_func = NULL;
-		tests[nt].teardown_func = NULL;
+		tests[nt].setup_func = harness_setup;
+		tests[nt].teardown_func = harness_teardown;
 		tests[nt].initial_state =
 		    (void *)(uintptr_t)test_suite_named(names[i]);
 		assert_non_null(tests[nt].initial_state);
 		nt++;
 	}
-	tests[nt++] = (struct CMUnitTest)cmocka_unit_test(test_uninstalled);
+	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_uninstalled);
 	return (_cmocka_run_group_tests("trace", tests, nt, NULL, NULL));
 }

@@ -34,7 +34,7 @@
 #include "sys/kern_compat.h"
 #include "sys/ktls.h"
 
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 
 /* Deepest msleep() nesting; deeper means runaway recursion in a test. */
 #define DET_MAX_SLEEPERS 32

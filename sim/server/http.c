@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sim/http.h"
+#include "sim/server/http.h"
 
 /* RFC 9110 section 5.6.2: tchar, in ASCII whatever the locale. */
 static bool

@@ -41,7 +41,7 @@
 #include "sys/kern_compat.h"
 #include "sys/ktls.h"
 
-#include "sim/runner.h"
+#include "sim/runner/runner.h"
 
 #define RT_TASK_THREADS 2
 #define RT_SLEEPQ_HASH 64 /* power of two */

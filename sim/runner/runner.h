@@ -20,8 +20,8 @@
  * sim_*_run/quiesce, ktls_uninit(), sim_*_destroy().
  */
 
-#ifndef _SIM_RUNNER_H_
-#define _SIM_RUNNER_H_
+#ifndef _SIM_RUNNER_RUNNER_H_
+#define _SIM_RUNNER_RUNNER_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -69,4 +69,4 @@ void sim_rt_quiesce(struct platform *pl);
 /* Stops and joins every thread; pending tasks are dropped, not run. */
 void sim_rt_destroy(struct platform *pl);
 
-#endif /* !_SIM_RUNNER_H_ */
+#endif /* !_SIM_RUNNER_RUNNER_H_ */
