@@ -395,8 +395,8 @@ ks_wipe_end(const char *name)
 
 	nviol = wipe_end();
 	if (nviol != 0)
-		fail_msg("%s: %zu unwiped frees:\n%s", name, nviol,
-		    wipe_report());
+		fail_msg("%s: %zu bad frees (unwiped or overrun):\n%s", name,
+		    nviol, wipe_report());
 	/* The state from sim_tap_attach(), freed with the SSL. */
 	assert_int_equal(wipe_nsecret(), 1);
 	assert_int_equal(wipe_nsecret_freed(), 1);

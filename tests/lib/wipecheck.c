@@ -10,6 +10,7 @@
  * passed through unchecked.
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -33,6 +34,9 @@ int __wrap_posix_memalign(void **pp, size_t align, size_t size);
 void __wrap_free(void *p);
 
 #define WIPE_BUCKETS 65536
+/* Guard bytes after every block, checked when it is freed. */
+#define WIPE_GUARD 16
+#define WIPE_GUARD_BYTE 0xa5
 #define WIPE_MAX_PATTERNS 8
 #define WIPE_MAX_FREED 64
 
@@ -117,6 +121,7 @@ wipe_insert(void *p, size_t size)
 	}
 	b->p = p;
 	b->size = size;
+	memset((uint8_t *)p + size, WIPE_GUARD_BYTE, WIPE_GUARD);
 	b->secret = wipe.on && wipe.secret;
 	if (b->secret)
 		wipe.nsecret++;
@@ -146,6 +151,14 @@ wipe_check(const struct wipe_block *b)
 	size_t i;
 	int k;
 
+	for (i = 0; i < WIPE_GUARD; i++) {
+		if (d[b->size + i] != WIPE_GUARD_BYTE) {
+			wipe_violation("block %p of %zu bytes: written past "
+				       "its end (guard byte %zu)\n",
+			    b->p, b->size, i);
+			break;
+		}
+	}
 	if (b->secret) {
 		for (i = 0; i < b->size && d[i] == 0; i++)
 			;
@@ -176,7 +189,9 @@ __wrap_malloc(size_t size)
 {
 	void *p;
 
-	p = __real_malloc(size);
+	if (size > SIZE_MAX - WIPE_GUARD)
+		return (NULL);
+	p = __real_malloc(size + WIPE_GUARD);
 	wipe_insert(p, size);
 	return (p);
 }
@@ -186,7 +201,9 @@ __wrap_calloc(size_t n, size_t size)
 {
 	void *p;
 
-	p = __real_calloc(n, size);
+	if (size != 0 && n > (SIZE_MAX - WIPE_GUARD) / size)
+		return (NULL);
+	p = __real_calloc(1, n * size + WIPE_GUARD);
 	wipe_insert(p, n * size);
 	return (p);
 }
@@ -196,7 +213,9 @@ __wrap_posix_memalign(void **pp, size_t align, size_t size)
 {
 	int error;
 
-	error = __real_posix_memalign(pp, align, size);
+	if (size > SIZE_MAX - WIPE_GUARD)
+		return (ENOMEM);
+	error = __real_posix_memalign(pp, align, size + WIPE_GUARD);
 	if (error == 0)
 		wipe_insert(*pp, size);
 	return (error);
@@ -218,7 +237,9 @@ wipe_release(void *p)
 
 /*
  * realloc() may free the old block itself: it is checked like free(), but
- * only when it was ours.  Nothing secret is ever realloc()ed by src/.
+ * only when it was ours.  Nothing secret is ever realloc()ed by src/.  A
+ * block that was not ours (from a shared library) is still given a guard
+ * the caller never sees; realloc() keeps its contents either way.
  */
 void *
 __wrap_realloc(void *p, size_t size)
@@ -227,8 +248,10 @@ __wrap_realloc(void *p, size_t size)
 
 	if (p == NULL)
 		return (__wrap_malloc(size));
+	if (size > SIZE_MAX - WIPE_GUARD)
+		return (NULL);
 	wipe_release(p);
-	np = __real_realloc(p, size);
+	np = __real_realloc(p, size + WIPE_GUARD);
 	wipe_insert(np, size);
 	return (np);
 }

@@ -16,7 +16,9 @@
  *     keys in, e.g. setsockopt(TCP_TXTLS_ENABLE): each block they allocate
  *     holds key material or state derived from it);
  *   - no block free() gets may contain any wipe_pattern() byte string
- *     (the keys themselves), wherever it was allocated.
+ *     (the keys themselves), wherever it was allocated;
+ *   - no block may have been written past its end (16 guard bytes follow
+ *     each one the wrappers hand out).
  *
  * Violations are collected, not fatal; wipe_end() reports them.
  */

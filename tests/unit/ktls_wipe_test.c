@@ -69,8 +69,8 @@ wipe_end_clean(const char *what, size_t min_secret)
 
 	nviol = wipe_end();
 	if (nviol != 0)
-		fail_msg("%s: %zu unwiped frees:\n%s", what, nviol,
-		    wipe_report());
+		fail_msg("%s: %zu bad frees (unwiped or overrun):\n%s", what,
+		    nviol, wipe_report());
 	if (wipe_nsecret() < min_secret)
 		fail_msg("%s: %zu secret blocks allocated, expected %zu or "
 			 "more",
