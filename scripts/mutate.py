@@ -17,7 +17,8 @@
 #   TIMEOUT     the tests ran past the limit (counts as noticed)
 #   BUILD-FAIL  the mutant does not compile (not counted)
 #
-# The kill rate is (KILLED + TIMEOUT) / (all but BUILD-FAIL).  The exit
+# The kill rate is (KILLED + TIMEOUT) / (all but ACCEPTED and BUILD-FAIL):
+# accepted mutants are the equivalent or unreachable ones.  The exit
 # status is 1 if a mutant of a must-kill class (MUST_KILL) SURVIVED, 2 on a
 # setup error (the copy does not build, or its tests fail unmutated), else
 # 0.  See docs/running.md ("Mutation testing").
@@ -617,7 +618,7 @@ def summary_line(cls, c):
     s = c.get("SURVIVED", 0)
     a = c.get("ACCEPTED", 0)
     b = c.get("BUILD-FAIL", 0)
-    n = k + t + s + a
+    n = k + t + s
     rate = "%.1f%%" % (100.0 * (k + t) / n) if n else "-"
     return "%-6s %7d %7d %8d %8d %10d %9s" % (cls, k, t, s, a, b, rate)
 
