@@ -172,6 +172,10 @@ ACCEPTED = [
      "why": "the second check under the send lock answers only when "
             "another thread enabled between the two; the tests are single "
             "writers"},
+    {"op": "ne-eq", "file": "src/kern/uipc_ktls.c",
+     "line": "if (so->so_snd.sb_tls_info != tls) {",
+     "why": "ktls_set_tx_mode() gets past the clone only with a session in "
+            "IFNET mode, which needs the NIC model"},
     {"op": "check-removed", "file": "src/kern/uipc_ktls.c",
      "line": "if (mode == TCP_TLS_MODE_IFNET && tp->t_nic_ktls_xmit)",
      "why": "t_nic_ktls_xmit is set only by a switch to IFNET, which needs "
