@@ -433,6 +433,25 @@ test_ip_option_checks(void **state)
 	build_enable(&c.k, &en);
 	en.auth_key_len = -1;
 	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
+	/*
+	 * The range checks' bounds themselves pass: a missing key, IV or
+	 * MAC key of the largest (or, for the key, smallest) length gets
+	 * past them to the copy-in, which faults.
+	 */
+	build_enable(&c.k, &en);
+	en.cipher_key = NULL;
+	en.cipher_key_len = TLS_MAX_PARAM_SIZE;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	en.cipher_key_len = 1;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	build_enable(&c.k, &en);
+	en.iv = NULL;
+	en.iv_len = 16;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
+	build_enable(&c.k, &en);
+	en.auth_key = NULL;
+	en.auth_key_len = TLS_MAX_PARAM_SIZE;
+	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EFAULT);
 	build_enable(&c.k, &en);
 	en.flags = 0x100;
 	assert_int_equal(enable_raw(c.so, &en, sizeof(en)), EINVAL);
