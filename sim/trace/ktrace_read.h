@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Record event kinds, in the order the kernel must produce them. */
 enum { RK_FRAMED, RK_ENCRYPTED, RK_READY, RK_FREED, RK_N };
@@ -85,6 +86,88 @@ struct ktrace_log {
 	uint8_t *owned; /* file contents, for ktrace_read_file() */
 };
 
+/*
+ * Bounds checks.  The parsers see the untrusted bytes only as spans,
+ * windows [p, p + len) of the caller's buffer, and reach into a span only
+ * through these helpers.  Each one checks the range it is asked for as
+ * off <= len && n <= len - off, which cannot overflow, and fails rather
+ * than form a pointer outside the span.  A pointer that kspan_at(s, off,
+ * n) returns may be read for n bytes: the parsers decode fixed header
+ * fields at constant offsets below n with be16dec() and friends
+ * (<sys/endian.h>, from libbsd).
+ */
+struct kspan {
+	const uint8_t *p;
+	size_t len;
+};
+
+static inline struct kspan
+kspan_make(const uint8_t *p, size_t len)
+{
+	struct kspan s;
+
+	s.p = p;
+	s.len = len;
+	return (s);
+}
+
+static inline bool
+kspan_has(struct kspan s, size_t off, size_t n)
+{
+
+	return (off <= s.len && n <= s.len - off);
+}
+
+/* The n bytes at off, or NULL if s ends before them. */
+static inline const uint8_t *
+kspan_at(struct kspan s, size_t off, size_t n)
+{
+
+	return (kspan_has(s, off, n) ? s.p + off : NULL);
+}
+
+/* *sub = [off, off + n) of s, or false if s ends before. */
+static inline bool
+kspan_sub(struct kspan s, size_t off, size_t n, struct kspan *sub)
+{
+
+	if (!kspan_has(s, off, n))
+		return (false);
+	*sub = kspan_make(s.p + off, n);
+	return (true);
+}
+
+/* *sub = s from off to its end, or false if off is past the end. */
+static inline bool
+kspan_from(struct kspan s, size_t off, struct kspan *sub)
+{
+
+	if (off > s.len)
+		return (false);
+	return (kspan_sub(s, off, s.len - off, sub));
+}
+
+/*
+ * Cut the next line off the front of *rest: *line runs up to the first
+ * '\n' (which is dropped) or to the end.  False once *rest is empty, so
+ * a final newline ends the last line and does not start another.
+ */
+static inline bool
+kspan_line(struct kspan *rest, struct kspan *line)
+{
+	const uint8_t *nl;
+	size_t used;
+
+	if (rest->len == 0)
+		return (false);
+	nl = memchr(rest->p, '\n', rest->len);
+	*line = kspan_make(rest->p,
+	    nl != NULL ? (size_t)(nl - rest->p) : rest->len);
+	used = nl != NULL ? line->len + 1 : line->len;
+	*rest = kspan_make(rest->p + used, rest->len - used);
+	return (true);
+}
+
 void ktr_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -99,8 +182,8 @@ int ktr_add_seg(struct ktrace_log *log, const struct rseg *s);
 /* Sort, then merge the per-event rows into one row per (conn, seq). */
 void ktr_log_finish(struct ktrace_log *log);
 
-/* One JSON event of n bytes at p (a line, or a line of a pcapng comment). */
-int ktr_json_line(struct ktrace_log *log, const char *p, size_t n, char *err,
+/* One JSON event: a line, or a line of a pcapng comment. */
+int ktr_json_line(struct ktrace_log *log, struct kspan line, char *err,
     size_t errlen, const char *where);
 
 #endif /* !_SIM_TRACE_KTRACE_READ_H_ */

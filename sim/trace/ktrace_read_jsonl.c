@@ -198,14 +198,15 @@ bad:
 }
 
 int
-ktr_json_line(struct ktrace_log *log, const char *p, size_t n, char *err,
+ktr_json_line(struct ktrace_log *log, struct kspan line, char *err,
     size_t errlen, const char *where)
 {
 	json_error_t jerr;
 	json_t *o;
 	int error;
 
-	o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+	o = json_loadb((const char *)line.p, line.len, JSON_REJECT_DUPLICATES,
+	    &jerr);
 	if (o == NULL) {
 		ktr_seterr(err, errlen, "%s: %s", where, jerr.text);
 		return (EINVAL);
@@ -216,11 +217,11 @@ ktr_json_line(struct ktrace_log *log, const char *p, size_t n, char *err,
 }
 
 static bool
-blank(const uint8_t *p, size_t n)
+blank(struct kspan line)
 {
 
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+	for (size_t i = 0; i < line.len; i++)
+		if (line.p[i] != ' ' && line.p[i] != '\t' && line.p[i] != '\r')
 			return (false);
 	return (true);
 }
@@ -230,9 +231,9 @@ ktrace_parse_jsonl_buf(const uint8_t *buf, size_t len, struct ktrace_log **logp,
     char *err, size_t errlen)
 {
 	struct ktrace_log *log;
-	const uint8_t *p, *nl;
+	struct kspan rest, line;
 	char where[48];
-	size_t lineno, n;
+	size_t lineno;
 	int error;
 
 	*logp = NULL;
@@ -240,16 +241,13 @@ ktrace_parse_jsonl_buf(const uint8_t *buf, size_t len, struct ktrace_log **logp,
 		return (EINVAL);
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return (ENOMEM);
-	lineno = 0;
-	for (p = buf; p < buf + len; p += n + 1) {
-		lineno++;
-		nl = memchr(p, '\n', (size_t)(buf + len - p));
-		n = nl != NULL ? (size_t)(nl - p) : (size_t)(buf + len - p);
-		if (blank(p, n))
+	rest = kspan_make(buf, len);
+	for (lineno = 1; kspan_line(&rest, &line); lineno++) {
+		if (blank(line))
 			continue;
 		snprintf(where, sizeof(where), "line %zu", lineno);
-		if ((error = ktr_json_line(log, (const char *)p, n, err, errlen,
-			 where)) != 0) {
+		if ((error = ktr_json_line(log, line, err, errlen, where)) !=
+		    0) {
 			ktrace_log_free(log);
 			return (error);
 		}
