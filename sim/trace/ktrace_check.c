@@ -15,6 +15,7 @@
 #include "golden.h"
 #include "sim/trace/ktrace_read.h"
 #include "sim/trace/trace.h"
+#include "sys/ktls.h"
 
 static const char rk_letter[RK_N] = { 'F', 'E', 'R', 'X' };
 
@@ -144,7 +145,12 @@ check_rec(const struct ktrace_log *log, struct checker *ck,
 		diverge(ck,
 		    "conn %u seq %" PRIu64 ": hdrlen + plen + trllen != reclen",
 		    r->conn, r->seq);
-	if (r->inner != r->type && r->vminor != 4)
+	/*
+	 * TLS 1.3 hides the content type inside the record (RFC 8446
+	 * section 5.2): the header says application_data whatever the inner
+	 * type; earlier versions carry the type in the header.
+	 */
+	if (r->inner != r->type && r->vminor != TLS_MINOR_VER_THREE)
 		diverge(ck, "conn %u seq %" PRIu64 ": inner type %d != type %d",
 		    r->conn, r->seq, r->inner, r->type);
 	if (prev != NULL) {
