@@ -232,10 +232,17 @@ check_rec(const struct ktrace_log *log, struct checker *ck,
 		    " of %" PRIu64 " bytes sent",
 		    r->conn, r->seq, covered, r->reclen);
 
-	/* pcapng: the bytes on the wire. */
+	/*
+	 * pcapng: the bytes on the wire.  With the whole record sent only a
+	 * header longer than the record (hdrlen > reclen, reported above)
+	 * is not on the wire; wire[] then holds nothing to print.
+	 */
 	if (log->pcapng && covered == r->reclen) {
-		if (!stream_read(log, lo, hi, r->off, r->hdrlen, wire) ||
-		    memcmp(wire, r->hdr, r->hdrlen) != 0)
+		if (!stream_read(log, lo, hi, r->off, r->hdrlen, wire))
+			diverge(ck,
+			    "conn %u seq %" PRIu64 ": header not on the wire",
+			    r->conn, r->seq);
+		else if (memcmp(wire, r->hdr, r->hdrlen) != 0)
 			diverge(ck,
 			    "conn %u seq %" PRIu64 ": header on the wire "
 			    "%02x%02x%02x%02x%02x differs from framed",
