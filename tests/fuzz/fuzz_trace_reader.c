@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Target functions: ktrace_parse_jsonl_buf(), ktrace_parse_pcapng_buf(),
- * ktrace_log_nrecords(), ktrace_check() (sim/trace/ktrace_read.c, the
- * reader behind ktls_trace(1)).
+ * ktrace_log_nrecords(), ktrace_check() (sim/trace/ktrace_read*.c and
+ * ktrace_check.c, the reader behind ktls_trace(1)).
  *
  * The input is a trace file: pcapng if it starts with the Section Header
  * Block type 0x0a0d0d0a (as ktrace_read_file() decides), JSON lines

@@ -186,7 +186,8 @@ def trace_seeds():
                   pages=[100], mbuf='0x1')
     opn = dict(ev='conn_open', conn=0, t=0, cport=40000, sport=443,
                label='x', client='10.0.0.1', server='10.0.0.2')
-    enc = dict(ev='encrypted', conn=0, t=2, seq=0, trailer='00' * 16)
+    enc = dict(ev='encrypted', conn=0, t=2, seq=0, trailer='00' * 16,
+               trllen=16)
     rdy = dict(ev='ready', conn=0, t=3, seq=0)
     seg = dict(ev='segment', conn=0, t=4, dir='s2c', off=0, len=129,
                rexmit=False, iface='sim0', seqs=[0])
@@ -216,6 +217,9 @@ def trace_seeds():
                                                    0x1a2b3c4d, 1, 0, -1, 28)
     idb = struct.pack('<IIHHII', 1, 20, 1, 0, 65535, 20)
     s.append(('pcapng-empty', shb + idb))
+    events = dict(opn=opn, framed=framed, enc=enc, rdy=rdy, fre=fre)
+    s.append(('pcapng-flow', pcapng_flow('<', events)))
+    s.append(('pcapng-flow-be', pcapng_flow('>', events)))
     return s
 
 
@@ -283,6 +287,52 @@ def http_seeds():
         ('raw-target-pct', b'/b%20c.txt?q'),
     ]
     return s
+
+
+def pcapng_flow(bo, ev):
+    """One TLS record sent in one segment of a synthetic flow, as
+    sim/trace/pcapng.c writes it: SHB, IDB (Ethernet), then EPBs for
+    SYN, SYN-ACK, the server's data and the client's ACK, with the
+    record's events as JSON lines in opt_comment (docs/trace-format.md).
+    bo is the section's byte order, '<' or '>' (pcapng section 4.1)."""
+    def block(btype, body):
+        return struct.pack(bo + 'II', btype, 12 + len(body)) + body + \
+            struct.pack(bo + 'I', 12 + len(body))
+
+    def pad4(b):
+        return b + bytes(-len(b) % 4)
+
+    def comment(*evs):
+        v = jl(*(dict(e, conn=1) for e in evs))
+        return pad4(struct.pack(bo + 'HH', 1, len(v)) + v) + \
+            struct.pack(bo + 'HH', 0, 0)
+
+    def frame(src, dst, sport, dport, seq, ack, flags, pay=b''):
+        tcp = struct.pack('>HHIIBBHHH', sport, dport, seq, ack, 5 << 4,
+                          flags, 4096, 0, 0)
+        ip = struct.pack('>BBHHHBBHII', 0x45, 0, 40 + len(pay), 0, 0x4000,
+                         64, 6, 0, src, dst)
+        eth = bytes.fromhex('020000000002' '020000000001' '0800')
+        return eth + ip + tcp + pay
+
+    def epb(f, opts=b''):
+        return block(6, struct.pack(bo + 'IIIII', 0, 0, 0, len(f), len(f)) +
+                     pad4(f) + opts)
+
+    cli, srv, cport, sport = 0x0a000001, 0x0a000002, 40000, 443
+    cisn, sisn = 1000, 5000
+    hdr = bytes.fromhex(ev['framed']['hdr'])
+    rec = hdr + bytes(100) + bytes(16)  # plen 100, trailer of zeros
+    shb = block(0x0a0d0d0a, struct.pack(bo + 'IHHq', 0x1a2b3c4d, 1, 0, -1))
+    idb = block(1, struct.pack(bo + 'HHI', 1, 0, 65535))
+    return (shb + idb +
+            epb(frame(cli, srv, cport, sport, cisn, 0, 0x02),
+                comment(ev['opn'])) +
+            epb(frame(srv, cli, sport, cport, sisn, cisn + 1, 0x12)) +
+            epb(frame(srv, cli, sport, cport, sisn + 1, cisn + 1, 0x18, rec),
+                comment(ev['framed'], ev['enc'], ev['rdy'])) +
+            epb(frame(cli, srv, cport, sport, cisn + 1, sisn + 1 + len(rec),
+                      0x10), comment(ev['fre'])))
 
 
 def main():
