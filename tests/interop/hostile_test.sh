@@ -14,7 +14,7 @@
 #     (fifo_swap_preload.c makes the race certain)
 #   - a client that pipelines 2000 requests behind a 64 MiB one and never
 #     reads: no busy loop, closed by the send timeout
-#   - a slow reader outlasting the idle timeout
+#   - a slow reader outlasting the idle timeout (64 MiB at 4 MB/s)
 #   - half-closing clients (close_notify, then read to the end) for TLS 1.2
 #     and 1.3, sendfile, write and userland: every response arrives, then
 #     the server's close_notify; the log's bytes= is what arrived
@@ -182,13 +182,15 @@ ok $((rc || $?)) "non-reading pipeliner: closed by --send-timeout 4 ($out)"
 srv_stop_check noread-timeout
 
 # --- a slow reader outlasts the idle timeout ---------------------------------
-srv_start slow "${SARGS[@]}" --idle-timeout 2 ||
-    ok 1 "slow server starts"
-timeout "$(t 60)" curl -sS --http1.1 --cacert "$CERT.pem" --limit-rate 100k \
-    -o "$WORK/slow.out" "https://127.0.0.1:$PORT/m1"
+# 64 MiB at 4 MB/s: far more than loopback's socket buffers hold, so the
+# server is still sending, paced by the reader, long after 3 s.
+srv_start slow "${SARGS[@]}" --idle-timeout 3 || ok 1 "slow server starts"
+timeout "$(t 90)" curl -sS --http1.1 --cacert "$CERT.pem" --limit-rate 4M \
+    -o "$WORK/slow.out" "https://127.0.0.1:$PORT/big"
 rc=$?
-[ "$rc" = 0 ] && cmp -s "$WORK/slow.out" "$ROOT/m1"
-ok $? "curl --limit-rate 100k of 1 MB (10 s) with --idle-timeout 2: intact (curl exit $rc)"
+[ "$rc" = 0 ] && cmp -s "$WORK/slow.out" "$ROOT/big"
+ok $? "curl --limit-rate 4M of 64 MiB (16 s) with --idle-timeout 3: intact (curl exit $rc)"
+rm -f "$WORK/slow.out"
 srv_stop_check slow
 
 # --- half-closing clients ----------------------------------------------------
