@@ -4,9 +4,11 @@
  * mbuf allocation, chains and unmapped (M_EXTPG) mbufs.  Models the parts
  * of sys/kern/uipc_mbuf.c and sys/kern/kern_mbuf.c that the KTLS transmit
  * path uses: mb_alloc_ext_pgs(), mb_free_extpg(), mb_free_notready(),
- * m_uiotombuf_nomap(), m_copydata() and m_length().
+ * m_uiotombuf_nomap(), m_copydata(), m_length(), the shared external
+ * storage of mb_dupcl()/m_copym() and the send tags of m_snd_tag_init().
  */
 
+#include "net/if_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 
@@ -117,12 +119,30 @@ m_ext_free_buf(struct mbuf *m)
 	kfree(m->m_ext.ext_buf);
 }
 
+/* m_get(): an mbuf without storage (SIM: no inline data area). */
+struct mbuf *
+m_get(int how, short type)
+{
+
+	(void)type;
+	return (kmalloc(sizeof(struct mbuf), how | M_ZERO));
+}
+
+/* The storage's reference count starts at one, held by the mbuf itself. */
+static void
+m_ext_init_ref(struct mbuf *m)
+{
+
+	m->m_ext.ext_count = 1;
+	m->m_ext.ext_flags = EXT_FLAG_EMBREF;
+}
+
 struct mbuf *
 m_get_ext(size_t size, int how)
 {
 	struct mbuf *m;
 
-	m = kmalloc(sizeof(*m), how | M_ZERO);
+	m = m_get(how, MT_DATA);
 	if (m == NULL)
 		return (NULL);
 	m->m_ext.ext_buf = kmalloc(size > 0 ? size : 1, how);
@@ -132,9 +152,148 @@ m_get_ext(size_t size, int how)
 	}
 	m->m_ext.ext_size = size;
 	m->m_ext.ext_free = m_ext_free_buf;
+	m_ext_init_ref(m);
 	m->m_flags = M_EXT;
 	m->m_data = m->m_ext.ext_buf;
 	return (m);
+}
+
+int
+m_pkthdr_init(struct mbuf *m, int how)
+{
+
+	(void)how;
+	memset(&m->m_pkthdr, 0, sizeof(m->m_pkthdr));
+	m->m_flags |= M_PKTHDR;
+	return (0);
+}
+
+/*
+ * The count that m's storage is referenced by, and the mbuf that holds it
+ * (kern_mbuf.c mb_free_ext()).
+ */
+static volatile u_int *
+m_ext_refcnt(struct mbuf *m, struct mbuf **mrefp)
+{
+
+	if (m->m_ext.ext_flags & EXT_FLAG_EMBREF) {
+		*mrefp = m;
+		return (&m->m_ext.ext_count);
+	}
+	KASSERT(m->m_ext.ext_cnt != NULL, ("no refcounting for %p", (void *)m));
+	*mrefp = __containerof(m->m_ext.ext_cnt, struct mbuf, m_ext.ext_count);
+	return (m->m_ext.ext_cnt);
+}
+
+/*
+ * mb_dupcl(): n takes a reference on m's storage.  For M_EXTPG the page
+ * array, header and trailer live in the mbuf itself and are copied; they
+ * no longer change once the data is ready, which is all TCP copies
+ * (sys/kern/uipc_mbuf.c mb_dupcl()).
+ */
+void
+mb_dupcl(struct mbuf *n, struct mbuf *m)
+{
+	volatile u_int *refcnt;
+	struct mbuf *mref;
+
+	KASSERT(m->m_flags & (M_EXT | M_EXTPG),
+	    ("mb_dupcl: %p not M_EXT", (void *)m));
+	KASSERT((n->m_flags & (M_EXT | M_EXTPG)) == 0,
+	    ("mb_dupcl: %p already has storage", (void *)n));
+	if (m->m_flags & M_EXTPG) {
+		memcpy(&n->m_epg_off, &m->m_epg_off,
+		    sizeof(*m) - offsetof(struct mbuf, m_epg_off));
+		n->m_epg_so = NULL;
+		n->m_epg_enc_cnt = 0;
+	}
+	n->m_ext = m->m_ext;
+	n->m_flags |= m->m_flags & (M_RDONLY | M_EXT | M_EXTPG);
+	refcnt = m_ext_refcnt(m, &mref);
+	n->m_ext.ext_cnt = refcnt;
+	n->m_ext.ext_flags &= ~EXT_FLAG_EMBREF;
+	refcount_acquire(refcnt);
+}
+
+/*
+ * m_copym(): the copy shares every byte with the original: plain mbufs
+ * through m_data, M_EXTPG ones through m_epg_off and m_len.  The copy's
+ * first mbuf gets a packet header if the original's had one.
+ */
+struct mbuf *
+m_copym(struct mbuf *m, int off, int len, int how)
+{
+	struct mbuf *top, **np, *n;
+	bool copyhdr;
+
+	KASSERT(off >= 0 && len >= 0, ("m_copym: off %d len %d", off, len));
+	copyhdr = off == 0 && (m->m_flags & M_PKTHDR) != 0;
+	while (off > 0 && off >= m->m_len) {
+		off -= m->m_len;
+		m = m->m_next;
+		KASSERT(m != NULL, ("m_copym: offset past the chain"));
+	}
+	top = NULL;
+	np = &top;
+	while (len > 0 && m != NULL) {
+		n = m_get(how, MT_DATA);
+		if (n == NULL)
+			goto nospace;
+		*np = n;
+		if (copyhdr) {
+			n->m_flags |= M_PKTHDR;
+			n->m_pkthdr = m->m_pkthdr;
+			n->m_pkthdr.csum_flags &= ~CSUM_SND_TAG;
+			n->m_pkthdr.snd_tag = NULL;
+			if (m->m_pkthdr.csum_flags & CSUM_SND_TAG) {
+				n->m_pkthdr.snd_tag =
+				    m_snd_tag_ref(m->m_pkthdr.snd_tag);
+				n->m_pkthdr.csum_flags |= CSUM_SND_TAG;
+			}
+			if (len != M_COPYALL)
+				n->m_pkthdr.len = len;
+			copyhdr = false;
+		}
+		n->m_len = min(len, m->m_len - off);
+		KASSERT(m->m_flags & (M_EXT | M_EXTPG),
+		    ("m_copym: %p has no storage", (void *)m));
+		mb_dupcl(n, m);
+		if (m->m_flags & M_EXTPG)
+			n->m_epg_off += off;
+		else
+			n->m_data = m->m_data + off;
+		if (len != M_COPYALL)
+			len -= n->m_len;
+		off = 0;
+		m = m->m_next;
+		np = &n->m_next;
+	}
+	KASSERT(len == 0 || len == M_COPYALL, ("m_copym: chain too short"));
+	return (top);
+nospace:
+	m_freem(top);
+	return (NULL);
+}
+
+/*
+ * mb_free_ext(): a plain mbuf's storage goes with its last reference.  The
+ * mbuf holding the count lives on until then, whoever was freed first.
+ */
+static void
+mb_free_ext(struct mbuf *m)
+{
+	volatile u_int *refcnt;
+	struct mbuf *mref;
+
+	refcnt = m_ext_refcnt(m, &mref);
+	if (refcount_release(refcnt)) {
+		if (mref->m_ext.ext_free != NULL)
+			mref->m_ext.ext_free(mref);
+		if (mref != m)
+			kfree(mref);
+		kfree(m);
+	} else if (mref != m)
+		kfree(m);
 }
 
 /* Default ext_free of anonymous M_EXTPG mbufs: drop every page. */
@@ -159,30 +318,43 @@ mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags)
 {
 	struct mbuf *m;
 
-	m = kmalloc(sizeof(*m), how | M_ZERO);
+	m = m_get(how, MT_DATA);
 	if (m == NULL)
 		return (NULL);
 	m->m_flags = M_EXT | M_EXTPG | flags;
 	m->m_ext.ext_free = ext_free != NULL ? ext_free : mb_free_mext_pgs;
+	m_ext_init_ref(m);
 	return (m);
 }
 
 /*
- * mb_free_extpg(): the storage is released; if the mbuf still holds a
- * session reference and it might be the last, the mbuf goes to the
- * session's worker so that ktls_destroy() runs there (kern_mbuf.c).
+ * mb_free_extpg(): with the last reference to the pages they are released;
+ * if the mbuf holding the count still holds a session reference and it
+ * might be the last, that mbuf goes to the session's worker so that
+ * ktls_destroy() runs there (kern_mbuf.c).  A copy (mb_dupcl()) holds no
+ * session reference of its own.
  */
 void
 mb_free_extpg(struct mbuf *m)
 {
 	struct ktls_session *tls;
+	volatile u_int *refcnt;
+	struct mbuf *mref;
 
 	MPASS(m->m_flags & M_EXTPG);
-	if (m->m_ext.ext_free != NULL)
-		m->m_ext.ext_free(m);
-	m->m_ext.ext_free = NULL;
-	m->m_epg_npgs = 0;
-	tls = m->m_epg_tls;
+	refcnt = m_ext_refcnt(m, &mref);
+	if (!refcount_release(refcnt)) {
+		if (mref != m)
+			kfree(m);
+		return;
+	}
+	if (mref != m)
+		kfree(m);
+	if (mref->m_ext.ext_free != NULL)
+		mref->m_ext.ext_free(mref);
+	mref->m_ext.ext_free = NULL;
+	mref->m_epg_npgs = 0;
+	tls = mref->m_epg_tls;
 	/*
 	 * SIM: FreeBSD decides with refcount_release_if_not_last(), one
 	 * atomic step; here the test and the release are two, so two mbufs
@@ -191,28 +363,59 @@ mb_free_extpg(struct mbuf *m)
 	 */
 	if (tls != NULL &&
 	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
-		ktls_enqueue_to_free(m);
+		ktls_enqueue_to_free(mref);
 		return;
 	}
 	if (tls != NULL)
 		ktls_free(tls);
-	kfree(m);
+	kfree(mref);
 }
 
+/* m_free(): a packet header's send tag reference goes with it. */
 struct mbuf *
 m_free(struct mbuf *m)
 {
 	struct mbuf *n;
 
 	n = m->m_next;
-	if (m->m_flags & M_EXTPG) {
-		mb_free_extpg(m);
-		return (n);
+	if ((m->m_flags & M_PKTHDR) &&
+	    (m->m_pkthdr.csum_flags & CSUM_SND_TAG)) {
+		m->m_pkthdr.csum_flags &= ~CSUM_SND_TAG;
+		m_snd_tag_rele(m->m_pkthdr.snd_tag);
 	}
-	if ((m->m_flags & M_EXT) && m->m_ext.ext_free != NULL)
-		m->m_ext.ext_free(m);
-	kfree(m);
+	if (m->m_flags & M_EXTPG)
+		mb_free_extpg(m);
+	else if (m->m_flags & M_EXT)
+		mb_free_ext(m);
+	else
+		kfree(m);
 	return (n);
+}
+
+/*
+ * m_snd_tag_init(): a new send tag holds its interface; its one reference
+ * belongs to the caller (sys/kern/uipc_mbuf.c).
+ */
+void
+m_snd_tag_init(struct m_snd_tag *mst, struct ifnet *ifp,
+    const struct if_snd_tag_sw *sw)
+{
+
+	if_ref(ifp);
+	mst->ifp = ifp;
+	mst->sw = sw;
+	refcount_init(&mst->refcount, 1);
+}
+
+/* The last reference went: the driver frees the tag, then the ifnet. */
+void
+m_snd_tag_destroy(struct m_snd_tag *mst)
+{
+	struct ifnet *ifp;
+
+	ifp = mst->ifp;
+	mst->sw->snd_tag_free(mst);
+	if_rele(ifp);
 }
 
 void
@@ -375,6 +578,43 @@ m_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
 	return (ia.n);
 }
 
+/* An M_EXTPG mbuf is at most header, pages and trailer: that many runs. */
+int
+m_chain_iovmax(const struct mbuf *m, int off, int len)
+{
+	int n;
+
+	for (; m != NULL && off >= m->m_len; m = m->m_next)
+		off -= m->m_len;
+	for (n = 0; m != NULL && len > 0; m = m->m_next) {
+		n += (m->m_flags & M_EXTPG) ? m->m_epg_npgs + 2 : 1;
+		len -= m->m_len - off;
+		off = 0;
+	}
+	return (n);
+}
+
+int
+m_chain_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
+    int maxiov)
+{
+	int cnt, n;
+
+	while (m != NULL && off >= m->m_len) {
+		off -= m->m_len;
+		m = m->m_next;
+	}
+	for (cnt = 0; m != NULL && len > 0 && cnt < maxiov; m = m->m_next) {
+		n = min(len, m->m_len - off);
+		if (n > 0)
+			cnt += m_to_iovec(m, off, n, iov + cnt, maxiov - cnt);
+		len -= n;
+		off = 0;
+	}
+	KASSERT(len == 0, ("m_chain_to_iovec: %d bytes left over", len));
+	return (cnt);
+}
+
 int
 uiomove(void *cp, int n, struct uio *uio)
 {
@@ -497,7 +737,10 @@ m_chain_check_one(const struct mbuf *m)
 	    m->m_epg_npgs > MBUF_PEXT_MAX_PGS)
 		goto bad;
 	full = m->m_epg_hdrlen + m_epg_datalen(m) + m->m_epg_trllen;
-	if (m->m_epg_off + m->m_len != full)
+	/* Only a copy (mb_dupcl()) may end before its storage does. */
+	if (m->m_epg_off + m->m_len > full ||
+	    ((m->m_ext.ext_flags & EXT_FLAG_EMBREF) &&
+		m->m_epg_off + m->m_len != full))
 		goto bad;
 	if (m->m_epg_npgs > 0 && m->m_epg_nrdy > m->m_epg_npgs)
 		goto bad;

@@ -18,7 +18,9 @@
 
 #include "sys/kern_compat.h"
 
+struct ifnet;
 struct ktls_session;
+struct m_snd_tag;
 struct mbuf;
 struct socket;
 
@@ -64,14 +66,39 @@ vm_page_data(struct vm_page *pg)
 #define M_BLOCKED M_PROTO2  /* ready, but behind a not-ready mbuf */
 #define M_NOTAVAIL (M_NOTREADY | M_BLOCKED)
 
+/* m_ext.ext_flags */
+#define EXT_FLAG_EMBREF 0x000001 /* this mbuf holds ext_count */
+
+/* m_pkthdr.csum_flags */
+#define CSUM_SND_TAG 0x80000000 /* m_pkthdr.snd_tag holds a reference */
+
+/* mbuf types (m_get()); SIM: only data mbufs exist. */
+#define MT_DATA 1
+
+/* m_copym() length meaning "to the end of the chain". */
+#define M_COPYALL 1000000000
+
 /* m_epg_flags */
 #define EPG_FLAG_ANON 0x1  /* pages are private: encrypt in place */
 #define EPG_FLAG_2FREE 0x2 /* queued to a worker only to be freed */
 
 typedef void m_ext_free_t(struct mbuf *m);
 
+/*
+ * The packet header of a chain's first mbuf (M_PKTHDR): what ip_output()
+ * and an ifnet read besides the bytes.  SIM: no receive interface, hash
+ * type, TSO or VLAN fields.
+ */
+struct pkthdr {
+	struct m_snd_tag *snd_tag; /* with CSUM_SND_TAG */
+	int len;		   /* bytes in the whole chain */
+	uint32_t flowid;
+	uint32_t csum_flags;
+};
+
 struct mbuf {
 	struct mbuf *m_next;
+	struct mbuf *m_nextpkt; /* next chain in an interface queue */
 	int m_len;
 	int m_flags;
 	/*
@@ -79,11 +106,24 @@ struct mbuf {
 	 * offset lives in m_epg_off (SIM: FreeBSD stores it in m_data).
 	 */
 	char *m_data;
+	struct pkthdr m_pkthdr;
+	/*
+	 * External storage, shared by reference (mb_dupcl()): the mbuf that
+	 * was allocated with it holds the count (EXT_FLAG_EMBREF, ext_count)
+	 * and every copy points at that count (ext_cnt).  The storage, and
+	 * for M_EXTPG the TLS session reference, go when the count does
+	 * (sys/kern/kern_mbuf.c mb_free_ext(), mb_free_extpg()).
+	 */
 	struct {
 		char *ext_buf;
 		u_int ext_size;
 		m_ext_free_t *ext_free;
 		void *ext_arg1;
+		union {
+			volatile u_int ext_count;
+			volatile u_int *ext_cnt;
+		};
+		int ext_flags;
 	} m_ext;
 
 	/* M_EXTPG only. */
@@ -126,7 +166,20 @@ m_epg_pagelen(const struct mbuf *m, int pidx, int pgoff)
 /* Bytes of page data in an M_EXTPG mbuf. */
 u_int m_epg_datalen(const struct mbuf *m);
 
+struct mbuf *m_get(int how, short type);      /* no storage */
 struct mbuf *m_get_ext(size_t size, int how); /* plain mbuf, storage */
+/* Turn m into the first mbuf of a packet: M_PKTHDR, zeroed m_pkthdr. */
+int m_pkthdr_init(struct mbuf *m, int how);
+/*
+ * n (fresh from m_get()) shares m's external storage: the data pointer or
+ * page array, header and trailer are copied, the storage is referenced.
+ */
+void mb_dupcl(struct mbuf *n, struct mbuf *m);
+/*
+ * Copy [off, off + len) of a chain (len may be M_COPYALL) into a new
+ * chain that references the same storage; NULL when out of mbufs.
+ */
+struct mbuf *m_copym(struct mbuf *m, int off, int len, int how);
 struct mbuf *mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags);
 void mb_free_extpg(struct mbuf *m);
 struct mbuf *m_free(struct mbuf *m);
@@ -137,6 +190,13 @@ void m_copydata(const struct mbuf *m, int off, int len, void *cp);
 /* Append the bytes [off, off + len) of one mbuf as iovecs; returns count. */
 int m_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
     int maxiov);
+/*
+ * The same over a chain: the bytes [off, off + len) as at most maxiov
+ * iovecs (m_chain_iovmax() of them always suffice); returns the count.
+ */
+int m_chain_iovmax(const struct mbuf *m, int off, int len);
+int m_chain_to_iovec(const struct mbuf *m, int off, int len, struct iovec *iov,
+    int maxiov);
 /* Free the pages an M_EXTPG mbuf holds (default ext_free). */
 void mb_free_mext_pgs(struct mbuf *m);
 
@@ -145,8 +205,9 @@ struct mbuf *m_uiotombuf(struct uio *uio, int how, int len, int maxseg,
     int flags);
 
 /*
- * Invariant checker: m_len against header, pages and trailer; page and
- * nrdy counts; flags.  Returns 0 or panics (INVARIANTS) / returns EDOOFUS.
+ * Invariant checker: m_len against header, pages and trailer (a copy made
+ * by mb_dupcl() may also end early); page and nrdy counts; flags.
+ * Returns 0 or panics (INVARIANTS) / returns EDOOFUS.
  */
 int m_chain_check(const struct mbuf *m);
 int m_chain_check_one(const struct mbuf *m);

@@ -26,6 +26,8 @@
 #include <cmocka.h>
 
 #include "hexutil.h"
+#include "net/if_var.h"
+#include "sys/ktls.h"
 #include "sys/mbuf.h"
 
 #define assert_chain_valid(m) assert_int_equal(m_chain_check(m), 0)
@@ -623,7 +625,205 @@ test_free_notready_partial(void **state)
 	mb_free_notready(a, 1);
 }
 
-/* ---- m_chain_check -------------------------------------------------- */
+/* ---- shared storage: mb_dupcl(), m_copym() ----------------------- */
+
+/*
+ * A copy of part of an M_EXTPG mbuf shares its pages through one count in
+ * the original, whichever of the two is freed first; the pages' own
+ * references do not change and ext_free runs once, with the last one.
+ */
+static void
+dupcl_epg_order(bool orig_first)
+{
+	struct vm_page *pg[3];
+	struct test_rng rng;
+	struct mbuf *m, *n;
+	uint8_t ref[3 * PAGE_SIZE + 128], buf[sizeof(ref)];
+	int full;
+
+	test_rng_seed(&rng, orig_first ? 21 : 22);
+	m = make_epg(&rng, 13, 3, 100, 500, 16, pg);
+	full = flatten_epg(m, ref);
+	m->m_epg_off = 3; /* trimmed by an earlier sbdrop() */
+	m->m_len = full - 3;
+	ext_free_calls = 0;
+	n = m_copym(m, 7, 5000, M_WAITOK);
+	assert_non_null(n);
+	assert_null(n->m_next);
+	assert_int_equal(n->m_len, 5000);
+	assert_int_equal(n->m_epg_off, 10);
+	assert_int_equal(n->m_flags & (M_EXT | M_EXTPG | M_RDONLY),
+	    M_EXT | M_EXTPG | M_RDONLY);
+	assert_int_equal(m->m_ext.ext_count, 2);
+	assert_ptr_equal(n->m_ext.ext_cnt, &m->m_ext.ext_count);
+	assert_int_equal(n->m_ext.ext_flags & EXT_FLAG_EMBREF, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_ptr_equal(n->m_epg_pa[i], pg[i]);
+		assert_int_equal(pg[i]->refcount, 2);
+	}
+	/* A copy may end before the storage does; the original may not. */
+	assert_chain_valid(n);
+	m_copydata(n, 0, 5000, buf);
+	assert_memory_equal(buf, ref + 10, 5000);
+
+	if (orig_first) {
+		m_freem(m);
+		assert_int_equal(ext_free_calls, 0);
+		m_copydata(n, 0, 5000, buf);
+		assert_memory_equal(buf, ref + 10, 5000);
+		m_freem(n);
+	} else {
+		m_freem(n);
+		assert_int_equal(ext_free_calls, 0);
+		assert_int_equal(m->m_ext.ext_count, 1);
+		m_copydata(m, 0, m->m_len, buf);
+		assert_memory_equal(buf, ref + 3, full - 3);
+		m_freem(m);
+	}
+	assert_int_equal(ext_free_calls, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pg[i]->refcount, 1);
+		vm_page_release(pg[i]);
+	}
+}
+
+static void
+test_dupcl_epg(void **state)
+{
+
+	(void)state;
+	dupcl_epg_order(true);
+	dupcl_epg_order(false);
+}
+
+/*
+ * A chain of a plain mbuf and an M_EXTPG one: the copy points into the
+ * same buffer; a copy of the copy counts on the originals; the buffers
+ * live until the last copy goes (ASan checks the reads and the frees).
+ */
+static void
+test_copym_chain(void **state)
+{
+	struct test_rng rng;
+	struct mbuf *a, *b, *c, *d;
+	uint8_t ref[100 + PAGE_SIZE + 64], buf[sizeof(ref)];
+	int blen;
+
+	(void)state;
+	test_rng_seed(&rng, 23);
+	a = make_plain(&rng, 100);
+	b = make_epg(&rng, 5, 1, 0, 1000, 16, NULL);
+	a->m_next = b;
+	memcpy(ref, a->m_data, 100);
+	blen = flatten_epg(b, ref + 100);
+	assert_int_equal(blen, 1021);
+
+	c = m_copym(a, 50, 250, M_WAITOK);
+	assert_non_null(c);
+	assert_non_null(c->m_next);
+	assert_null(c->m_next->m_next);
+	assert_ptr_equal(c->m_data, a->m_data + 50);
+	assert_ptr_equal(c->m_ext.ext_buf, a->m_ext.ext_buf);
+	assert_int_equal(c->m_len, 50);
+	assert_int_equal(c->m_next->m_len, 200);
+	assert_int_equal(m_length(c, NULL), 250);
+	m_copydata(c, 0, 250, buf);
+	assert_memory_equal(buf, ref + 50, 250);
+
+	d = m_copym(c, 10, M_COPYALL, M_WAITOK);
+	assert_non_null(d);
+	assert_int_equal(m_length(d, NULL), 240);
+	assert_ptr_equal(d->m_ext.ext_cnt, &a->m_ext.ext_count);
+	assert_ptr_equal(d->m_next->m_ext.ext_cnt, &b->m_ext.ext_count);
+	assert_int_equal(a->m_ext.ext_count, 3);
+	assert_int_equal(b->m_ext.ext_count, 3);
+
+	ext_free_calls = 0;
+	m_freem(a);
+	m_freem(c);
+	assert_int_equal(ext_free_calls, 0);
+	m_copydata(d, 0, 240, buf);
+	assert_memory_equal(buf, ref + 60, 240);
+	m_freem(d);
+	assert_int_equal(ext_free_calls, 1);
+}
+
+/*
+ * A record's session reference belongs to the record, not to its copies:
+ * it is dropped once, when the last of them goes.
+ */
+static void
+test_copy_session_ref(void **state)
+{
+	struct ktls_session tls;
+	struct test_rng rng;
+	struct mbuf *m, *n;
+
+	(void)state;
+	test_rng_seed(&rng, 24);
+	memset(&tls, 0, sizeof(tls));
+	tls.refcount = 2;
+	m = make_epg(&rng, 5, 2, 0, 10, 17, NULL);
+	m->m_epg_tls = &tls;
+	n = m_copym(m, 100, 200, M_WAITOK);
+	assert_ptr_equal(n->m_epg_tls, &tls);
+	assert_int_equal(tls.refcount, 2);
+	m_freem(m);
+	assert_int_equal(tls.refcount, 2);
+	m_freem(n);
+	assert_int_equal(tls.refcount, 1);
+}
+
+static int tag_frees;
+
+static void
+tag_free(struct m_snd_tag *mst)
+{
+
+	(void)mst;
+	tag_frees++;
+}
+
+/*
+ * A packet's send tag: the tag holds its ifnet, every packet header that
+ * carries it holds the tag (a copy of the header too), and the driver
+ * frees it with the last reference.
+ */
+static void
+test_pkthdr_snd_tag(void **state)
+{
+	static const struct if_snd_tag_sw sw = { tag_free,
+		IF_SND_TAG_TYPE_TLS };
+	struct m_snd_tag mst;
+	struct ifnet ifp;
+	struct mbuf *m, *n;
+
+	(void)state;
+	memset(&ifp, 0, sizeof(ifp));
+	tag_frees = 0;
+	m_snd_tag_init(&mst, &ifp, &sw);
+	assert_int_equal(ifp.if_refcount, 1);
+	assert_int_equal(mst.refcount, 1);
+	m = m_get_ext(40, M_WAITOK);
+	m_pkthdr_init(m, M_WAITOK);
+	m->m_len = m->m_pkthdr.len = 40;
+	m->m_pkthdr.snd_tag = m_snd_tag_ref(&mst);
+	m->m_pkthdr.csum_flags |= CSUM_SND_TAG;
+	n = m_copym(m, 0, M_COPYALL, M_WAITOK);
+	assert_true(n->m_flags & M_PKTHDR);
+	assert_ptr_equal(n->m_pkthdr.snd_tag, &mst);
+	assert_int_equal(n->m_pkthdr.len, 40);
+	assert_int_equal(mst.refcount, 3);
+	m_freem(m);
+	m_freem(n);
+	assert_int_equal(mst.refcount, 1);
+	assert_int_equal(tag_frees, 0);
+	m_snd_tag_rele(&mst);
+	assert_int_equal(tag_frees, 1);
+	assert_int_equal(ifp.if_refcount, 0);
+}
+
+/* ---- m_chain_check ------------------------------------------------- */
 
 enum corruption {
 	C_NONE,
@@ -772,6 +972,10 @@ main(void)
 		cmocka_unit_test(test_epg_off_trims),
 		cmocka_unit_test(test_free_notready_partial),
 		cmocka_unit_test(test_chain_check_rejects),
+		cmocka_unit_test(test_dupcl_epg),
+		cmocka_unit_test(test_copym_chain),
+		cmocka_unit_test(test_copy_session_ref),
+		cmocka_unit_test(test_pkthdr_snd_tag),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
