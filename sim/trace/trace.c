@@ -814,11 +814,12 @@ ev_framed(struct ktrace_set *set, struct tconn *c, struct socket *so,
 	}
 	/*
 	 * ktls_seq() runs under the socket-buffer lock before the chain is
-	 * appended: the stream offset of the buffer's end is sent bytes plus
-	 * queued bytes, and records of one chain follow each other.
+	 * appended: the buffer starts at the oldest unacknowledged byte, so
+	 * the stream offset of its end is that byte's offset plus the queued
+	 * bytes, and records of one chain follow each other.
 	 */
 	tp = so != NULL ? sototcpcb(so) : NULL;
-	base = tp != NULL ? tp->t_snd_nxt + so->so_snd.sb_ccc : c->frame_end;
+	base = tp != NULL ? tp->t_stream_una + so->so_snd.sb_ccc : c->frame_end;
 	off = base > c->frame_end ? base : c->frame_end;
 	r->seq = m->m_epg_seqno;
 	r->off = off;

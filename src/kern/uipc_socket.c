@@ -12,6 +12,7 @@
 
 #include <limits.h>
 
+#include "net/if_wire.h"
 #include "netinet/tcp_var.h"
 #include "netinet/udp_var.h"
 #include "sys/ktls.h"
@@ -59,9 +60,7 @@ ksim_socket(int type, struct socket **sop)
 	/* tcp_usr_attach() */
 	if (so->so_proto == IPPROTO_TCP)
 		so->so_snd.sb_flags |= SB_AUTOLOWAT;
-	tp = kmalloc(sizeof(*tp), M_WAITOK | M_ZERO);
-	tp->t_socket = so;
-	tp->t_maxseg = 1448;
+	tp = tcp_newtcpcb(so);
 	so->so_pcb = tp;
 	error = soreserve(so, SIM_SENDSPACE);
 	if (error != 0) {
@@ -72,24 +71,74 @@ ksim_socket(int type, struct socket **sop)
 	return (0);
 }
 
+/* Both connects: a listening or connected socket cannot. */
+static int
+ksim_connect_check(struct socket *so)
+{
+
+	SOCKBUF_LOCK_ASSERT(&so->so_snd);
+	if (so->so_options & SO_ACCEPTCONN_SIM)
+		return (EOPNOTSUPP);
+	if (so->so_state & SS_ISCONNECTED)
+		return (EISCONN);
+	return (0);
+}
+
 int
 ksim_connect(struct socket *so, const struct tcp_wire *wire, uint32_t flowid)
 {
+	struct tcpcb *tp;
+	int error;
 
 	SOCKBUF_LOCK(&so->so_snd);
-	if (so->so_options & SO_ACCEPTCONN_SIM) {
+	error = ksim_connect_check(so);
+	if (error != 0) {
 		SOCKBUF_UNLOCK(&so->so_snd);
-		return (EOPNOTSUPP);
+		return (error);
 	}
-	if (so->so_state & SS_ISCONNECTED) {
-		SOCKBUF_UNLOCK(&so->so_snd);
-		return (EISCONN);
-	}
-	so->so_wire = *wire;
+	tp = sototcpcb(so);
+	tp->t_wire = if_wire_alloc(tp, wire);
+	tcp_connect_sim(tp, if_wire_nhop(tp->t_wire), IF_WIRE_WND);
 	so->so_flowid = flowid;
 	so->so_state |= SS_ISCONNECTED;
 	SOCKBUF_UNLOCK(&so->so_snd);
 	return (0);
+}
+
+int
+ksim_connect_route(struct socket *so, struct nhop_object *nh, uint32_t flowid,
+    uint32_t wnd)
+{
+	int error;
+
+	if (nh == NULL)
+		return (EINVAL);
+	SOCKBUF_LOCK(&so->so_snd);
+	error = ksim_connect_check(so);
+	if (error == 0) {
+		tcp_connect_sim(sototcpcb(so), nh, wnd);
+		so->so_flowid = flowid;
+		so->so_state |= SS_ISCONNECTED;
+	}
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (error);
+}
+
+int
+ksim_set_route(struct socket *so, struct nhop_object *nh)
+{
+	struct tcpcb *tp;
+	int error;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	tp = sototcpcb(so);
+	error = 0;
+	if (nh == NULL || (so->so_state & SS_ISCONNECTED) == 0)
+		error = EINVAL;
+	else
+		tptoinpcb(tp)->inp_route.ro_nh = nh;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	return (error);
 }
 
 int
@@ -129,7 +178,7 @@ sorele(struct socket *so)
 	if (tls != NULL)
 		ktls_free(tls);
 	mtx_destroy(&so->so_lock);
-	kfree(so->so_pcb);
+	tcp_discardcb(so->so_pcb);
 	kfree(so);
 }
 
@@ -624,8 +673,9 @@ so_close_done_locked(struct socket *so)
 
 /*
  * close(2): shut the send side.  The socket lingers, as a kernel socket
- * does, until its queued data and FIN are out or it is dropped; workers
- * and pending disk reads hold their own references meanwhile.
+ * does, until its queued data and FIN are acknowledged or it is dropped;
+ * workers, pending disk reads and TCP's timers hold their own references
+ * meanwhile.
  */
 void
 ksim_close(struct socket *so)
@@ -637,9 +687,9 @@ ksim_close(struct socket *so)
 	so->so_snd.sb_state |= SBS_CANTSENDMORE;
 	if (so->so_state & SS_ISCONNECTED)
 		tcp_output(tp);
-	/* From here on the FIN or a drop releases the reference. */
+	/* From here on the FIN's ACK or a drop releases the reference. */
 	so->so_closed = true;
-	if (tp->t_fin_sent || tp->t_dropped ||
+	if (tp->t_state == TCPS_FIN_WAIT_2 || tp->t_dropped ||
 	    (so->so_state & SS_ISCONNECTED) == 0) {
 		so->so_close_released = true;
 		SOCKBUF_UNLOCK(&so->so_snd);
@@ -691,7 +741,40 @@ ksim_sbstat(struct socket *so, struct ksim_sbstat *st)
 		} else
 			st->appdata += m->m_len;
 	}
-	st->fin_sent = sototcpcb(so)->t_fin_sent;
+	st->fin_sent = (sototcpcb(so)->t_flags & TF_SENTFIN) != 0;
 	SBCHECK(&so->so_snd);
+	SOCKBUF_UNLOCK(&so->so_snd);
+}
+
+void
+ksim_tcpinfo(struct socket *so, struct ksim_tcpinfo *ti)
+{
+	struct tcpcb *tp;
+
+	memset(ti, 0, sizeof(*ti));
+	SOCKBUF_LOCK(&so->so_snd);
+	tp = sototcpcb(so);
+	ti->state = tp->t_state;
+	if (tp->t_state >= TCPS_ESTABLISHED) {
+		ti->snd_una = tcp_seq_stream_off(tp, tp->snd_una);
+		ti->snd_nxt = tcp_seq_stream_off(tp, tp->snd_nxt);
+		ti->snd_max = tcp_seq_stream_off(tp, tp->snd_max);
+	}
+	ti->snd_wnd = tp->snd_wnd;
+	ti->snd_cwnd = tp->snd_cwnd;
+	ti->snd_ssthresh = tp->snd_ssthresh;
+	ti->maxseg = tp->t_maxseg;
+	ti->rxtcur_ns = tp->t_rxtcur;
+	ti->srtt_ns = tp->t_srtt;
+	ti->rxtshift = tp->t_rxtshift;
+	ti->dupacks = tp->t_dupacks;
+	ti->in_recovery = IN_FASTRECOVERY(tp->t_flags);
+	ti->fin_sent = (tp->t_flags & TF_SENTFIN) != 0;
+	ti->fin_acked = tp->t_state == TCPS_FIN_WAIT_2;
+	ti->rexmt_timer = tcp_timer_active(tp, TT_REXMT);
+	ti->persist_timer = tcp_timer_active(tp, TT_PERSIST);
+	ti->sndbytes = tp->t_sndbytes;
+	ti->snd_rxt_bytes = tp->t_snd_rxt_bytes;
+	ti->sndrexmitpack = tp->t_sndrexmitpack;
 	SOCKBUF_UNLOCK(&so->so_snd);
 }

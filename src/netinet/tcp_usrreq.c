@@ -88,9 +88,10 @@ tcp_usr_ready(struct socket *so, struct mbuf *m, int count)
 
 /*
  * tcp_drop(): the connection is gone.  Ready data is freed now; not-ready
- * data is freed by whoever completes it (tcp_usr_ready()).  SIM: FreeBSD's
- * tcp_drop() (tcp_subr.c) also sends a RST and closes the tcpcb; here the
- * connection is only marked dropped and its writers are woken.
+ * data is freed by whoever completes it (tcp_usr_ready()); the timers
+ * stop.  SIM: FreeBSD's tcp_drop() (tcp_subr.c) also sends a RST and
+ * closes the tcpcb; here the connection is only marked dropped and its
+ * writers are woken.
  */
 void
 tcp_drop(struct tcpcb *tp, int error)
@@ -101,6 +102,9 @@ tcp_drop(struct tcpcb *tp, int error)
 	if (tp->t_dropped)
 		return;
 	tp->t_dropped = true;
+	tp->t_state = TCPS_CLOSED;
+	tcp_timers_stop(tp);
+	tp->t_nackq = 0;
 	so->so_error = error;
 	so->so_state &= ~SS_ISCONNECTED;
 	so->so_state |= SS_ISDISCONNECTED;

@@ -20,15 +20,19 @@
 #include "sys/kern_compat.h"
 #include "sys/sockbuf.h"
 
-struct tcpcb;
 struct mbuf;
+struct nhop_object;
+struct tcpcb;
 
 /*
- * SIM: where TCP's output goes.  tcp_output() hands the ready prefix of the
- * send buffer to tw_output as iovecs that point straight into the mbufs'
- * pages (no copy).  tw_output returns how many bytes it took, 0 when the
- * wire is full (call tcp_output_kick() once it drains), or a negative errno
- * when the connection broke.  Taken bytes count as sent and acknowledged.
+ * SIM: a byte wire, the simplest place TCP's output can go.  ksim_connect()
+ * makes it an interface (net/if_wire.h) behind the connection's route:
+ * each segment's payload goes to tw_output as iovecs that point straight
+ * into the mbufs' pages (no copy).  tw_output returns how many bytes it
+ * took, 0 when the wire is full (call tcp_output_kick() once it drains),
+ * or a negative errno when the connection broke.  Taken bytes count as
+ * sent and acknowledged at once; the rest of a segment is sent when TCP
+ * runs again, as new data.  tw_fin is called once, after the last byte.
  * Called with the socket lock held, possibly on a worker thread.
  */
 struct tcp_wire {
@@ -55,7 +59,6 @@ struct socket {
 	uint32_t so_flowid; /* inp_flowid: picks the KTLS worker */
 	struct sockbuf so_snd;
 	struct tcpcb *so_pcb;
-	struct tcp_wire so_wire;
 	/*
 	 * SIM: close(2) was called.  Like a kernel socket after close, it
 	 * lingers until its data and FIN went out (or the connection was
@@ -122,11 +125,27 @@ int sbsetopt(struct socket *so, struct sockopt *sopt);
 /* socket(2): type SOCK_STREAM with IPPROTO_TCP, or SOCK_DGRAM (UDP). */
 int ksim_socket(int type, struct socket **sop);
 /*
- * SIM: the connection is "established" and its transmit side attached to
- * wire.  flowid stands in for the RSS hash and selects the KTLS worker.
+ * SIM: the connection is "established" (no handshake) and its segments go
+ * to the byte wire (struct tcp_wire above).  flowid stands in for the RSS
+ * hash and selects the KTLS worker.
  */
 int ksim_connect(struct socket *so, const struct tcp_wire *wire,
     uint32_t flowid);
+/*
+ * The same with a route of the caller's: segments go to nh->nh_ifp's
+ * if_transmit (net/if_var.h), and the peer's ACKs come back through
+ * tcp_input_ack() (netinet/tcp_var.h).  wnd is the window the peer's
+ * SYN-ACK would have announced.  nh and its ifnet must outlive the
+ * socket.
+ */
+int ksim_connect_route(struct socket *so, struct nhop_object *nh,
+    uint32_t flowid, uint32_t wnd);
+/*
+ * The route changed: later segments leave by nh (the inpcb's cached route,
+ * inp_route.ro_nh, set under the socket lock).  EINVAL when not connected.
+ * A byte wire made by ksim_connect() stays with the socket either way.
+ */
+int ksim_set_route(struct socket *so, struct nhop_object *nh);
 /* listen(2) on an unconnected socket. */
 int ksim_listen(struct socket *so);
 int ksim_setsockopt(struct socket *so, int level, int name, const void *val,
@@ -183,7 +202,7 @@ int ksim_shutdown(struct socket *so);
  * calls ksim_drop().
  */
 void ksim_close(struct socket *so);
-/* SIM: the wire drained; let TCP send again. */
+/* SIM: the wire or interface has room again; let TCP send. */
 void tcp_output_kick(struct socket *so);
 /* SIM: the peer reset the connection (tcp_drop()). */
 void ksim_drop(struct socket *so, int error);
@@ -202,5 +221,22 @@ struct ksim_sbstat {
 	bool fin_sent;
 };
 void ksim_sbstat(struct socket *so, struct ksim_sbstat *st);
+
+/*
+ * The sender's state (SIM: in the spirit of TCP_INFO).  Sequence numbers
+ * are given as stream offsets: the first data byte is offset 0.
+ */
+struct ksim_tcpinfo {
+	int state; /* TCPS_* */
+	uint64_t snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, snd_cwnd, snd_ssthresh, maxseg;
+	uint64_t rxtcur_ns, srtt_ns;
+	int rxtshift, dupacks;
+	bool in_recovery, fin_sent, fin_acked;
+	bool rexmt_timer, persist_timer;
+	uint64_t sndbytes, snd_rxt_bytes; /* tcp_account_for_send() */
+	uint32_t sndrexmitpack;
+};
+void ksim_tcpinfo(struct socket *so, struct ksim_tcpinfo *ti);
 
 #endif /* !_SYS_SOCKETVAR_H_ */
