@@ -44,6 +44,12 @@ enum sim_det_policy {
 struct platform *sim_det_create(uint64_t seed, int ncpus);
 /* Run one candidate; false when there was nothing to run. */
 bool sim_det_step(struct platform *pl);
+/*
+ * The earliest due time of anything ready to run, UINT64_MAX when nothing
+ * is.  With SIM_DET_FIFO, stepping while it is <= sim_now() runs what is
+ * due now and leaves timers in the future alone.
+ */
+uint64_t sim_det_next_due(struct platform *pl);
 /* Step until idle; panics after the step cap (livelock). */
 void sim_det_run(struct platform *pl);
 void sim_det_set_policy(struct platform *pl, enum sim_det_policy policy);

@@ -278,6 +278,25 @@ det_run_cand(struct det_runner *dr, const struct det_cand *dc)
 	dt.dt_fn(dt.dt_arg);
 }
 
+uint64_t
+sim_det_next_due(struct platform *pl)
+{
+	struct det_runner *dr;
+	uint64_t due;
+	int i;
+
+	dr = det_runner(pl);
+	due = UINT64_MAX;
+	for (i = 0; i < dr->dr_pl.pl_ncpus; i++)
+		if (dr->dr_queues[i].dq_runnable && !dr->dr_queues[i].dq_busy &&
+		    dr->dr_queues[i].dq_due < due)
+			due = dr->dr_queues[i].dq_due;
+	for (size_t j = 0; j < dr->dr_ntasks; j++)
+		if (dr->dr_tasks[j].dt_due < due)
+			due = dr->dr_tasks[j].dt_due;
+	return (due);
+}
+
 bool
 sim_det_step(struct platform *pl)
 {

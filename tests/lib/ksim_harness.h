@@ -21,6 +21,7 @@
 #include "suites.h"
 
 struct iovec;
+struct ktls_session;
 struct socket;
 struct platform;
 struct tcp_wire;
@@ -125,6 +126,17 @@ typedef int harness_rec_cb(void *arg, const struct oracle_record *rec);
 void harness_decrypt(const struct harness_keys *k, const struct wire *w,
     uint8_t **plain, size_t *plen, size_t *nrecords, harness_rec_cb *cb,
     void *arg);
+
+/*
+ * The simulator has no NIC, so TCP_TXTLS_MODE cannot reach IFNET; put the
+ * socket's session in the state a successful ktls_try_ifnet() and switch
+ * would leave (mode IFNET, t_nic_ktls_xmit set, not counted as a software
+ * session) so that a switch back to SW clones it.  Only with nothing in
+ * flight: the session's records are all encrypted and sent.  Records
+ * written afterwards are ready at once, unencrypted, and hold a session
+ * reference each, as NIC records do.
+ */
+struct ktls_session *harness_pretend_ifnet(struct socket *so);
 
 /* Make a temporary file of len random bytes; returns an open fd. */
 int harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents);

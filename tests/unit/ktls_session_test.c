@@ -447,13 +447,6 @@ test_tls10_enqueue_order(void **state)
 }
 
 /*
- * The simulator has no NIC, so TCP_TXTLS_MODE cannot reach IFNET; put the
- * socket's session in the state a successful ktls_try_ifnet() and switch
- * would leave (mode IFNET, t_nic_ktls_xmit set, not counted as a software
- * session) so that a switch back to SW clones it.  Only with nothing in
- * flight: the session's records are all encrypted and sent.
- */
-/*
  * A deterministic runner with ncpus queues, a wire and a connected socket
  * (flowid picks its queue) with a session of the named suite numbered from
  * seqno.
@@ -471,29 +464,6 @@ session_open(struct harness *h, struct wire *w, struct harness_keys *k,
 	harness_keys(h, test_suite_named(suite), seqno, k);
 	assert_int_equal(harness_enable(so, k), 0);
 	return (so);
-}
-
-static struct ktls_session *
-pretend_ifnet(struct socket *so)
-{
-	struct ktls_session *tls = so->so_snd.sb_tls_info;
-
-	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
-	tls->mode = TCP_TLS_MODE_IFNET;
-	switch (tls->params.cipher_algorithm) {
-	case CRYPTO_AES_CBC:
-		__atomic_sub_fetch(&ktls_counters.sw_cbc, 1, __ATOMIC_RELAXED);
-		break;
-	case CRYPTO_AES_NIST_GCM_16:
-		__atomic_sub_fetch(&ktls_counters.sw_gcm, 1, __ATOMIC_RELAXED);
-		break;
-	default:
-		__atomic_sub_fetch(&ktls_counters.sw_chacha20, 1,
-		    __ATOMIC_RELAXED);
-		break;
-	}
-	sototcpcb(so)->t_nic_ktls_xmit = 1;
-	return (tls);
 }
 
 static int
@@ -542,7 +512,7 @@ test_tls10_mode_switch(void **state)
 	free(plain);
 	alen = w.len;
 
-	old = pretend_ifnet(so);
+	old = harness_pretend_ifnet(so);
 	ktls_hold(old);
 	assert_int_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
 	tls = so->so_snd.sb_tls_info;
@@ -600,7 +570,7 @@ test_mode_switch_lock_failure(void **state)
 
 	(void)state;
 	so = session_open(&h, &w, &k, 92, 1, 0, "aes128_gcm_1_2", 0);
-	tls = pretend_ifnet(so);
+	tls = harness_pretend_ifnet(so);
 	so->so_snd_iolock = true;
 	assert_int_not_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
 	so->so_snd_iolock = false;
