@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "net/if_var.h"
+#include "net/route/nhop.h"
 #include "netinet/tcp_var.h"
 #include "opencrypto/ktls.h"
 #include "sys/ktls.h"
@@ -24,6 +26,10 @@ bool mb_use_ext_pgs = true;
 u_int ktls_maxlen = 16384;
 bool ktls_sim_async = false;
 bool ktls_sim_compat_freebsd12 = true;
+u_int ktls_ifnet_permitted = 0;
+u_int ktls_ifnet_max_rexmit_pct = 2;
+bool ktls_sim_safe_mode_switch = false;
+void (*ktls_sim_switch_hook)(struct socket *so);
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
 struct ktls_counters ktls_counters;
@@ -463,18 +469,172 @@ ktls_try_sw(struct ktls_session *tls, int direction)
 	return (0);
 }
 
+/* Bump ifnet.gcm / ifnet.cbc / ifnet.chacha20 (ktls_try_ifnet()). */
+static void
+ktls_count_ifnet(const struct ktls_session *tls, int delta)
+{
+
+	switch (tls->params.cipher_algorithm) {
+	case CRYPTO_AES_CBC:
+		counter_u64_add(ktls_counters.ifnet_cbc, delta);
+		break;
+	case CRYPTO_AES_NIST_GCM_16:
+		counter_u64_add(ktls_counters.ifnet_gcm, delta);
+		break;
+	case CRYPTO_CHACHA20_POLY1305:
+		counter_u64_add(ktls_counters.ifnet_chacha20, delta);
+		break;
+	}
+}
+
 /*
- * ktls_try_ifnet(): a send tag needs the connection's cached route and an
- * interface with TLS offload.  SIM: the simulated socket has neither until
- * the NIC model exists, which FreeBSD answers with ENXIO.
+ * ktls_alloc_snd_tag(): a TLS send tag on the interface of the route the
+ * connection caches now, as FreeBSD's ktls_alloc_snd_tag() does at enable
+ * and after a route change.  ECONNRESET for a dropped connection; ENXIO
+ * when ifnet TLS is not permitted (unless forced) or there is no route;
+ * EOPNOTSUPP without IFCAP_MEXTPG or IFCAP_TXTLS4/6 (enabled) or without
+ * send tags; otherwise whatever the driver answers.  SIM: the socket lock
+ * stands in for the inpcb lock; the driver is called without it.
+ */
+static int
+ktls_alloc_snd_tag(struct socket *so, struct ktls_session *tls, bool force,
+    struct m_snd_tag **mstp)
+{
+	union if_snd_tag_alloc_params params;
+	struct nhop_object *nh;
+	struct inpcb *inp;
+	struct ifnet *ifp;
+	struct tcpcb *tp;
+	int error, cap;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	tp = sototcpcb(so);
+	inp = tptoinpcb(tp);
+	if (tp->t_dropped) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ECONNRESET);
+	}
+	if (!force && ktls_ifnet_permitted == 0) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENXIO);
+	}
+	nh = inp->inp_route.ro_nh;
+	if (nh == NULL) {
+		SOCKBUF_UNLOCK(&so->so_snd);
+		return (ENXIO);
+	}
+	ifp = nh->nh_ifp;
+	if_ref(ifp);
+	memset(&params, 0, sizeof(params));
+	params.hdr.type = IF_SND_TAG_TYPE_TLS;
+	params.hdr.flowid = so->so_flowid;
+	params.tls.inp = inp;
+	params.tls.tls = tls;
+	SOCKBUF_UNLOCK(&so->so_snd);
+
+	cap = (inp->inp_vflag & INP_IPV6) ? IFCAP_TXTLS6 : IFCAP_TXTLS4;
+	if ((ifp->if_capenable & IFCAP_MEXTPG) == 0 ||
+	    (ifp->if_capenable & cap) == 0)
+		error = EOPNOTSUPP;
+	else
+		error = m_snd_tag_alloc(ifp, &params, mstp);
+	if_rele(ifp);
+	return (error);
+}
+
+/*
+ * ktls_try_ifnet(): the session takes a send tag and IFNET mode
+ * (FreeBSD's ktls_try_ifnet(), transmit direction).
  */
 static int
 ktls_try_ifnet(struct ktls_session *tls, bool force)
 {
+	struct m_snd_tag *mst;
+	int error;
 
-	(void)tls;
-	(void)force;
-	return (ENXIO);
+	error = ktls_alloc_snd_tag(tls->so, tls, force, &mst);
+	if (error != 0)
+		return (error);
+	tls->mode = TCP_TLS_MODE_IFNET;
+	tls->snd_tag = mst;
+	ktls_count_ifnet(tls, 1);
+	return (0);
+}
+
+/*
+ * ktls_reset_send_tag(): the task ktls_output_eagain() posts.  The old tag
+ * goes first, so that ip_output_send() drops this session's packets until
+ * the new one is in place; then a tag on the interface the route names
+ * now.  Failing that the connection is dropped (ECONNABORTED), and
+ * reset_pending stays set so that no further task is posted.
+ */
+static void
+ktls_reset_send_tag(void *arg)
+{
+	struct ktls_session *tls = arg;
+	struct socket *so = tls->so;
+	struct m_snd_tag *old, *new;
+	struct tcpcb *tp;
+	int error;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	old = tls->snd_tag;
+	tls->snd_tag = NULL;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	if (old != NULL)
+		m_snd_tag_rele(old);
+
+	error = ktls_alloc_snd_tag(so, tls, true, &new);
+	SOCKBUF_LOCK(&so->so_snd);
+	if (error == 0) {
+		tls->snd_tag = new;
+		tls->reset_pending = false;
+		/*
+		 * SIM: FreeBSD leaves the resend to the retransmission timer
+		 * that tcp_output() armed before ip_output(); the simulator's
+		 * tcp_output() arms it only after a send that went, so the
+		 * task calls it here (docs/differences.md).
+		 */
+		tp = sototcpcb(so);
+		if (!tp->t_dropped && !tp->t_in_ipoutput)
+			tcp_output(tp);
+		SOCKBUF_UNLOCK(&so->so_snd);
+		counter_u64_add(ktls_counters.ifnet_reset, 1);
+	} else {
+		tp = sototcpcb(so);
+		if (!tp->t_dropped) {
+			tcp_drop(tp, ECONNABORTED);
+			counter_u64_add(ktls_counters.ifnet_reset_dropped, 1);
+		}
+		SOCKBUF_UNLOCK(&so->so_snd);
+		counter_u64_add(ktls_counters.ifnet_reset_failed, 1);
+	}
+	ktls_free(tls);
+	sorele(so);
+}
+
+/*
+ * ktls_output_eagain(): ip_output_send() dropped a packet because the
+ * session's tag is gone or on another interface.  Post the reset task
+ * once (a session reference and a socket reference go with it) and tell
+ * TCP ENOBUFS, a transient failure.  Called with the socket lock held.
+ */
+int
+ktls_output_eagain(struct inpcb *inp, struct ktls_session *tls)
+{
+	struct socket *so;
+
+	if (inp == NULL)
+		return (ENOBUFS);
+	so = inp->inp_socket;
+	SOCKBUF_LOCK_ASSERT(&so->so_snd);
+	if (!tls->reset_pending) {
+		ktls_hold(tls);
+		soref(so);
+		tls->reset_pending = true;
+		platform->pl_task_post(platform, 0, ktls_reset_send_tag, tls);
+	}
+	return (ENOBUFS);
 }
 
 /*
@@ -492,6 +652,11 @@ ktls_destroy(struct ktls_session *tls)
 	}
 	if (tls->mode == TCP_TLS_MODE_SW)
 		ktls_count_sw(tls, -1);
+	if (tls->mode == TCP_TLS_MODE_IFNET) {
+		ktls_count_ifnet(tls, -1);
+		if (tls->snd_tag != NULL)
+			m_snd_tag_rele(tls->snd_tag);
+	}
 	if (tls->ocf_session != NULL)
 		ktls_backend->kb_free(tls);
 	zfree(tls->params.cipher_key, tls->params.cipher_key_len);
@@ -556,6 +721,8 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	}
 	so->so_snd.sb_tls_info = tls;
 	so->so_snd.sb_tls_seqno = be64dec(en->rec_seq);
+	if (tls->mode != TCP_TLS_MODE_SW)
+		sototcpcb(so)->t_nic_ktls_xmit = 1;
 	SOCKBUF_UNLOCK(&so->so_snd);
 	sock_io_send_unlock(so);
 
@@ -629,18 +796,24 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	SOCKBUF_UNLOCK(&so->so_snd);
 
 	/*
-	 * SIM: FreeBSD clones the session and tries the new mode before it
-	 * takes SOCK_IO_SEND_LOCK.  The simulator takes the lock first, so
-	 * that no sender frames records with the old session between the
-	 * clone, which takes the socket buffer's next sequence number for a
-	 * TLS 1.0 session, and the switch.  A failure to lock counts as a
-	 * failed switch, as in FreeBSD.
+	 * FreeBSD clones the session and tries the new mode before it takes
+	 * SOCK_IO_SEND_LOCK.  A writer that frames records with the old
+	 * session in between advances the old session's TLS 1.2 GCM nonce
+	 * counter after the clone copied it, so the new session's first
+	 * records reuse (key, nonce) pairs; a TLS 1.0 clone also starts from a
+	 * stale record number.  SIM: ktls_sim_safe_mode_switch takes the lock
+	 * first, which closes that window (docs/differences.md).  A failure
+	 * to lock counts as a failed switch, as in FreeBSD.
 	 */
-	error = sock_io_send_lock(so);
-	if (error != 0) {
-		counter_u64_add(ktls_counters.switch_failed, 1);
-		ktls_free(tls);
-		return (error);
+	if (ktls_sim_safe_mode_switch) {
+		if (ktls_sim_switch_hook != NULL)
+			ktls_sim_switch_hook(so);
+		error = sock_io_send_lock(so);
+		if (error != 0) {
+			counter_u64_add(ktls_counters.switch_failed, 1);
+			ktls_free(tls);
+			return (error);
+		}
 	}
 	SOCKBUF_LOCK(&so->so_snd);
 	seqno = so->so_snd.sb_tls_seqno;
@@ -652,11 +825,23 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	else
 		error = ktls_try_sw(tls_new, KTLS_TX);
 	if (error != 0) {
-		sock_io_send_unlock(so);
+		if (ktls_sim_safe_mode_switch)
+			sock_io_send_unlock(so);
 		counter_u64_add(ktls_counters.switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
 		return (error);
+	}
+	if (!ktls_sim_safe_mode_switch) {
+		if (ktls_sim_switch_hook != NULL)
+			ktls_sim_switch_hook(so);
+		error = sock_io_send_lock(so);
+		if (error != 0) {
+			counter_u64_add(ktls_counters.switch_failed, 1);
+			ktls_free(tls_new);
+			ktls_free(tls);
+			return (error);
+		}
 	}
 
 	/* Another switch may have won the race for the lock. */
@@ -691,6 +876,59 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	else
 		counter_u64_add(ktls_counters.switch_to_sw, 1);
 	return (0);
+}
+
+/*
+ * ktls_disable_ifnet_help(): the task ktls_disable_ifnet() posts; the
+ * switch itself is ktls_set_tx_mode()'s.  Counted in
+ * stats.ifnet_disable_ok / stats.ifnet_disable_failed.
+ */
+static void
+ktls_disable_ifnet_help(void *arg)
+{
+	struct ktls_session *tls = arg;
+	struct socket *so = tls->so;
+	bool dropped, have;
+	int error;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	dropped = sototcpcb(so)->t_dropped;
+	have = so->so_snd.sb_tls_info != NULL;
+	SOCKBUF_UNLOCK(&so->so_snd);
+	if (!dropped) {
+		error = have ? ktls_set_tx_mode(so, TCP_TLS_MODE_SW) : ENXIO;
+		if (error == 0)
+			counter_u64_add(ktls_counters.ifnet_disable_ok, 1);
+		else
+			counter_u64_add(ktls_counters.ifnet_disable_fail, 1);
+	}
+	ktls_free(tls);
+	sorele(so);
+}
+
+/*
+ * ktls_disable_ifnet(): called by tcp_account_for_send() with the socket
+ * lock held when retransmissions pass kern.ipc.tls.ifnet_max_rexmit_pct.
+ * t_nic_ktls_xmit_dis is never cleared: a connection goes back to
+ * software at most once, and TCP_TXTLS_MODE cannot bring it back.
+ * Records already framed for the NIC keep their session and tag and
+ * still leave through it.
+ */
+void
+ktls_disable_ifnet(void *arg)
+{
+	struct tcpcb *tp = arg;
+	struct socket *so = tp->t_socket;
+	struct ktls_session *tls;
+
+	SOCKBUF_LOCK_ASSERT(&so->so_snd);
+	tls = so->so_snd.sb_tls_info;
+	if (tp->t_nic_ktls_xmit_dis == 1 || tls == NULL)
+		return;
+	ktls_hold(tls);
+	soref(so);
+	tp->t_nic_ktls_xmit_dis = 1;
+	platform->pl_task_post(platform, 0, ktls_disable_ifnet_help, tls);
 }
 
 /*

@@ -15,26 +15,53 @@
 #include "net/route/nhop.h"
 #include "netinet/in_pcb.h"
 #include "netinet/ip_var.h"
+#include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
 /*
- * ip_output_send(): the last step before the interface.  This is where
- * FreeBSD attaches a send tag: a packet whose data (m->m_next) is a TLS
- * record with a session (mbuf_has_tls_session()) takes a reference on
- * the session and its snd_tag; without a tag the packet is dropped with
- * EAGAIN; a tag whose ifp is not this interface (the route moved) drops
- * it with EAGAIN too, and ktls_output_eagain() then asks for a new tag;
- * otherwise the tag is stamped (m_pkthdr.snd_tag = m_snd_tag_ref(),
- * CSUM_SND_TAG).  SIM: not done yet; the NIC TLS step fills it in here.
+ * ip_output_send(): the last step before the interface.  A packet whose
+ * data (m->m_next) is a record that still has its session (an IFNET
+ * record: software records drop m_epg_tls once encrypted) must leave
+ * with that session's send tag: the packet takes a tag reference
+ * (m_pkthdr.snd_tag, CSUM_SND_TAG) for as long as it lives.  No tag (a
+ * reset is under way) or a tag on another interface than the route's
+ * (the route moved): the packet is freed and ktls_output_eagain() posts a
+ * reset and turns EAGAIN into ENOBUFS, so TCP sends again later.  So an
+ * unencrypted record never reaches an interface that holds no tag of its
+ * session.  SIM: FreeBSD finds the interface mismatch in the link layer
+ * (ether_output() and lagg answer EAGAIN); here it is checked before the
+ * interface, with the same outcome.
  */
 static int
 ip_output_send(struct inpcb *inp, struct ifnet *ifp, struct mbuf *m)
 {
+	struct ktls_session *tls;
+	struct m_snd_tag *mst;
+	struct mbuf *d;
+	int error;
 
-	(void)inp;
-	/* KTLS send tag: check and stamp here (see above). */
-	return (ifp->if_transmit(ifp, m));
+	tls = NULL;
+	d = m->m_next;
+	if (d != NULL && (d->m_flags & M_EXTPG) != 0 && d->m_epg_tls != NULL) {
+		tls = ktls_hold(d->m_epg_tls);
+		mst = tls->snd_tag;
+		if (mst == NULL || mst->ifp != ifp) {
+			m_freem(m);
+			error = EAGAIN;
+			goto done;
+		}
+		m->m_pkthdr.snd_tag = m_snd_tag_ref(mst);
+		m->m_pkthdr.csum_flags |= CSUM_SND_TAG;
+	}
+	error = ifp->if_transmit(ifp, m);
+done:
+	if (tls != NULL) {
+		if (error == EAGAIN)
+			error = ktls_output_eagain(inp, tls);
+		ktls_free(tls);
+	}
+	return (error);
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include "net/if_wire.h"
 #include "netinet/tcp_var.h"
+#include "sys/ktls.h"
 #include "sys/socketvar.h"
 
 struct tcpstat tcpstat;
@@ -108,10 +109,14 @@ tcp_account_for_send(struct tcpcb *tp, uint32_t len, bool is_rxt, bool is_tlp,
 	else
 		tp->t_sndbytes += len;
 	/*
-	 * KTLS: with hw_tls and is_rxt, FreeBSD compares
-	 * 100 * t_snd_rxt_bytes / (t_snd_rxt_bytes + t_sndbytes) with
-	 * kern.ipc.tls.ifnet_max_rexmit_pct and calls ktls_disable_ifnet()
-	 * above it.  The NIC TLS step adds that check here.
+	 * NIC TLS: an interface that encrypts inline has to fetch a record's
+	 * start again for every retransmission, so a connection that resends
+	 * more than kern.ipc.tls.ifnet_max_rexmit_pct percent of what it sent
+	 * goes back to software, once (ktls_disable_ifnet()).
 	 */
-	(void)hw_tls;
+	if (hw_tls && is_rxt && len != 0 &&
+	    (1000 * tp->t_snd_rxt_bytes) /
+		    (10 * (tp->t_snd_rxt_bytes + tp->t_sndbytes)) >
+		ktls_ifnet_max_rexmit_pct)
+		ktls_disable_ifnet(tp);
 }

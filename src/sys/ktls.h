@@ -151,8 +151,10 @@ struct m_snd_tag;
 struct ktls_session {
 	struct ktls_ocf_session *ocf_session;
 	/*
-	 * SIM: reserved for the NIC engine; nothing sets or reads snd_tag,
-	 * reset_pending or gen yet, and initial_offload_seqno is only set.
+	 * IFNET mode: the send tag on the route's interface, NULL while
+	 * ktls_reset_send_tag() replaces it; reset_pending guards that task
+	 * (under the socket lock, SIM for FreeBSD's mtx_pool lock).  SIM: gen
+	 * is unused and initial_offload_seqno only set.
 	 */
 	struct m_snd_tag *snd_tag;
 	struct tls_session_params params;
@@ -193,6 +195,11 @@ struct ktls_session {
 	X(ifnet_cbc, "ifnet.cbc")                                           \
 	X(ifnet_gcm, "ifnet.gcm")                                           \
 	X(ifnet_chacha20, "ifnet.chacha20")                                 \
+	X(ifnet_reset, "ifnet.reset")                                       \
+	X(ifnet_reset_dropped, "ifnet.reset_dropped")                       \
+	X(ifnet_reset_failed, "ifnet.reset_failed")                         \
+	X(ifnet_disable_ok, "stats.ifnet_disable_ok")                       \
+	X(ifnet_disable_fail, "stats.ifnet_disable_failed")                 \
 	X(ocf_tls10_cbc_encrypts, "stats.ocf.tls10_cbc_encrypts")           \
 	X(ocf_tls11_cbc_encrypts, "stats.ocf.tls11_cbc_encrypts")           \
 	X(ocf_tls12_gcm_encrypts, "stats.ocf.tls12_gcm_encrypts")           \
@@ -228,6 +235,22 @@ extern bool ktls_sim_async; /* SIM: backend completes per record */
  * models one without, which refuses GMAC ids with AES-GCM.
  */
 extern bool ktls_sim_compat_freebsd12;
+/* kern.ipc.tls.ifnet.permitted: 0 (FreeBSD's default) skips ifnet at enable */
+extern u_int ktls_ifnet_permitted;
+/* kern.ipc.tls.ifnet_max_rexmit_pct (FreeBSD default 2) */
+extern u_int ktls_ifnet_max_rexmit_pct;
+/*
+ * SIM: false (the default) switches modes in FreeBSD's order, cloning the
+ * session before SOCK_IO_SEND_LOCK; true takes the lock first, which
+ * closes the nonce-reuse window described in docs/differences.md.
+ */
+extern bool ktls_sim_safe_mode_switch;
+/*
+ * SIM test hook: ktls_set_tx_mode() calls it, with no lock held, at the
+ * last point before SOCK_IO_SEND_LOCK where another writer may run (after
+ * the clone in FreeBSD's order, before it in the safe order).
+ */
+extern void (*ktls_sim_switch_hook)(struct socket *so);
 
 int ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls);
 void ktls_cleanup_tls_enable(struct tls_enable *tls);
@@ -242,6 +265,10 @@ void ktls_seq(struct sockbuf *sb, struct mbuf *m);
 void ktls_enqueue(struct mbuf *m, struct socket *so, int page_count);
 void ktls_enqueue_to_free(struct mbuf *m);
 bool ktls_permit_empty_frames(struct ktls_session *tls);
+/* ip_output_send() could not use the session's tag: reset it (ENOBUFS). */
+int ktls_output_eagain(struct inpcb *inp, struct ktls_session *tls);
+/* Too many retransmissions on a NIC TLS connection (tcp_account_for_send). */
+void ktls_disable_ifnet(void *arg);
 /*
  * Worker queues (ktls_work_thread()).  SIM: ktls_init() creates one queue
  * per platform CPU; after pl_wq_wakeup(idx) the platform calls

@@ -408,12 +408,18 @@ harness_pretend_ifnet(struct socket *so)
 	switch (tls->params.cipher_algorithm) {
 	case CRYPTO_AES_CBC:
 		__atomic_sub_fetch(&ktls_counters.sw_cbc, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ktls_counters.ifnet_cbc, 1,
+		    __ATOMIC_RELAXED);
 		break;
 	case CRYPTO_AES_NIST_GCM_16:
 		__atomic_sub_fetch(&ktls_counters.sw_gcm, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ktls_counters.ifnet_gcm, 1,
+		    __ATOMIC_RELAXED);
 		break;
 	default:
 		__atomic_sub_fetch(&ktls_counters.sw_chacha20, 1,
+		    __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ktls_counters.ifnet_chacha20, 1,
 		    __ATOMIC_RELAXED);
 		break;
 	}

@@ -128,13 +128,13 @@ void harness_decrypt(const struct harness_keys *k, const struct wire *w,
     void *arg);
 
 /*
- * The simulator has no NIC, so TCP_TXTLS_MODE cannot reach IFNET; put the
- * socket's session in the state a successful ktls_try_ifnet() and switch
- * would leave (mode IFNET, t_nic_ktls_xmit set, not counted as a software
- * session) so that a switch back to SW clones it.  Only with nothing in
- * flight: the session's records are all encrypted and sent.  Records
- * written afterwards are ready at once, unencrypted, and hold a session
- * reference each, as NIC records do.
+ * For sockets on a wire without TLS offload: put the socket's session in
+ * the state a successful ktls_try_ifnet() and switch would leave (mode
+ * IFNET, t_nic_ktls_xmit set, counted as an ifnet session) but without a
+ * send tag, so that a switch back to SW clones it.  Only with nothing in
+ * flight, and nothing written afterwards: ip_output_send() drops a NIC
+ * record without a tag.  Tests that send NIC records use a TLS-capable
+ * test interface (tests/lib/testif.h).
  */
 struct ktls_session *harness_pretend_ifnet(struct socket *so);
 

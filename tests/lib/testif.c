@@ -20,6 +20,7 @@
 #include "ksim_harness.h"
 #include "netinet/tcp_var.h"
 #include "sim/runner/runner.h"
+#include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 #include "testif.h"
@@ -44,8 +45,8 @@ testif_fail(struct testif *ti, const char *fmt, ...)
  * else is queued.  Called with the socket lock held.
  */
 static void
-testif_check(struct testif *ti, struct mbuf *m, uint64_t off, unsigned len,
-    bool fin)
+testif_check(struct testif *ti, struct ifnet *ifp, struct mbuf *m, uint64_t off,
+    unsigned len, bool fin)
 {
 	struct tcpcb *tp = sototcpcb(ti->ti_so);
 	struct sockbuf *sb = &ti->ti_so->so_snd;
@@ -73,6 +74,31 @@ testif_check(struct testif *ti, struct mbuf *m, uint64_t off, unsigned len,
 			testif_fail(ti, "segment %d at %ju mixes kinds of data",
 			    ti->ti_nsent, (uintmax_t)off);
 	}
+	/*
+	 * An unencrypted record (one that still has its session) leaves only
+	 * under a live tag of that session on this interface; nothing else
+	 * carries a tag.
+	 */
+	if (first != NULL && (first->m_flags & M_EXTPG) &&
+	    first->m_epg_tls != NULL) {
+		const struct testif_tag *tt;
+
+		if ((m->m_pkthdr.csum_flags & CSUM_SND_TAG) == 0)
+			testif_fail(ti, "segment %d: clear record, no tag",
+			    ti->ti_nsent);
+		else {
+			tt = (const struct testif_tag *)m->m_pkthdr.snd_tag;
+			if (tt->tt_mst.ifp != ifp ||
+			    tt->tt_tls != first->m_epg_tls ||
+			    tt->tt_mst.refcount == 0)
+				testif_fail(ti,
+				    "segment %d: clear record under a tag of "
+				    "another session or interface",
+				    ti->ti_nsent);
+		}
+	} else if (m->m_pkthdr.csum_flags & CSUM_SND_TAG)
+		testif_fail(ti, "segment %d: a tag without a NIC TLS record",
+		    ti->ti_nsent);
 	if (fin &&
 	    (off + len != tp->t_stream_una + sb->sb_ccc ||
 		sb->sb_acc != sb->sb_ccc))
@@ -102,7 +128,11 @@ testif_transmit(struct ifnet *ifp, struct mbuf *m)
 	seg->fin = (th->th_flags & TH_FIN) != 0;
 	seg->rexmit = seg->off < ti->ti_sent_end;
 	seg->n = ti->ti_nsent;
-	testif_check(ti, m, seg->off, seg->len, seg->fin);
+	seg->ifp = ifp;
+	seg->nic_tls = (m->m_pkthdr.csum_flags & CSUM_SND_TAG) != 0;
+	testif_check(ti, ifp, m, seg->off, seg->len, seg->fin);
+	if (seg->nic_tls)
+		ti->ti_nnic++;
 	ti->ti_nsent++;
 	ti->ti_bytes += seg->len;
 	if (seg->rexmit) {
@@ -120,20 +150,101 @@ testif_transmit(struct ifnet *ifp, struct mbuf *m)
 	return (0);
 }
 
+static void
+testif_tag_free(struct m_snd_tag *mst)
+{
+	struct testif_tag *tt = (struct testif_tag *)mst;
+
+	tt->tt_ti->ti_ntags_freed++;
+	free(tt);
+}
+
+static const struct if_snd_tag_sw testif_tag_sw = {
+	.snd_tag_free = testif_tag_free,
+	.type = IF_SND_TAG_TYPE_TLS,
+};
+
+static int
+testif_snd_tag_alloc(struct ifnet *ifp, union if_snd_tag_alloc_params *params,
+    struct m_snd_tag **mstp)
+{
+	struct testif *ti = ifp->if_softc;
+	struct testif_tag *tt;
+
+	if (params->hdr.type != IF_SND_TAG_TYPE_TLS)
+		return (EOPNOTSUPP);
+	if (ti->ti_tag_error != 0)
+		return (ti->ti_tag_error);
+	tt = calloc(1, sizeof(*tt));
+	assert_non_null(tt);
+	m_snd_tag_init(&tt->tt_mst, ifp, &testif_tag_sw);
+	tt->tt_ti = ti;
+	tt->tt_tls = params->tls.tls;
+	ti->ti_ntags++;
+	*mstp = &tt->tt_mst;
+	return (0);
+}
+
+static void
+testif_port_init(struct testif *ti, struct ifnet *ifp, struct nhop_object *nh,
+    int port)
+{
+
+	snprintf(ifp->if_xname, sizeof(ifp->if_xname), "test%d", port);
+	ifp->if_softc = ti;
+	ifp->if_mtu = 1500;
+	ifp->if_transmit = testif_transmit;
+	nh->nh_ifp = ifp;
+	nh->nh_mtu = 1500;
+}
+
 void
 testif_init(struct testif *ti, uint32_t rwnd)
 {
 
 	memset(ti, 0, sizeof(*ti));
 	TAILQ_INIT(&ti->ti_q);
-	snprintf(ti->ti_ifp.if_xname, sizeof(ti->ti_ifp.if_xname), "test0");
-	ti->ti_ifp.if_softc = ti;
-	ti->ti_ifp.if_mtu = 1500;
-	ti->ti_ifp.if_transmit = testif_transmit;
-	ti->ti_nh.nh_ifp = &ti->ti_ifp;
-	ti->ti_nh.nh_mtu = 1500;
+	testif_port_init(ti, &ti->ti_ifp, &ti->ti_nh, 0);
+	for (int i = 0; i < TESTIF_NPORTS - 1; i++)
+		testif_port_init(ti, &ti->ti_alt[i], &ti->ti_alt_nh[i], i + 1);
 	ti->ti_rwnd = rwnd;
 	ti->ti_fin_at = UINT64_MAX;
+}
+
+struct ifnet *
+testif_port(struct testif *ti, int port)
+{
+
+	assert_true(port >= 0 && port < TESTIF_NPORTS);
+	return (port == 0 ? &ti->ti_ifp : &ti->ti_alt[port - 1]);
+}
+
+void
+testif_set_txtls(struct testif *ti, int port, bool on)
+{
+	struct ifnet *ifp = testif_port(ti, port);
+	int caps = IFCAP_TXTLS | IFCAP_MEXTPG;
+
+	if (on) {
+		ifp->if_capabilities |= caps;
+		ifp->if_capenable |= caps;
+		ifp->if_snd_tag_alloc = testif_snd_tag_alloc;
+	} else {
+		ifp->if_capabilities &= ~caps;
+		ifp->if_capenable &= ~caps;
+		ifp->if_snd_tag_alloc = NULL;
+	}
+}
+
+void
+testif_route(struct testif *ti, int port)
+{
+	struct socket *so = ti->ti_so;
+
+	SOCKBUF_LOCK(&so->so_snd);
+	sototcpcb(so)->t_inpcb.inp_route.ro_nh =
+	    port == 0 ? &ti->ti_nh : &ti->ti_alt_nh[port - 1];
+	SOCKBUF_UNLOCK(&so->so_snd);
 }
 
 struct socket *
@@ -169,6 +280,8 @@ testif_fini(struct testif *ti)
 	free(ti->ti_rcv);
 	free(ti->ti_have);
 	ti->ti_rcv = ti->ti_have = NULL;
+	/* Every tag made here was freed: no packet or session kept one. */
+	assert_int_equal(ti->ti_ntags_freed, ti->ti_ntags);
 }
 
 struct testif_seg *

@@ -32,13 +32,36 @@ struct testif_seg {
 	uint64_t off;	/* stream offset of its first data byte */
 	unsigned len;	/* data bytes */
 	bool fin;
-	bool rexmit; /* some of its bytes went out before */
-	int n;	     /* sending order, from 0 */
+	bool rexmit;	   /* some of its bytes went out before */
+	int n;		   /* sending order, from 0 */
+	struct ifnet *ifp; /* the interface it went out by */
+	bool nic_tls;	   /* its data is an IFNET record, in the clear */
 };
 
+/*
+ * A send tag of a test interface: it "encrypts" nothing, it only names the
+ * session it was made for, so that testif_transmit() can check that each
+ * NIC TLS packet carries a live tag of its own session on this interface.
+ */
+struct testif_tag {
+	struct m_snd_tag tt_mst;
+	struct testif *tt_ti;
+	const struct ktls_session *tt_tls;
+};
+
+#define TESTIF_NPORTS 3
+
 struct testif {
-	struct ifnet ti_ifp;
+	struct ifnet ti_ifp; /* port 0 */
 	struct nhop_object ti_nh;
+	/* Ports 1 and 2: more interfaces to the same peer (route flips). */
+	struct ifnet ti_alt[TESTIF_NPORTS - 1];
+	struct nhop_object ti_alt_nh[TESTIF_NPORTS - 1];
+	/* if_snd_tag_alloc() fails with this errno while non-zero. */
+	int ti_tag_error;
+	int ti_ntags;	    /* tags allocated */
+	int ti_ntags_freed; /* tags whose last reference went */
+	int ti_nnic;	    /* NIC TLS packets that went out */
 	struct socket *ti_so;
 	TAILQ_HEAD(, testif_seg) ti_q; /* sent, not delivered or dropped */
 	int ti_nq;
@@ -67,6 +90,15 @@ struct testif {
 void testif_init(struct testif *ti, uint32_t rwnd);
 /* A connected TCP socket that sends through ti. */
 struct socket *testif_connect(struct testif *ti, uint32_t flowid);
+/* Port 0..TESTIF_NPORTS-1 as an ifnet. */
+struct ifnet *testif_port(struct testif *ti, int port);
+/*
+ * TLS offload on a port: IFCAP_TXTLS4/6 and IFCAP_MEXTPG on, send tags
+ * (if_snd_tag_alloc) on; off takes both away.
+ */
+void testif_set_txtls(struct testif *ti, int port, bool on);
+/* Moves the connection's cached route to a port (a route change). */
+void testif_route(struct testif *ti, int port);
 /* Drops whatever is still in flight and frees the receiver. */
 void testif_fini(struct testif *ti);
 

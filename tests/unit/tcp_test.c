@@ -124,6 +124,25 @@ tenv_open(struct tenv *t, uint64_t seed, uint32_t rwnd, const char *suite)
 	}
 }
 
+/*
+ * KTLS on a TLS-capable test interface with kern.ipc.tls.ifnet.permitted:
+ * the session takes a send tag and IFNET mode at enable.
+ */
+static void
+tenv_enable_ifnet(struct tenv *t, const char *suite)
+{
+	u_int permitted0 = ktls_ifnet_permitted;
+
+	testif_set_txtls(&t->ti, 0, true);
+	ktls_ifnet_permitted = 1;
+	harness_keys(&t->h, test_suite_named(suite), 5, &t->k);
+	assert_int_equal(harness_enable(t->so, &t->k), 0);
+	ktls_ifnet_permitted = permitted0;
+	assert_int_equal(t->so->so_snd.sb_tls_info->mode, TCP_TLS_MODE_IFNET);
+	assert_int_equal(t->ti.ti_ntags, 1);
+	assert_int_equal(sototcpcb(t->so)->t_nic_ktls_xmit, 1);
+}
+
 static void
 tenv_write(struct tenv *t, size_t len)
 {
@@ -409,8 +428,11 @@ test_session_refs_until_acked(void **state)
 	int i, n;
 
 	(void)state;
-	tenv_open(&t, 14, 1 << 20, "aes128_gcm_1_3");
-	tls = harness_pretend_ifnet(t.so);
+	/* The retransmission below must not send the session to software. */
+	ktls_ifnet_max_rexmit_pct = 100;
+	tenv_open(&t, 14, 1 << 20, NULL);
+	tenv_enable_ifnet(&t, "aes128_gcm_1_3");
+	tls = t.so->so_snd.sb_tls_info;
 	ktls_hold(tls);
 	ref0 = tls->refcount;
 	t.data = tenv_bytes(&t, 3000);
@@ -454,6 +476,7 @@ test_session_refs_until_acked(void **state)
 	testif_fini(&t.ti);
 	harness_fini(&t.h);
 	free(t.data);
+	ktls_ifnet_max_rexmit_pct = 2;
 }
 
 /*
