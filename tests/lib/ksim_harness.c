@@ -53,8 +53,9 @@ static struct harness_wire *harness_wires;
 
 /* The kernel's global knobs as the program started. */
 static struct {
-	bool enable, cbc, ext_pgs, async, compat12;
-	u_int maxlen, cache_pages;
+	bool enable, cbc, ext_pgs, async, compat12, safe_switch;
+	u_int maxlen, cache_pages, ifnet_permitted, rexmit_pct;
+	void (*switch_hook)(struct socket *);
 	uint64_t io_delay_ns;
 	struct ktls_trace_hooks *trace_hooks;
 	const struct ktls_crypto_backend *backend;
@@ -76,6 +77,10 @@ harness_save_knobs(void)
 	harness_knobs0.io_delay_ns = sendfile_sim_io_delay_ns;
 	harness_knobs0.trace_hooks = ktls_trace_hooks;
 	harness_knobs0.backend = ktls_backend;
+	harness_knobs0.ifnet_permitted = ktls_ifnet_permitted;
+	harness_knobs0.rexmit_pct = ktls_ifnet_max_rexmit_pct;
+	harness_knobs0.safe_switch = ktls_sim_safe_mode_switch;
+	harness_knobs0.switch_hook = ktls_sim_switch_hook;
 }
 
 static void
@@ -92,6 +97,10 @@ harness_restore_knobs(void)
 	sendfile_sim_io_delay_ns = harness_knobs0.io_delay_ns;
 	ktls_trace_hooks = harness_knobs0.trace_hooks;
 	ktls_backend = harness_knobs0.backend;
+	ktls_ifnet_permitted = harness_knobs0.ifnet_permitted;
+	ktls_ifnet_max_rexmit_pct = harness_knobs0.rexmit_pct;
+	ktls_sim_safe_mode_switch = harness_knobs0.safe_switch;
+	ktls_sim_switch_hook = harness_knobs0.switch_hook;
 }
 
 /*
