@@ -163,34 +163,10 @@ ACCEPTED = [
      "why": "the extra nonce byte is overwritten by the explicit nonce "
             "copied right after"},
     {"op": "errno-zero", "file": "src/kern/uipc_ktls.c",
-     "line": "return (EBUSY);",
-     "why": "ktls_set_tx_mode() gets past the clone only with a session in "
-            "IFNET mode, which needs the NIC model (ktls_try_ifnet() is "
-            "ENXIO)"},
-    {"op": "errno-zero", "file": "src/kern/uipc_ktls.c",
      "line": "return (EALREADY);", "after": "ktls_free(tls);",
      "why": "the second check under the send lock answers only when "
             "another thread enabled between the two; the tests are single "
             "writers"},
-    {"op": "ne-eq", "file": "src/kern/uipc_ktls.c",
-     "line": "if (so->so_snd.sb_tls_info != tls) {",
-     "why": "ktls_set_tx_mode() gets past the clone only with a session in "
-            "IFNET mode, which needs the NIC model"},
-    {"op": "check-removed", "file": "src/kern/uipc_ktls.c",
-     "line": "if (mode == TCP_TLS_MODE_IFNET && tp->t_nic_ktls_xmit)",
-     "why": "t_nic_ktls_xmit is set only by a switch to IFNET, which needs "
-            "the NIC model"},
-    {"op": "errno-zero", "file": "src/kern/uipc_ktls.c",
-     "line": "return (EALREADY);", "after": "tp->t_nic_ktls_xmit)",
-     "why": "t_nic_ktls_xmit is set only by a switch to IFNET, which needs "
-            "the NIC model"},
-    {"op": "check-removed", "file": "src/kern/uipc_ktls.c",
-     "line": "if (mode == TCP_TLS_MODE_IFNET && tp->t_nic_ktls_xmit_dis)",
-     "why": "nothing sets t_nic_ktls_xmit_dis without the NIC model, and "
-            "ktls_try_ifnet() answers ENXIO all the same"},
-    {"op": "errno-zero", "file": "src/kern/uipc_ktls.c",
-     "line": "return (ENXIO);", "after": "t_nic_ktls_xmit_dis)",
-     "why": "nothing sets t_nic_ktls_xmit_dis without the NIC model"},
     {"op": "errno-zero", "file": "src/opencrypto/ktls_ocf.c",
      "line": "return (EIO);",
      "why": "EVP calls on a context ktls_ocf_try() set up do not fail; the "

@@ -175,6 +175,8 @@ test_enable_order(void **state)
 	/* All there: IFNET. */
 	ienv_open_ifnet(&e, 5, "aes128_gcm_1_2");
 	assert_true(STAT(ifnet_gcm) == gcm0 + 1);
+	/* Already IFNET: FreeBSD refuses a second ifnet switch. */
+	assert_int_equal(ienv_set_mode(&e, TCP_TLS_MODE_IFNET), EALREADY);
 	ienv_write(&e, 3000);
 	assert_true(e.ti.ti_nq > 0);
 	TAILQ_FOREACH(seg, &e.ti.ti_q, link) {
@@ -400,6 +402,44 @@ test_mode_switch_nonce_reuse(void **state)
 	assert_int_equal(switch_nonce_reuses(true), 0);
 }
 
+/*
+ * Another switch wins the race for SOCK_IO_SEND_LOCK: the one that cloned
+ * the session now gone keeps the winner's session and answers EBUSY,
+ * counted in stats.switch_failed (ktls_set_tx_mode()).
+ */
+static void
+hook_switch(struct socket *so)
+{
+	int mode = TCP_TLS_MODE_SW;
+
+	ktls_sim_switch_hook = NULL;
+	assert_int_equal(ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_MODE, &mode,
+			     sizeof(mode)),
+	    0);
+}
+
+static void
+test_mode_switch_race_ebusy(void **state)
+{
+	uint64_t failed0 = STAT(switch_failed), to_sw0 = STAT(switch_to_sw);
+	struct ktls_session *winner;
+	struct ienv e;
+
+	(void)state;
+	ienv_open_ifnet(&e, 31, "chacha20_poly1305_1_3");
+	ktls_sim_switch_hook = hook_switch;
+	assert_int_equal(ienv_set_mode(&e, TCP_TLS_MODE_SW), EBUSY);
+	assert_null(ktls_sim_switch_hook);
+	winner = e.so->so_snd.sb_tls_info;
+	assert_int_equal(winner->mode, TCP_TLS_MODE_SW);
+	assert_int_equal(winner->refcount, 1);
+	assert_true(STAT(switch_failed) == failed0 + 1);
+	assert_true(STAT(switch_to_sw) == to_sw0 + 1);
+	ienv_write(&e, 700);
+	testif_deliver_all(&e.ti);
+	ienv_close(&e);
+}
+
 int
 main(void)
 {
@@ -409,6 +449,7 @@ main(void)
 		harness_unit_test(test_route_to_other_nic_resets),
 		harness_unit_test(test_rexmit_goes_software),
 		harness_unit_test(test_mode_switch_nonce_reuse),
+		harness_unit_test(test_mode_switch_race_ebusy),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
