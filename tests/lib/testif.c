@@ -18,12 +18,22 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "net/if_var.h"
+#include "net/route/nhop.h"
 #include "netinet/tcp_var.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 #include "testif.h"
+
+struct testif_port {
+	struct ifnet ifp;
+	struct nhop_object nh;
+	struct testif *ti; /* NULL: a sink */
+	struct testif_port *next;
+};
+static struct testif_port *testif_ports;
 
 static void
 testif_fail(struct testif *ti, const char *fmt, ...)
@@ -112,10 +122,16 @@ testif_check(struct testif *ti, struct ifnet *ifp, struct mbuf *m, uint64_t off,
 static int
 testif_transmit(struct ifnet *ifp, struct mbuf *m)
 {
-	struct testif *ti = ifp->if_softc;
+	struct testif_port *port = ifp->if_softc;
+	struct testif *ti = port->ti;
 	struct testif_seg *seg;
 	const struct tcphdr *th;
 	tcp_seq seq;
+
+	if (ti == NULL) {
+		m_freem(m);
+		return (0);
+	}
 
 	th = (const struct tcphdr *)(const void *)(m->m_data +
 	    sizeof(struct ip));
@@ -146,7 +162,7 @@ testif_transmit(struct ifnet *ifp, struct mbuf *m)
 	TAILQ_INSERT_TAIL(&ti->ti_q, seg, link);
 	ti->ti_nq++;
 	ifp->if_opackets++;
-	ifp->if_obytes += m->m_pkthdr.len;
+	ifp->if_obytes += (uint64_t)m->m_pkthdr.len;
 	return (0);
 }
 
@@ -155,7 +171,8 @@ testif_tag_free(struct m_snd_tag *mst)
 {
 	struct testif_tag *tt = (struct testif_tag *)mst;
 
-	tt->tt_ti->ti_ntags_freed++;
+	if (tt->tt_port->ti != NULL)
+		tt->tt_port->ti->ti_ntags_freed++;
 	free(tt);
 }
 
@@ -168,34 +185,43 @@ static int
 testif_snd_tag_alloc(struct ifnet *ifp, union if_snd_tag_alloc_params *params,
     struct m_snd_tag **mstp)
 {
-	struct testif *ti = ifp->if_softc;
+	struct testif_port *port = ifp->if_softc;
+	struct testif *ti = port->ti;
 	struct testif_tag *tt;
 
 	if (params->hdr.type != IF_SND_TAG_TYPE_TLS)
 		return (EOPNOTSUPP);
+	if (ti == NULL)
+		return (ENXIO);
 	if (ti->ti_tag_error != 0)
 		return (ti->ti_tag_error);
 	tt = calloc(1, sizeof(*tt));
 	assert_non_null(tt);
 	m_snd_tag_init(&tt->tt_mst, ifp, &testif_tag_sw);
-	tt->tt_ti = ti;
+	tt->tt_port = port;
 	tt->tt_tls = params->tls.tls;
 	ti->ti_ntags++;
 	*mstp = &tt->tt_mst;
 	return (0);
 }
 
-static void
-testif_port_init(struct testif *ti, struct ifnet *ifp, struct nhop_object *nh,
-    int port)
+static struct testif_port *
+testif_port_new(struct testif *ti, int n)
 {
+	struct testif_port *port;
 
-	snprintf(ifp->if_xname, sizeof(ifp->if_xname), "test%d", port);
-	ifp->if_softc = ti;
-	ifp->if_mtu = 1500;
-	ifp->if_transmit = testif_transmit;
-	nh->nh_ifp = ifp;
-	nh->nh_mtu = 1500;
+	port = calloc(1, sizeof(*port));
+	assert_non_null(port);
+	snprintf(port->ifp.if_xname, sizeof(port->ifp.if_xname), "test%d", n);
+	port->ifp.if_softc = port;
+	port->ifp.if_mtu = 1500;
+	port->ifp.if_transmit = testif_transmit;
+	port->nh.nh_ifp = &port->ifp;
+	port->nh.nh_mtu = 1500;
+	port->ti = ti;
+	port->next = testif_ports;
+	testif_ports = port;
+	return (port);
 }
 
 void
@@ -204,25 +230,32 @@ testif_init(struct testif *ti, uint32_t rwnd)
 
 	memset(ti, 0, sizeof(*ti));
 	TAILQ_INIT(&ti->ti_q);
-	testif_port_init(ti, &ti->ti_ifp, &ti->ti_nh, 0);
+	ti->ti_port = testif_port_new(ti, 0);
 	for (int i = 0; i < TESTIF_NPORTS - 1; i++)
-		testif_port_init(ti, &ti->ti_alt[i], &ti->ti_alt_nh[i], i + 1);
+		ti->ti_alt[i] = testif_port_new(ti, i + 1);
 	ti->ti_rwnd = rwnd;
 	ti->ti_fin_at = UINT64_MAX;
 }
 
-struct ifnet *
-testif_port(struct testif *ti, int port)
+static struct testif_port *
+testif_portp(struct testif *ti, int n)
 {
 
-	assert_true(port >= 0 && port < TESTIF_NPORTS);
-	return (port == 0 ? &ti->ti_ifp : &ti->ti_alt[port - 1]);
+	assert_true(n >= 0 && n < TESTIF_NPORTS);
+	return (n == 0 ? ti->ti_port : ti->ti_alt[n - 1]);
+}
+
+struct ifnet *
+testif_port(struct testif *ti, int n)
+{
+
+	return (&testif_portp(ti, n)->ifp);
 }
 
 void
-testif_set_txtls(struct testif *ti, int port, bool on)
+testif_set_txtls(struct testif *ti, int n, bool on)
 {
-	struct ifnet *ifp = testif_port(ti, port);
+	struct ifnet *ifp = testif_port(ti, n);
 	int caps = IFCAP_TXTLS | IFCAP_MEXTPG;
 
 	if (on) {
@@ -237,14 +270,11 @@ testif_set_txtls(struct testif *ti, int port, bool on)
 }
 
 void
-testif_route(struct testif *ti, int port)
+testif_route(struct testif *ti, int n)
 {
-	struct socket *so = ti->ti_so;
 
-	SOCKBUF_LOCK(&so->so_snd);
-	sototcpcb(so)->t_inpcb.inp_route.ro_nh =
-	    port == 0 ? &ti->ti_nh : &ti->ti_alt_nh[port - 1];
-	SOCKBUF_UNLOCK(&so->so_snd);
+	assert_int_equal(ksim_set_route(ti->ti_so, &testif_portp(ti, n)->nh),
+	    0);
 }
 
 struct socket *
@@ -254,7 +284,7 @@ testif_connect(struct testif *ti, uint32_t flowid)
 
 	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
 	ti->ti_so = so;
-	assert_int_equal(ksim_connect_route(so, &ti->ti_nh, flowid,
+	assert_int_equal(ksim_connect_route(so, &ti->ti_port->nh, flowid,
 			     ti->ti_rwnd),
 	    0);
 	return (so);
@@ -277,11 +307,41 @@ testif_fini(struct testif *ti)
 
 	while ((seg = TAILQ_FIRST(&ti->ti_q)) != NULL)
 		testif_free_seg(ti, seg);
+	ti->ti_port->ti = NULL;
+	for (int i = 0; i < TESTIF_NPORTS - 1; i++)
+		ti->ti_alt[i]->ti = NULL;
 	free(ti->ti_rcv);
 	free(ti->ti_have);
 	ti->ti_rcv = ti->ti_have = NULL;
 	/* Every tag made here was freed: no packet or session kept one. */
 	assert_int_equal(ti->ti_ntags_freed, ti->ti_ntags);
+}
+
+struct nhop_object *
+testif_nhop(struct testif *ti)
+{
+
+	return (&ti->ti_port->nh);
+}
+
+void
+testif_abandon_all(void)
+{
+	struct testif_port *port;
+
+	for (port = testif_ports; port != NULL; port = port->next)
+		port->ti = NULL;
+}
+
+void
+testif_free_all(void)
+{
+	struct testif_port *port;
+
+	while ((port = testif_ports) != NULL) {
+		testif_ports = port->next;
+		free(port);
+	}
 }
 
 struct testif_seg *

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 #include "net/if_var.h"
-#include "net/route/nhop.h"
 
 struct harness;
 struct mbuf;
+struct nhop_object;
 struct socket;
 struct wire;
 
@@ -39,24 +39,30 @@ struct testif_seg {
 };
 
 /*
+ * The interface and route themselves live apart from struct testif (on
+ * the heap, until harness_fini()), so that a case that fails and leaves
+ * its socket behind does not leave TCP sending into a dead stack frame:
+ * the harness turns them into a sink instead.
+ */
+struct testif_port;
+
+/*
  * A send tag of a test interface: it "encrypts" nothing, it only names the
  * session it was made for, so that testif_transmit() can check that each
- * NIC TLS packet carries a live tag of its own session on this interface.
+ * NIC TLS packet carries a live tag of its own session on its interface.
  */
 struct testif_tag {
 	struct m_snd_tag tt_mst;
-	struct testif *tt_ti;
+	struct testif_port *tt_port;
 	const struct ktls_session *tt_tls;
 };
 
 #define TESTIF_NPORTS 3
 
 struct testif {
-	struct ifnet ti_ifp; /* port 0 */
-	struct nhop_object ti_nh;
+	struct testif_port *ti_port; /* port 0 */
 	/* Ports 1 and 2: more interfaces to the same peer (route flips). */
-	struct ifnet ti_alt[TESTIF_NPORTS - 1];
-	struct nhop_object ti_alt_nh[TESTIF_NPORTS - 1];
+	struct testif_port *ti_alt[TESTIF_NPORTS - 1];
 	/* if_snd_tag_alloc() fails with this errno while non-zero. */
 	int ti_tag_error;
 	int ti_ntags;	    /* tags allocated */
@@ -99,8 +105,17 @@ struct ifnet *testif_port(struct testif *ti, int port);
 void testif_set_txtls(struct testif *ti, int port, bool on);
 /* Moves the connection's cached route to a port (a route change). */
 void testif_route(struct testif *ti, int port);
-/* Drops whatever is still in flight and frees the receiver. */
+/*
+ * Drops whatever is still in flight and frees the receiver; from here on
+ * the interfaces discard what they are given.  Every send tag the
+ * interfaces made must have been freed by then.
+ */
 void testif_fini(struct testif *ti);
+/* The route (and so the interface) ti's connection uses. */
+struct nhop_object *testif_nhop(struct testif *ti);
+/* For the harness: every interface becomes a sink; free them all. */
+void testif_abandon_all(void);
+void testif_free_all(void);
 
 /* The i-th segment in flight (0 is the oldest), or NULL. */
 struct testif_seg *testif_seg(struct testif *ti, int i);

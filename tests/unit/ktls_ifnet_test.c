@@ -158,7 +158,7 @@ test_enable_order(void **state)
 	/* Offload, but TXTLS turned off (capenable). */
 	ienv_open(&e, 3);
 	testif_set_txtls(&e.ti, 0, true);
-	e.ti.ti_ifp.if_capenable &= ~IFCAP_TXTLS4;
+	testif_port(&e.ti, 0)->if_capenable &= ~IFCAP_TXTLS4;
 	assert_int_equal(ienv_enable(&e, "aes128_gcm_1_2"), 0);
 	assert_int_equal(ienv_mode(&e), TCP_TLS_MODE_SW);
 	ienv_close(&e);
@@ -181,7 +181,7 @@ test_enable_order(void **state)
 	assert_true(e.ti.ti_nq > 0);
 	TAILQ_FOREACH(seg, &e.ti.ti_q, link) {
 		assert_true(seg->nic_tls);
-		assert_ptr_equal(seg->ifp, &e.ti.ti_ifp);
+		assert_ptr_equal(seg->ifp, testif_port(&e.ti, 0));
 	}
 	testif_deliver_all(&e.ti);
 	/* In the clear: 5-byte header, 8-byte explicit nonce, then data. */
@@ -216,7 +216,7 @@ test_route_to_plain_drops(void **state)
 	nsent = e.ti.ti_nsent;
 	ienv_write(&e, 2000);
 	assert_int_equal(e.ti.ti_nsent, nsent);
-	assert_true(e.ti.ti_alt[0].if_opackets == 0);
+	assert_true(testif_port(&e.ti, 1)->if_opackets == 0);
 	assert_true(sototcpcb(e.so)->t_dropped);
 	assert_int_equal(e.so->so_error, ECONNABORTED);
 	assert_true(STAT(ifnet_reset_failed) == failed0 + 1);
