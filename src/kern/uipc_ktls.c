@@ -856,6 +856,17 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	}
 	so->so_snd.sb_tls_info = tls_new;
 	/*
+	 * SIM: no record of the clone exists yet, so its queue order starts
+	 * here.  In FreeBSD's order a writer may have taken the number the
+	 * clone read; the backend's own copy (ktls_ocf_try()) keeps that one,
+	 * so the first record fails the INVARIANTS order check and the
+	 * connection is dropped, as FreeBSD's clone, which starts at zero,
+	 * always is (docs/differences.md).  Without this the record would
+	 * wait for a number that went to the old session, forever.
+	 */
+	if (tls_new->sequential_records)
+		tls_new->next_seqno = so->so_snd.sb_tls_seqno;
+	/*
 	 * SIM: FreeBSD clears t_nic_ktls_xmit in ktls_destroy() of the
 	 * ifnet session, which holds its inpcb; the simulator's session does
 	 * not hold its socket, so the flag is cleared at the switch (the NIC
