@@ -1,10 +1,10 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Conformance group C, transmit side (shared/spec/conformance.md section
- * 4; shared/spec/freebsd-ktls.md 3.2, 9.2): TLS_SET_RECORD_TYPE control
- * records.  Generated over tests/lib/suites.h, on both runners; every
- * record is judged by the independent oracle.
+ * Conformance group C, transmit side (docs/conformance.md, "C. Record
+ * types"): TLS_SET_RECORD_TYPE control records, as sys/kern/uipc_socket.c
+ * sosend_generic() handles them.  Generated over tests/lib/suites.h, on both
+ * runners; every record is judged by the independent oracle.
  */
 
 #include <sys/socket.h>

@@ -1,7 +1,7 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Conformance group B (shared/spec/conformance.md section 4): crypto
+ * Conformance group B (docs/conformance.md, "B. Crypto"): crypto
  * correctness per suite, known answers recomputed with the independent
  * reference encryptor (tests/lib/refenc.h, plain EVP from the RFCs), and
  * the RFC 8448 section 3 records reproduced byte for byte.  Generated over

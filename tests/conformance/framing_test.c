@@ -1,7 +1,7 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Conformance group A (shared/spec/conformance.md section 4): how the
+ * Conformance group A (docs/conformance.md, "A. Framing"): how the
  * simulated kernel shapes transmitted records.  Every case is generated
  * over every suite of tests/lib/suites.h and runs on both runners (the
  * deterministic one over several seeds, with asynchronous completion so
@@ -40,8 +40,9 @@
  *   FR-12 (MSG_MORE/MSG_EOR): FreeBSD has no MSG_MORE; MSG_EOR on TCP is
  *     EINVAL (checked in test_fr12_msg_eor below instead).
  *   FR-15/FR-16 (TLS_TX_MAX_PAYLOAD_LEN, EBUSY): no such option.
- *   FR-17 (EBADMSG at seq 2^64-1): FreeBSD never checks for wrap (spec
- *     section 4, 9.2); test_fr17_seq_wrap pins the FreeBSD behaviour.
+ *   FR-17 (EBADMSG at seq 2^64-1): FreeBSD never checks for wrap
+ *     (sys/kern/uipc_ktls.c ktls_seq() just increments sb_tls_seqno);
+ *     test_fr17_seq_wrap pins the FreeBSD behaviour.
  *   FR-19 (concurrent writers): ktlsim's callers use a socket from one
  *     thread at a time (uipc_socket.c), so it is not a TX contract here.
  */
@@ -166,7 +167,7 @@ test_fr03_initial_seq(void **state)
 }
 
 /*
- * FR-17 (FreeBSD): no wrap or exhaustion check (spec 4, 9.2): starting at
+ * FR-17 (FreeBSD): no wrap or exhaustion check (ktls_seq()): starting at
  * 2^64 - 2 the third record is numbered 0 (the uint64 counter wraps) and
  * is emitted; Linux would refuse with EBADMSG instead.
  */
@@ -571,9 +572,10 @@ test_fr14_volume(void **state)
 }
 
 /*
- * Record boundaries follow sbspace() at write time (spec 3.2): a
- * 40000-byte write with ample space gives 16384, 16384, 7232; with 20000
- * bytes of space 16384 and 3616, then (once space frees) the rest.
+ * Record boundaries follow sbspace() at write time (sys/kern/uipc_socket.c
+ * sosend_generic() takes min(resid, space) per pass): a 40000-byte write
+ * with ample space gives 16384, 16384, 7232; with 20000 bytes of space 16384
+ * and 3616, then (once space frees) the rest.
  */
 static void
 test_fr_sbspace_boundaries(void **state)

@@ -1,11 +1,12 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Conformance group F, transmit side (shared/spec/conformance.md section
- * 4; shared/spec/freebsd-ktls.md 9.1, 9.2, 7.7): TCP_TXTLS_ENABLE
- * argument checks in FreeBSD's errno order, sysctl knobs, lifecycle and
- * TCP_TXTLS_MODE.  Generated over tests/lib/suites.h (and the invalid
- * combinations of INVALID_SUITES), on both runners.
+ * Conformance group F, transmit side (docs/conformance.md, "F. Parameters"):
+ * TCP_TXTLS_ENABLE argument checks in the errno order of FreeBSD's
+ * sys/netinet/tcp_usrreq.c tcp_default_ctloutput() and sys/kern/uipc_ktls.c
+ * ktls_enable_tx() and ktls_create_session(), sysctl knobs, lifecycle and
+ * TCP_TXTLS_MODE (ktls_set_tx_mode()).  Generated over tests/lib/suites.h
+ * (and the invalid combinations of INVALID_SUITES), on both runners.
  */
 
 #include <sys/socket.h>
@@ -697,7 +698,8 @@ test_ip_txtls_mode(void **state)
 
 /*
  * Data queued before enable stays plaintext and goes out first; records
- * written after enable start at rec_seq (spec 9.2).
+ * written after enable start at rec_seq (ktls_enable_tx() sets
+ * sb_tls_seqno and leaves the queued bytes alone).
  */
 static void
 test_ip_data_before_enable(void **state)

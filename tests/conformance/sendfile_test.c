@@ -1,9 +1,9 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Conformance group D: sendfile(2) on a KTLS socket (SF-01..SF-10 of
- * shared/spec/conformance.md section 4, plus NR-04, sf_hdtr headers and
- * trailers, and record geometry against models/golden).
+ * Conformance group D: sendfile(2) on a KTLS socket (docs/conformance.md,
+ * "D. Sendfile": SF-01..SF-10, NR-04, sf_hdtr headers and trailers, and
+ * record geometry against models/golden).
  *
  * Every case runs over every suite of tests/lib/suites.h and over a matrix
  * of modes: deterministic runner (several seeds) or real-time runner,
@@ -879,7 +879,8 @@ test_sf09_sf10_between_calls(void **state)
  * NR-04: sendfile with sf_hdtr headers and trailers.  Headers are framed
  * and encrypted in order ahead of the file; trailers follow; the socket
  * never hangs with a header record left not-ready (the cold-cache +
- * header case that the newest FreeBSD tree fixed).
+ * header case FreeBSD main fixed: sys/kern/kern_sendfile.c
+ * sendfile_iodone() enqueues the header records with the file's).
  */
 static void
 hdtr_one(const struct test_suite *s, const struct mode *m, uint64_t seed,
