@@ -281,7 +281,7 @@ test_gcm12_nonce_counter(void **state)
 		uint64_t start, now;
 		int enq, i = 0;
 
-		fix_init(&f, &test_suites[10], 300 + r, 5); /* aes128_gcm_1_2 */
+		fix_init(&f, test_suite_named("aes128_gcm_1_2"), 300 + r, 5);
 		assert_string_equal(f.k.suite->name, "aes128_gcm_1_2");
 		memcpy(&start, f.tls->params.iv + 8, sizeof(start));
 		starts[r] = start;
@@ -318,7 +318,8 @@ test_gcm12_nonce_counter(void **state)
 			struct mbuf *top;
 			int enq;
 
-			fix_init(&f, &test_suites[10], 310 + r, 0);
+			fix_init(&f, test_suite_named("aes128_gcm_1_2"),
+			    310 + r, 0);
 			top = plain_records(one, 1, 'g');
 			ktls_frame(top, f.tls, &enq, TLS_RLTYPE_APP);
 			memcpy(first[r], top->m_epg_hdr + 5, 8);
