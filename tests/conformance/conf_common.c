@@ -264,6 +264,19 @@ ctx_free_run(struct ctx *c, struct rlog *l, void *plain, void *p)
 	ctx_free(c);
 }
 
+void
+ctx_finish(struct ctx *c, const void *p, size_t len, struct rlog *l)
+{
+	uint8_t *plain;
+	size_t plen;
+
+	ctx_close(c);
+	ctx_decrypt(c, &plain, &plen, l);
+	assert_int_equal(plen, len);
+	assert_memory_equal(plain, p, len);
+	free(plain);
+}
+
 uint8_t *
 payload(struct ctx *c, size_t len)
 {

@@ -364,11 +364,4 @@ static const struct conf_test golden_tests[] = {
 	{ "GOLDEN-LIMITED", test_golden_limited, conf_all },
 };
 
-int
-main(void)
-{
-
-	return (conf_main("golden", golden_tests,
-	    sizeof(golden_tests) / sizeof(golden_tests[0]), test_suites,
-	    test_nsuites));
-}
+CONF_MAIN("golden", golden_tests)
