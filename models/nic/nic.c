@@ -576,6 +576,27 @@ nic_stream(struct nic_tx *tx, struct nic_cursor *cur, uint32_t seq, uint32_t n,
 	return (0);
 }
 
+int
+nic_device_send(struct nic_tx *tx, bool hw_error)
+{
+	struct nic_tag *tag = tx->tag;
+	const struct nic_txreq *req = tx->req;
+	uint8_t *out;
+	size_t off;
+	int error;
+
+	out = nic_wire_alloc(tx, req->len, &off);
+	if (out == NULL)
+		return (ENOMEM);
+	error = nic_stream(tx, &tag->dev, req->seq, req->len, out, NIC_DMA);
+	if (error > 0)
+		return (error);
+	if (error < 0 || hw_error)
+		tx->nic->c.hw_state_errors++;
+	tag->expected_seq += req->len;
+	return (nic_wire_emit(tx, req->seq, req->len, off, req->mss));
+}
+
 uint8_t *
 nic_wire_alloc(struct nic_tx *tx, size_t n, size_t *offp)
 {

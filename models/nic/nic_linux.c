@@ -118,9 +118,6 @@ linux_transmit(struct nic_tx *tx)
 	struct nic_tag *tag = tx->tag;
 	const struct nic_txreq *req = tx->req;
 	const struct nic_record *rec;
-	uint8_t *out;
-	size_t off;
-	int error;
 
 	if (tag->gen != nic->gen && !tag->sw_only) {
 		/* tls_device_down(): software from now on. */
@@ -158,18 +155,8 @@ linux_transmit(struct nic_tx *tx)
 			tag->resync_pending = true;
 		return (linux_fallback(tx));
 	}
-
-	out = nic_wire_alloc(tx, req->len, &off);
-	if (out == NULL)
-		return (ENOMEM);
-	error = nic_stream(tx, &tag->dev, req->seq, req->len, out, NIC_DMA);
-	if (error > 0)
-		return (error);
-	if (error < 0)
-		nic->c.hw_state_errors++;
 	nic->c.dma_bytes_descriptors += LINUX_DESC_DATA;
-	tag->expected_seq += req->len;
-	return (nic_wire_emit(tx, req->seq, req->len, off, req->mss));
+	return (nic_device_send(tx, false));
 }
 
 const struct nic_profile_ops nic_linux_ops = {

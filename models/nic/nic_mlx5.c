@@ -74,8 +74,7 @@ mlx5_transmit(struct nic_tx *tx)
 	const struct nic_txreq *req = tx->req;
 	const struct nic_record *rec;
 	uint32_t s, delta, from, n, entries;
-	uint8_t *out, *junk;
-	size_t off;
+	uint8_t *junk;
 	bool hw_error;
 	int error;
 
@@ -143,18 +142,8 @@ mlx5_transmit(struct nic_tx *tx)
 		}
 		tag->expected_seq = req->seq;
 	}
-
-	out = nic_wire_alloc(tx, req->len, &off);
-	if (out == NULL)
-		return (ENOMEM);
-	error = nic_stream(tx, &tag->dev, req->seq, req->len, out, NIC_DMA);
-	if (error > 0)
-		return (error);
-	if (error < 0 || hw_error)
-		nic->c.hw_state_errors++;
 	nic->c.dma_bytes_descriptors += MLX5_DESC_DATA;
-	tag->expected_seq += req->len;
-	return (nic_wire_emit(tx, req->seq, req->len, off, req->mss));
+	return (nic_device_send(tx, hw_error));
 }
 
 const struct nic_profile_ops nic_mlx5_ops = {

@@ -223,6 +223,14 @@ int nic_wire_emit(struct nic_tx *tx, uint32_t seq, uint32_t n, size_t off,
  */
 uint8_t *nic_scratch(struct nic *nic, int which, size_t n);
 
+/*
+ * The in-order path of a stream device: run the request through the
+ * tag's device context by DMA, put it on the wire in MSS packets and
+ * advance the expected sequence.  hw_error: the context was found broken
+ * earlier in this call (counted once).
+ */
+int nic_device_send(struct nic_tx *tx, bool hw_error);
+
 /* Emit a packet without record bytes unchanged. */
 int nic_passthrough(struct nic_tx *tx);
 
