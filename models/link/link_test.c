@@ -785,6 +785,8 @@ jitter_and_reorder(void **state)
 		arrived++;
 	}
 	assert_int_equal(arrived, 400);
+	/* The whole jitter range is used: P(no draw over 2 ms) = (2/3)^400. */
+	assert_true(last_time > 7 * MS);
 	link_stats(h.lk, &st);
 	/* One ACK per in-order segment. */
 	assert_int_equal(st.ls_rcv.lrs_acks, 400);
@@ -884,6 +886,7 @@ loss_rates(void **state)
 	h.record = true;
 	h.conf.lc_data.lp_loss = 0.05;
 	h.conf.lc_data.lp_dup = 0.1;
+	h.conf.lc_data.lp_dup_ns = 3 * US;
 	harness_start(&h, SIM_DET_FIFO);
 	send_tens(&h, 20000);
 	link_stats(h.lk, &st);
@@ -895,6 +898,15 @@ loss_rates(void **state)
 	check_conservation(&st.ls_data);
 	assert_int_equal(count_events(&h, LINK_EV_DUP, LINK_PATH_DATA),
 	    st.ls_data.lps_duplicated);
+	/* A copy is due lp_dup_ns after its original (the SEND before it). */
+	for (i = 1; i < h.nev; i++) {
+		if (h.ev[i].te_ev.le_type != LINK_EV_DUP)
+			continue;
+		assert_int_equal(h.ev[i - 1].te_ev.le_type, LINK_EV_SEND);
+		assert_int_equal(h.ev[i - 1].te_ev.le_id, h.ev[i].te_ev.le_id);
+		assert_int_equal(h.ev[i].te_ev.le_due,
+		    h.ev[i - 1].te_ev.le_due + 3 * US);
+	}
 	/* Every copy brings only bytes seen already. */
 	assert_int_equal(st.ls_rcv.lrs_dup_bytes,
 	    st.ls_data.lps_duplicated * 10);
@@ -1435,7 +1447,12 @@ transfer(struct harness *h, enum sim_det_policy policy, struct outcome *o)
 	pthread_mutex_lock(&h->mtx);
 	snd_output(h, false);
 	pthread_mutex_unlock(&h->mtx);
-	sim_det_run(h->pl);
+	/* No scenario needs ten virtual minutes: stuck, not slow. */
+	while (sim_det_step(h->pl))
+		if (now_ns(h) > 600 * UINT64_C(1000000000))
+			fail_msg("seed %" PRIu64 ": still running at %" PRIu64
+				 " ns, una %" PRIu64 " of %" PRIu64,
+			    h->seed, now_ns(h), h->una, stream_end(h));
 	memset(o, 0, sizeof(*o));
 	o->hash = link_hash(h->lk);
 	o->end = now_ns(h);
@@ -1564,7 +1581,17 @@ replay(void **state)
 					 " ran alike",
 				    first + i, first + j);
 
-	/* The link's draws depend on its seed alone, not on the runner's. */
+	/* The hash sees time: one nanosecond more delay is another run. */
+	scenario(&h, 77);
+	transfer(&h, SIM_DET_FIFO, &a);
+	harness_stop(&h);
+	scenario(&h, 77);
+	h.conf.lc_ack.lp_delay_ns++;
+	transfer(&h, SIM_DET_FIFO, &b);
+	harness_stop(&h);
+	assert_true(a.hash != b.hash);
+
+	/* Another link seed alone (same runner seed) is another run. */
 	scenario(&h, 77);
 	h.conf.lc_data.lp_loss = 0.05;
 	transfer(&h, SIM_DET_FIFO, &a);
