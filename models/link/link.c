@@ -1180,8 +1180,8 @@ path_conf_ok(const struct link_path_conf *pc, const char *name, char *why,
 	return (true);
 }
 
-static bool
-link_conf_ok(const struct link_conf *lc, char *why, size_t whylen)
+bool
+link_conf_check(const struct link_conf *lc, char *why, size_t whylen)
 {
 	const struct link_rcv_conf *rc;
 
@@ -1227,7 +1227,7 @@ link_create(struct platform *pl, const struct link_conf *conf, char *why,
 		conf_error(why, whylen, "no platform or configuration");
 		return (NULL);
 	}
-	if (!link_conf_ok(conf, why, whylen))
+	if (!link_conf_check(conf, why, whylen))
 		return (NULL);
 	if ((lk = calloc(1, sizeof(*lk))) == NULL) {
 		conf_error(why, whylen, "out of memory");

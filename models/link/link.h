@@ -235,6 +235,21 @@ struct link_stats {
 
 struct link;
 
+/* The checks link_create() makes: false with the reason in why. */
+bool link_conf_check(const struct link_conf *lc, char *why, size_t whylen);
+/*
+ * Set the knobs named in spec, "key=value,..." (docs/link-model.md), over
+ * what lc holds.  0, or EINVAL with the reason in why and lc unchanged.
+ */
+int link_conf_parse(struct link_conf *lc, const char *spec, char *why,
+    size_t whylen);
+/*
+ * lc's non-zero knobs as link_conf_parse() reads them; the length needed,
+ * as snprintf(3).  Callbacks are not knobs; a drop rule's predicate is
+ * written "/(predicate)", which the parser refuses rather than ignores.
+ */
+size_t link_conf_format(const struct link_conf *lc, char *buf, size_t len);
+
 /*
  * NULL on a bad configuration or no memory, with the reason in why.  The
  * platform must outlive the link.

@@ -557,6 +557,15 @@ advance(struct harness *h, uint64_t ns)
 		assert_true(sim_det_step(h->pl));
 }
 
+/* Undo harness_init() when nothing was started. */
+static void
+harness_stop_early(struct harness *h)
+{
+
+	assert_null(h->pl);
+	harness_stop(h);
+}
+
 /* Send [off, off + len) of the stream by hand and let it all arrive. */
 static void
 inject(struct harness *h, uint64_t off, uint32_t len, uint32_t flags,
@@ -588,8 +597,8 @@ count_events(const struct harness *h, enum link_ev_type type,
 }
 
 /* Segments in = lost + arrived - copies, and none left on the wire. */
-static void
-check_conservation(const struct link_path_stats *ps)
+static bool
+conserved(const struct link_path_stats *ps)
 {
 	uint64_t lost;
 	int i;
@@ -597,9 +606,8 @@ check_conservation(const struct link_path_stats *ps)
 	lost = 0;
 	for (i = 0; i < LINK_LOSS_NCAUSES; i++)
 		lost += ps->lps_lost[i];
-	assert_int_equal(ps->lps_inflight, 0);
-	assert_int_equal(ps->lps_sent + ps->lps_duplicated,
-	    lost + ps->lps_arrived);
+	return (ps->lps_inflight == 0 &&
+	    ps->lps_sent + ps->lps_duplicated == lost + ps->lps_arrived);
 }
 
 /* --- Configuration checks -------------------------------------------- */
@@ -737,7 +745,7 @@ delay_and_rate(void **state)
 	assert_int_equal(k, 5);
 	assert_int_equal(h.nout, 5000);
 	assert_memory_equal(h.out, h.data, 5000);
-	check_conservation(&st.ls_data);
+	assert_true(conserved(&st.ls_data));
 	assert_no_failure(&h);
 	harness_stop(&h);
 }
@@ -895,7 +903,7 @@ loss_rates(void **state)
 	/* Copies of what got through: 1900; sigma 41; 4.5 sigma 186. */
 	assert_in_range(st.ls_data.lps_duplicated, 1714, 2086);
 	assert_int_equal(st.ls_data.lps_lost[LINK_LOSS_BURST], 0);
-	check_conservation(&st.ls_data);
+	assert_true(conserved(&st.ls_data));
 	assert_int_equal(count_events(&h, LINK_EV_DUP, LINK_PATH_DATA),
 	    st.ls_data.lps_duplicated);
 	/* A copy is due lp_dup_ns after its original (the SEND before it). */
@@ -944,7 +952,7 @@ loss_rates(void **state)
 	/* Mean run length 4; its standard error here is about 0.25. */
 	assert_true(total_len >= 3 * runs && total_len <= 5 * runs);
 	(void)run_len;
-	check_conservation(&st.ls_data);
+	assert_true(conserved(&st.ls_data));
 	assert_no_failure(&h);
 	harness_stop(&h);
 }
@@ -1327,7 +1335,7 @@ targeted_rules(void **state)
 	assert_int_equal(st.ls_data.lps_rule_drops[1], 2);
 	assert_int_equal(st.ls_data.lps_rule_drops[2], 1);
 	assert_int_equal(st.ls_data.lps_lost[LINK_LOSS_TARGETED], 4);
-	check_conservation(&st.ls_data);
+	assert_true(conserved(&st.ls_data));
 	assert_no_failure(&h);
 	harness_stop(&h);
 }
@@ -1438,6 +1446,25 @@ struct outcome {
 	struct link_stats st;
 };
 
+/*
+ * A failed check names the seed and the link's knobs as text: enough to
+ * replay it (docs/link-model.md).
+ */
+static void
+tcheck(struct harness *h, bool ok, const char *what)
+{
+	char spec[2048];
+
+	if (ok)
+		return;
+	link_conf_format(&h->conf, spec, sizeof(spec));
+	fail_msg("seed %" PRIu64 " (%s; mss %" PRIu32 " window %" PRIu32
+		 " records %" PRIu32 " take %zu): %s",
+	    h->seed, spec, h->mss, h->wnd_segs, h->reclen, h->take_max, what);
+}
+
+#define TCHECK(h, cond) tcheck((h), (cond), #cond)
+
 /* Run the sender to the end and check what came out. */
 static void
 transfer(struct harness *h, enum sim_det_policy policy, struct outcome *o)
@@ -1449,10 +1476,8 @@ transfer(struct harness *h, enum sim_det_policy policy, struct outcome *o)
 	pthread_mutex_unlock(&h->mtx);
 	/* No scenario needs ten virtual minutes: stuck, not slow. */
 	while (sim_det_step(h->pl))
-		if (now_ns(h) > 600 * UINT64_C(1000000000))
-			fail_msg("seed %" PRIu64 ": still running at %" PRIu64
-				 " ns, una %" PRIu64 " of %" PRIu64,
-			    h->seed, now_ns(h), h->una, stream_end(h));
+		tcheck(h, now_ns(h) <= 600 * UINT64_C(1000000000),
+		    "still running after ten virtual minutes");
 	memset(o, 0, sizeof(*o));
 	o->hash = link_hash(h->lk);
 	o->end = now_ns(h);
@@ -1462,24 +1487,20 @@ transfer(struct harness *h, enum sim_det_policy policy, struct outcome *o)
 	o->timeouts = h->n_timeouts;
 	link_stats(h->lk, &o->st);
 
-	assert_no_failure(h);
-	if (!h->done)
-		fail_msg("seed %" PRIu64 ": una %" PRIu64 " of %" PRIu64,
-		    h->seed, h->una, stream_end(h));
-	assert_int_equal(h->nout, h->total);
-	if (!h->corrupt)
-		assert_memory_equal(h->out, h->data, h->total);
-	assert_int_equal(h->fins, h->fin ? 1 : 0);
-	assert_int_equal(o->st.ls_rcv.lrs_bytes, h->total);
-	assert_int_equal(o->st.ls_rcv.lrs_rcv_nxt, stream_end(h));
-	assert_int_equal(o->st.ls_rcv.lrs_fin, h->fin);
-	assert_int_equal(o->st.ls_rcv.lrs_fin_conflicts, 0);
-	if (!h->corrupt)
-		assert_int_equal(o->st.ls_rcv.lrs_mismatch_bytes, 0);
-	assert_int_equal(o->st.ls_data.lps_sent, h->n_segs);
-	assert_int_equal(o->st.ls_ack.lps_sent, o->st.ls_rcv.lrs_acks);
-	check_conservation(&o->st.ls_data);
-	check_conservation(&o->st.ls_ack);
+	tcheck(h, h->fail_line == 0, h->fail_what);
+	tcheck(h, h->done, "the sender is not done");
+	TCHECK(h, h->nout == h->total);
+	TCHECK(h, h->corrupt || memcmp(h->out, h->data, h->total) == 0);
+	TCHECK(h, h->fins == (h->fin ? 1 : 0));
+	TCHECK(h, o->st.ls_rcv.lrs_bytes == h->total);
+	TCHECK(h, o->st.ls_rcv.lrs_rcv_nxt == stream_end(h));
+	TCHECK(h, o->st.ls_rcv.lrs_fin == h->fin);
+	TCHECK(h, o->st.ls_rcv.lrs_fin_conflicts == 0);
+	TCHECK(h, h->corrupt || o->st.ls_rcv.lrs_mismatch_bytes == 0);
+	TCHECK(h, o->st.ls_data.lps_sent == h->n_segs);
+	TCHECK(h, o->st.ls_ack.lps_sent == o->st.ls_rcv.lrs_acks);
+	TCHECK(h, conserved(&o->st.ls_data));
+	TCHECK(h, conserved(&o->st.ls_ack));
 }
 
 /* Seeds to run: n from first, or only LINK_TEST_SEED. */
@@ -1770,6 +1791,214 @@ mismatch_seeds(void **state)
 		assert_true(total_mm > 0);
 }
 
+/* --- Configuration as text ------------------------------------------- */
+
+static void
+assert_path_conf_equal(const struct link_path_conf *a,
+    const struct link_path_conf *b)
+{
+	int i;
+
+	assert_int_equal(a->lp_delay_ns, b->lp_delay_ns);
+	assert_int_equal(a->lp_jitter_ns, b->lp_jitter_ns);
+	assert_int_equal(a->lp_rate_bps, b->lp_rate_bps);
+	assert_int_equal(a->lp_overhead, b->lp_overhead);
+	assert_int_equal(a->lp_queue_bytes, b->lp_queue_bytes);
+	/* Exact: %.17g gives the same double back. */
+	assert_true(a->lp_loss == b->lp_loss);
+	assert_true(a->lp_burst_enter == b->lp_burst_enter);
+	assert_true(a->lp_burst_leave == b->lp_burst_leave);
+	assert_true(a->lp_burst_loss == b->lp_burst_loss);
+	assert_true(a->lp_reorder == b->lp_reorder);
+	assert_int_equal(a->lp_reorder_ns, b->lp_reorder_ns);
+	assert_true(a->lp_dup == b->lp_dup);
+	assert_int_equal(a->lp_dup_ns, b->lp_dup_ns);
+	assert_int_equal(a->lp_ndrops, b->lp_ndrops);
+	for (i = 0; i < a->lp_ndrops; i++) {
+		assert_int_equal(a->lp_drops[i].ld_tags_any,
+		    b->lp_drops[i].ld_tags_any);
+		assert_int_equal(a->lp_drops[i].ld_tags_none,
+		    b->lp_drops[i].ld_tags_none);
+		assert_true(a->lp_drops[i].ld_prob == b->lp_drops[i].ld_prob);
+		assert_int_equal(a->lp_drops[i].ld_nth, b->lp_drops[i].ld_nth);
+		assert_int_equal(a->lp_drops[i].ld_max, b->lp_drops[i].ld_max);
+	}
+}
+
+static void
+assert_conf_equal(const struct link_conf *a, const struct link_conf *b)
+{
+
+	assert_int_equal(a->lc_seed, b->lc_seed);
+	assert_path_conf_equal(&a->lc_data, &b->lc_data);
+	assert_path_conf_equal(&a->lc_ack, &b->lc_ack);
+	assert_int_equal(a->lc_rcv.lr_isn, b->lc_rcv.lr_isn);
+	assert_int_equal(a->lc_rcv.lr_ack_every, b->lc_rcv.lr_ack_every);
+	assert_int_equal(a->lc_rcv.lr_delack_ns, b->lc_rcv.lr_delack_ns);
+	assert_int_equal(a->lc_rcv.lr_sack, b->lc_rcv.lr_sack);
+	assert_int_equal(a->lc_rcv.lr_wnd, b->lc_rcv.lr_wnd);
+	assert_int_equal(a->lc_rcv.lr_history, b->lc_rcv.lr_history);
+}
+
+/* Every knob by name, with its units. */
+static void
+conf_text(void **state)
+{
+	struct link_conf lc;
+	const struct link_path_conf *d;
+	char why[160];
+
+	(void)state;
+	memset(&lc, 0, sizeof(lc));
+	assert_int_equal(link_conf_parse(&lc,
+			     "seed=7,delay=10ms,jitter=250us,rate=100M,"
+			     "overhead=40,queue=64k,loss=0.02,"
+			     "burst=0.01/0.25/1,reorder=0.01/5ms,"
+			     "dup=0.001/1500ns,drop=end/not=rexmit/p=1,"
+			     "data.drop=hdr+tag/nth=3/max=1,drop=any/p=0.5,"
+			     "drop=256+end,isn=1000,ackevery=2,"
+			     "delack=40ms,sack=3,wnd=1m,history=2g,"
+			     "ack.delay=1s,ack.loss=0.125",
+			     why, sizeof(why)),
+	    0);
+	d = &lc.lc_data;
+	assert_int_equal(lc.lc_seed, 7);
+	assert_int_equal(d->lp_delay_ns, 10 * MS);
+	assert_int_equal(d->lp_jitter_ns, 250 * US);
+	assert_int_equal(d->lp_rate_bps, 100000000);
+	assert_int_equal(d->lp_overhead, 40);
+	assert_int_equal(d->lp_queue_bytes, 65536);
+	assert_true(d->lp_loss == 0.02);
+	assert_true(d->lp_burst_enter == 0.01 && d->lp_burst_leave == 0.25 &&
+	    d->lp_burst_loss == 1);
+	assert_true(d->lp_reorder == 0.01 && d->lp_reorder_ns == 5 * MS);
+	assert_true(d->lp_dup == 0.001 && d->lp_dup_ns == 1500);
+	assert_int_equal(d->lp_ndrops, 4);
+	assert_int_equal(d->lp_drops[0].ld_tags_any, LINK_TAG_RECORD_END);
+	assert_int_equal(d->lp_drops[0].ld_tags_none, LINK_TAG_REXMIT);
+	assert_true(d->lp_drops[0].ld_prob == 1);
+	assert_int_equal(d->lp_drops[1].ld_tags_any,
+	    LINK_TAG_SPLIT_HDR | LINK_TAG_SPLIT_TAG);
+	assert_int_equal(d->lp_drops[1].ld_nth, 3);
+	assert_int_equal(d->lp_drops[1].ld_max, 1);
+	assert_int_equal(d->lp_drops[2].ld_tags_any, 0);
+	assert_true(d->lp_drops[2].ld_prob == 0.5);
+	assert_int_equal(d->lp_drops[3].ld_tags_any,
+	    LINK_TAG_USER | LINK_TAG_RECORD_END);
+	assert_int_equal(lc.lc_rcv.lr_isn, 1000);
+	assert_int_equal(lc.lc_rcv.lr_ack_every, 2);
+	assert_int_equal(lc.lc_rcv.lr_delack_ns, 40 * MS);
+	assert_int_equal(lc.lc_rcv.lr_sack, 3);
+	assert_int_equal(lc.lc_rcv.lr_wnd, 1 << 20);
+	assert_int_equal(lc.lc_rcv.lr_history, UINT64_C(1) << 31);
+	assert_int_equal(lc.lc_ack.lp_delay_ns, 1000 * MS);
+	assert_true(lc.lc_ack.lp_loss == 0.125);
+	assert_int_equal(lc.lc_ack.lp_ndrops, 0);
+}
+
+/* Bad text is refused with a reason, and changes nothing. */
+static void
+conf_text_errors(void **state)
+{
+	static const struct {
+		const char *spec;
+		const char *why;
+	} bad[] = {
+		{ "loss=1.5", "bad value" },
+		{ "loss=nan", "bad value" },
+		{ "loss=", "bad value" },
+		{ "delay=10", "bad value" },
+		{ "delay=-1ms", "bad value" },
+		{ "delay=99999999999999999999ns", "bad value" },
+		{ "delay=20000000000s", "bad value" },
+		{ "rate=5X", "bad value" },
+		{ "burst=0.1/0.2", "bad value" },
+		{ "reorder=0.1", "bad value" },
+		{ "drop=bogus", "bad value" },
+		{ "drop=end/p=2", "bad value" },
+		{ "drop=end/often", "bad value" },
+		{ "drop=end/(predicate)", "bad value" },
+		{ "drop=end,drop=end,drop=end,drop=end,drop=end,drop=end,"
+		  "drop=end,drop=end,drop=end",
+		    "bad value" },
+		{ "sack=65", "bad value" },
+		{ "sack=5", "SACK" },
+		{ "ackevery=2", "timer" },
+		{ "queue=1k", "needs a rate" },
+		{ "bogus=1", "unknown key" },
+		{ "ack.sack=1", "unknown key" },
+		{ "ack.seed=1", "unknown key" },
+		{ "loss", "not key=value" },
+		{ "delay=1ms,,loss", "not key=value" },
+	};
+	struct link_conf lc, before;
+	char why[160];
+	size_t i;
+
+	(void)state;
+	memset(&lc, 0, sizeof(lc));
+	assert_int_equal(link_conf_parse(&lc, "seed=3,loss=0.5", why,
+			     sizeof(why)),
+	    0);
+	before = lc;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (link_conf_parse(&lc, bad[i].spec, why, sizeof(why)) !=
+		    EINVAL)
+			fail_msg("\"%s\" accepted", bad[i].spec);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("\"%s\": \"%s\" lacks \"%s\"", bad[i].spec,
+			    why, bad[i].why);
+		assert_conf_equal(&lc, &before);
+	}
+	assert_int_equal(link_conf_parse(NULL, "", why, sizeof(why)), EINVAL);
+	assert_int_equal(link_conf_parse(&lc, NULL, why, sizeof(why)), EINVAL);
+	/* Empty items are nothing. */
+	assert_int_equal(link_conf_parse(&lc, "", why, sizeof(why)), 0);
+	assert_conf_equal(&lc, &before);
+}
+
+/* What link_conf_format() writes parses back to the same knobs. */
+static void
+conf_text_round_trip(void **state)
+{
+	struct harness h;
+	struct link_conf back;
+	char buf[2048], tiny[16], why[160];
+	uint64_t seed;
+	size_t n;
+
+	(void)state;
+	for (seed = 0; seed < 300; seed++) {
+		scenario(&h, seed);
+		if (seed % 3 == 0) {
+			h.conf.lc_data.lp_ndrops = 2;
+			h.conf.lc_data.lp_drops[0].ld_tags_any =
+			    LINK_TAG_RECORD_END | 0x10000;
+			h.conf.lc_data.lp_drops[0].ld_tags_none =
+			    LINK_TAG_REXMIT;
+			h.conf.lc_data.lp_drops[0].ld_prob = 1.0 / 3;
+			h.conf.lc_data.lp_drops[1].ld_nth = seed + 1;
+			h.conf.lc_data.lp_drops[1].ld_max = 2;
+			h.conf.lc_rcv.lr_isn = seed << 20;
+			h.conf.lc_rcv.lr_history = 12345;
+		}
+		n = link_conf_format(&h.conf, buf, sizeof(buf));
+		assert_true(n < sizeof(buf));
+		assert_int_equal(strlen(buf), n);
+		memset(&back, 0, sizeof(back));
+		if (link_conf_parse(&back, buf, why, sizeof(why)) != 0)
+			fail_msg("\"%s\": %s", buf, why);
+		assert_conf_equal(&back, &h.conf);
+		/* Cut short as snprintf(3) does, and says how long it is. */
+		assert_int_equal(link_conf_format(&h.conf, tiny, sizeof(tiny)),
+		    n);
+		assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+		assert_memory_equal(tiny, buf, sizeof(tiny) - 1);
+		harness_stop_early(&h);
+	}
+}
+
 /* --- The real-time runner -------------------------------------------- */
 
 /* The link's lock and callbacks under pthread task threads. */
@@ -1821,8 +2050,8 @@ realtime(void **state)
 		assert_int_equal(h.fins, 1);
 		link_stats(h.lk, &st);
 		assert_int_equal(st.ls_rcv.lrs_mismatch_bytes, 0);
-		check_conservation(&st.ls_data);
-		check_conservation(&st.ls_ack);
+		assert_true(conserved(&st.ls_data));
+		assert_true(conserved(&st.ls_ack));
 		harness_stop(&h);
 	}
 }
@@ -1843,6 +2072,11 @@ main(int argc, char **argv)
 		cmocka_unit_test(fin),
 		cmocka_unit_test(targeted_rules),
 	};
+	const struct CMUnitTest text[] = {
+		cmocka_unit_test(conf_text),
+		cmocka_unit_test(conf_text_errors),
+		cmocka_unit_test(conf_text_round_trip),
+	};
 	const struct CMUnitTest model[] = {
 		cmocka_unit_test(transfer_seeds),
 		cmocka_unit_test(replay),
@@ -1860,6 +2094,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "rt") == 0)
 		return (cmocka_run_group_tests_name("link_rt", rt, NULL, NULL));
 	failed = cmocka_run_group_tests_name("link_unit", unit, NULL, NULL);
+	failed += cmocka_run_group_tests_name("link_text", text, NULL, NULL);
 	failed += cmocka_run_group_tests_name("link_model", model, NULL, NULL);
 	return (failed);
 }
