@@ -502,11 +502,14 @@ path_send(struct link *lk, struct link_path *pa, const struct link_seg *seg)
 		free(copy);
 		return (error);
 	}
+	/* Without memory for the copy, the original alone goes. */
+	if (copy != NULL && link_schedule(lk, copy, copy_due, now) != 0) {
+		free(copy);
+		copy = NULL;
+	}
 	if (copy != NULL) {
 		st->lps_duplicated++;
 		link_emit_pkt(lk, LINK_EV_DUP, copy, copy_due);
-		if (link_schedule(lk, copy, copy_due, now) != 0)
-			free(copy); /* the original is on its way */
 	}
 	return (0);
 }
@@ -548,8 +551,9 @@ rcv_ack_value(const struct link_rcv *rc)
 }
 
 /*
- * FreeBSD advertises the space left in so_rcv (tcp_output.c,
- * sbspace()), and data waiting in the reassembly queue does not count.
+ * FreeBSD advertises the space left in so_rcv (sbspace() in
+ * sys/netinet/tcp_output.c tcp_default_output()); data waiting in the
+ * reassembly queue is not in so_rcv and does not count.
  */
 static uint64_t
 rcv_window(const struct link_rcv *rc)
@@ -967,7 +971,10 @@ rcv_input(struct link *lk, const struct link_seg *seg)
 	} else if (++rc->rc_unacked >= rc->rc_conf.lr_ack_every) {
 		rc->rc_ack_now = true;
 	} else if (!rc->rc_delack_armed) {
-		/* RFC 1122 4.2.3.2; FreeBSD's tcp_delack_enabled. */
+		/*
+		 * RFC 1122 4.2.3.2; FreeBSD: DELAY_ACK() in
+		 * sys/netinet/tcp_input.c.
+		 */
 		rc->rc_delack_armed = true;
 		rc->rc_delack_due = add_sat(lk->lk_pl->pl_now(lk->lk_pl),
 		    rc->rc_conf.lr_delack_ns);
