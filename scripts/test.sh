@@ -8,8 +8,9 @@
 #   2. `meson test` in ./build with the default test setup, plus the lint
 #      suite if the default setup leaves it out (and the slow/soak suites
 #      with --slow);
-#   3. an ASan+UBSan build in ./build-asan running the unit, conformance
-#      and fuzz (corpus replay) suites;
+#   3. an ASan+UBSan build in ./build-asan running the unit, conformance,
+#      fuzz (corpus replay) and interop suites, without the bulk
+#      interop-heavy tests (those run in ./build only);
 #   4. a ThreadSanitizer build in ./build-tsan running the tsan suite;
 #   5. a build without INVARIANTS (-Dinvariants=false, KASSERT() compiled
 #      out as in a production kernel) in ./build-noinv running the unit,
