@@ -80,9 +80,8 @@ nic_path_ack(void *arg, const struct link_seg *ack)
 	if (np->np_so == NULL)
 		return;
 	wnd = ack->ls_wnd >= IF_WIRE_WND ? IF_WIRE_WND : (uint32_t)ack->ls_wnd;
-	flags = ack->ls_nsack > 0 && ack->ls_ack == np->np_last_ack ?
-	    TA_DUPACK :
-	    0;
+	flags =
+	    ack->ls_nsack > 0 && ack->ls_ack == np->np_last_ack ? TA_DUPACK : 0;
 	np->np_last_ack = ack->ls_ack;
 	tcp_input_ack(np->np_so, np->np_seq0 + (tcp_seq)ack->ls_ack, wnd,
 	    flags);
@@ -185,8 +184,8 @@ nic_path_kick(struct nic_ifnet *nif)
  * offsets counted from the header's first byte: header, pages, trailer.
  */
 static int
-nic_ifnet_read(void *arg, const struct nic_record *rec, uint32_t off,
-    void *dst, uint32_t len)
+nic_ifnet_read(void *arg, const struct nic_record *rec, uint32_t off, void *dst,
+    uint32_t len)
 {
 	const struct mbuf *m = rec->cookie;
 	uint8_t *out = dst;
@@ -261,8 +260,8 @@ nic_ifnet_records(struct nic_ifnet *nif, struct mbuf *data, tcp_seq seq,
 			continue;
 		if (n == nif->nif_reccap) {
 			ncap = nif->nif_reccap != 0 ? 2 * nif->nif_reccap : 16;
-			nrecs = reallocarray(nif->nif_recs, ncap,
-			    sizeof(*nrecs));
+			nrecs =
+			    reallocarray(nif->nif_recs, ncap, sizeof(*nrecs));
 			if (nrecs == NULL)
 				return (-1);
 			nif->nif_recs = nrecs;
@@ -512,8 +511,8 @@ nic_ifnet_snd_tag_alloc(struct ifnet *ifp,
 	nt = calloc(1, sizeof(*nt));
 	if (nt == NULL)
 		return (ENOMEM);
-	error = nic_tag_alloc(nif->nif_nic, &tls->params, seq, recno,
-	    &nt->nt_tag);
+	error =
+	    nic_tag_alloc(nif->nif_nic, &tls->params, seq, recno, &nt->nt_tag);
 	if (error != 0) {
 		free(nt);
 		return (error);

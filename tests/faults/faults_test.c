@@ -109,7 +109,7 @@ static uint64_t cur_seed;
 static bool cur_active;
 static bool verbose;
 static uint64_t n_timedout; /* runs TCP timed out */
-static bool trace; /* FAULTS_TRACE: every link event */
+static bool trace;	    /* FAULTS_TRACE: every link event */
 
 static uint64_t
 rnd(struct test_rng *g, uint64_t n)
@@ -168,10 +168,9 @@ scen_draw(struct scen *sc, uint64_t seed)
 	sc->size = u < 3 ? 1 + rnd(&g, 4096) :
 	    u < 8	 ? 4096 + rnd(&g, 60 * 1024) :
 			   64 * 1024 + rnd(&g, 192 * 1024);
-	sc->maxchunk = rnd(&g, 3) == 0 ? 1 + rnd(&g, 600) :
-					 1 + rnd(&g, 64 * 1024);
-	sc->disk_ns = sc->sendfile && rnd(&g, 2) ? rnd(&g, 5 * 1000 * 1000) :
-						   0;
+	sc->maxchunk =
+	    rnd(&g, 3) == 0 ? 1 + rnd(&g, 600) : 1 + rnd(&g, 64 * 1024);
+	sc->disk_ns = sc->sendfile && rnd(&g, 2) ? rnd(&g, 5 * 1000 * 1000) : 0;
 	sc->sndbuf = 16 * 1024 + (u_int)rnd(&g, 240 * 1024);
 	sc->rwnd = 32 * 1024 + (uint32_t)rnd(&g, 480 * 1024);
 	sc->ncpus = 1 + (int)rnd(&g, 2);
@@ -364,13 +363,13 @@ shim_transmit(struct ifnet *ifp, struct mbuf *m)
 	return (nifp->if_transmit(nifp, m));
 }
 
-#define FAIL(r, ...)                                                      \
-	do {                                                              \
-		print_message("faults: %s\nfaults: replay with "          \
-			      "FAULTS_SEED=%" PRIu64 "\n",                \
-		    cur_desc, (r)->sc->seed);                             \
-		cur_active = false;                                       \
-		fail_msg(__VA_ARGS__);                                    \
+#define FAIL(r, ...)                                             \
+	do {                                                     \
+		print_message("faults: %s\nfaults: replay with " \
+			      "FAULTS_SEED=%" PRIu64 "\n",       \
+		    cur_desc, (r)->sc->seed);                    \
+		cur_active = false;                              \
+		fail_msg(__VA_ARGS__);                           \
 	} while (0)
 
 static void
@@ -392,8 +391,7 @@ send_data(struct run *r)
 		sbytes = 0;
 		error = ksim_sendfile(r->so, fd, 0, 0, NULL, &sbytes, 0);
 		close(fd);
-		if ((error != 0 || (size_t)sbytes != sc->size) &&
-		    !timed_out(r))
+		if ((error != 0 || (size_t)sbytes != sc->size) && !timed_out(r))
 			FAIL(r, "sendfile: error %d, %jd of %zu bytes", error,
 			    (intmax_t)sbytes, sc->size);
 		return;
@@ -410,8 +408,8 @@ send_data(struct run *r)
 		if ((error != 0 || (size_t)wr != n) && timed_out(r))
 			return;
 		if (error != 0 || (size_t)wr != n)
-			FAIL(r, "write at %zu: error %d, %zd of %zu bytes",
-			    off, error, wr, n);
+			FAIL(r, "write at %zu: error %d, %zd of %zu bytes", off,
+			    error, wr, n);
 	}
 }
 
@@ -435,8 +433,9 @@ check_counters(struct run *r, const struct nic_ifnet_stats *st,
 
 	if (c->hw_state_errors != 0 || c->untagged_tls_bytes != 0 ||
 	    st->untagged_tls_bytes != 0)
-		FAIL(r, "wrong or plaintext bytes: hw_state_errors %" PRIu64
-			", untagged %" PRIu64 "/%" PRIu64,
+		FAIL(r,
+		    "wrong or plaintext bytes: hw_state_errors %" PRIu64
+		    ", untagged %" PRIu64 "/%" PRIu64,
 		    c->hw_state_errors, c->untagged_tls_bytes,
 		    st->untagged_tls_bytes);
 	if (c->drops_lost_context + c->drops_not_ready +
@@ -446,8 +445,9 @@ check_counters(struct run *r, const struct nic_ifnet_stats *st,
 		FAIL(r, "the engine dropped packets without a fault");
 	if (c->wire_bytes_payload != st->wire_bytes ||
 	    ls->ls_data.lps_sent_bytes != st->wire_bytes)
-		FAIL(r, "wire bytes: engine %" PRIu64 ", ifnet %" PRIu64
-			", link %" PRIu64,
+		FAIL(r,
+		    "wire bytes: engine %" PRIu64 ", ifnet %" PRIu64
+		    ", link %" PRIu64,
 		    c->wire_bytes_payload, st->wire_bytes,
 		    ls->ls_data.lps_sent_bytes);
 	if (st->tagged_packets != st->record_packets)
@@ -461,17 +461,19 @@ check_counters(struct run *r, const struct nic_ifnet_stats *st,
 		    c->host_cpu_touched_payload_bytes != 0 ||
 		    c->fallback_packets != 0 ||
 		    c->tx_ooo != (prof == NIC_PROFILE_MLX5 ? 1 : 0))
-			FAIL(r, "in order, yet resync %" PRIu64
-				", host-touched %" PRIu64 ", fallback %" PRIu64
-				", ooo %" PRIu64,
+			FAIL(r,
+			    "in order, yet resync %" PRIu64
+			    ", host-touched %" PRIu64 ", fallback %" PRIu64
+			    ", ooo %" PRIu64,
 			    c->dma_bytes_resync,
 			    c->host_cpu_touched_payload_bytes,
 			    c->fallback_packets, c->tx_ooo);
 	} else if (prof == NIC_PROFILE_MLX5 ?
-		       c->tx_ooo < 2 || c->resync_events < 2 :
-		       c->fallback_packets == 0) {
-		FAIL(r, "%" PRIu64 " retransmitted segments but ooo %" PRIu64
-			", resyncs %" PRIu64 ", fallback %" PRIu64,
+		c->tx_ooo < 2 || c->resync_events < 2 :
+		c->fallback_packets == 0) {
+		FAIL(r,
+		    "%" PRIu64 " retransmitted segments but ooo %" PRIu64
+		    ", resyncs %" PRIu64 ", fallback %" PRIu64,
 		    st->rexmit_segs, c->tx_ooo, c->resync_events,
 		    c->fallback_packets);
 	}
@@ -532,8 +534,8 @@ run_one(uint64_t seed)
 	r.shim_nh.nh_mtu = 1500;
 
 	assert_int_equal(ksim_socket(SOCK_STREAM, &r.so), 0);
-	assert_int_equal(ksim_connect_route(r.so, &r.shim_nh,
-			     (uint32_t)seed, sc.rwnd),
+	assert_int_equal(ksim_connect_route(r.so, &r.shim_nh, (uint32_t)seed,
+			     sc.rwnd),
 	    0);
 	nic_path_connect(r.np, r.so);
 	harness_sndbuf(r.so, sc.sndbuf, 2048);
@@ -577,12 +579,23 @@ run_one(uint64_t seed)
 		    r.rcvlen, r.fin, ti.fin_acked, ti.snd_una, ti.snd_max,
 		    ti.state);
 	}
+	if (ls.ls_rcv.lrs_mismatch_segs != 0)
+		FAIL(&r,
+		    "a retransmission differed from the first copy at "
+		    "%" PRIu64,
+		    ls.ls_rcv.lrs_first_mismatch);
+	if (r.leak_segs != 0)
+		FAIL(&r,
+		    "%" PRIu64 " segment(s) carried plaintext, first at "
+		    "stream offset %" PRIu64,
+		    r.leak_segs, r.leak_at);
 	/*
 	 * A segment that starts below snd_max counts as a retransmission
 	 * whole, also when it runs past it (tcp_account_for_send()).
 	 */
-	if (!timedout && (ti.sndbytes > r.rcvlen ||
-			     ti.sndbytes + ti.snd_rxt_bytes < r.rcvlen))
+	if (!timedout &&
+	    (ti.sndbytes > r.rcvlen ||
+		ti.sndbytes + ti.snd_rxt_bytes < r.rcvlen))
 		FAIL(&r,
 		    "TCP sent %" PRIu64 " new and %" PRIu64
 		    " retransmitted bytes, %zu arrived",
@@ -614,8 +627,8 @@ run_one(uint64_t seed)
 	if (verbose) {
 		print_message("faults: %zu records, %" PRIu64
 			      " wire segments (%" PRIu64
-			      " retransmitted), link lost %" PRIu64
-			      "+%" PRIu64 "+%" PRIu64 "\n",
+			      " retransmitted), link lost %" PRIu64 "+%" PRIu64
+			      "+%" PRIu64 "\n",
 		    nrec, st->wire_segs, st->rexmit_segs,
 		    ls.ls_data.lps_lost[LINK_LOSS_RANDOM],
 		    ls.ls_data.lps_lost[LINK_LOSS_BURST],
@@ -631,8 +644,7 @@ run_one(uint64_t seed)
 	if (nic_path_destroy(r.np) != 0)
 		FAIL(&r, "the path still has tasks pending");
 	if (r.tls->refcount != 1)
-		FAIL(&r, "session: %u references left, not 1",
-		    r.tls->refcount);
+		FAIL(&r, "session: %u references left, not 1", r.tls->refcount);
 	ktls_free(r.tls);
 	left = nic_ifnet_destroy(r.nif);
 	if (left != 0)
@@ -685,8 +697,8 @@ test_seeds(void **state)
 	n_timedout = 0;
 	for (i = 0; i < n; i++)
 		run_one(first + i);
-	print_message("faults: %" PRIu64 " seeds from %" PRIu64
-		      ", %" PRIu64 " timed out by TCP\n",
+	print_message("faults: %" PRIu64 " seeds from %" PRIu64 ", %" PRIu64
+		      " timed out by TCP\n",
 	    n, first, n_timedout);
 	/* Rare by construction of the loss rates; many means a stall. */
 	assert_true(n_timedout * 100 <= n);
