@@ -68,6 +68,7 @@ struct scen {
 	uint32_t rwnd;
 	int ncpus;
 	uint64_t seqno;
+	unsigned int resync_faults; /* NIC_FAULT_RESYNC armed (mlx5, linux) */
 	struct link_conf lc;
 };
 
@@ -108,6 +109,7 @@ static char cur_desc[1024];
 static uint64_t cur_seed;
 static bool cur_active;
 static bool verbose;
+static bool nic_faults;	    /* FAULTS_NIC: arm the engine's resync fault */
 static uint64_t n_timedout; /* runs TCP timed out */
 static bool trace;	    /* FAULTS_TRACE: every link event */
 
@@ -176,6 +178,17 @@ scen_draw(struct scen *sc, uint64_t seed)
 	sc->ncpus = 1 + (int)rnd(&g, 2);
 	sc->seqno = rnd(&g, 3) == 0 ? rnd(&g, 1000) : 0;
 
+	/*
+	 * NIC_FAULT_RESYNC drops the packet that needed a resync, with
+	 * ENOBUFS.  Off by default: after a fast retransmission that the
+	 * interface refuses, tcp_output() arms no retransmission timer and
+	 * the connection stalls (FreeBSD arms it before ip_output(); see
+	 * TCP_XMIT_TIMER_ASSERT in sys/netinet/tcp_output.c).  FAULTS_NIC=1
+	 * turns them on (e.g. FAULTS_NIC=1 FAULTS_SEED=10).
+	 */
+	u = rnd(&g, 5);
+	if (nic_faults && sc->prof != NIC_PROFILE_T6 && u == 0)
+		sc->resync_faults = 1 + (unsigned int)rnd(&g, 3);
 	sc->lc.lc_seed = test_rng_u64(&g);
 	d->lp_delay_ns = (1 + rnd(&g, 20)) * 1000 * 1000;
 	d->lp_jitter_ns = rnd(&g, 2) ? rnd(&g, 2 * 1000 * 1000) : 0;
@@ -234,10 +247,11 @@ scen_describe(const struct scen *sc, char *buf, size_t len)
 	n = snprintf(buf, len,
 	    "seed %" PRIu64 ": profile %s, suite %s, %s, %zu bytes "
 	    "(chunks <= %zu), disk %" PRIu64 " ns, sndbuf %u, rwnd %u, "
-	    "%d cpu(s), seqno %" PRIu64 ", link ",
+	    "%d cpu(s), seqno %" PRIu64 ", %u resync fault(s), link ",
 	    sc->seed, nic_profile_name(sc->prof), sc->suite->name,
 	    sc->sendfile ? "sendfile" : "write", sc->size, sc->maxchunk,
-	    sc->disk_ns, sc->sndbuf, sc->rwnd, sc->ncpus, sc->seqno);
+	    sc->disk_ns, sc->sndbuf, sc->rwnd, sc->ncpus, sc->seqno,
+	    sc->resync_faults);
 	if (n > 0 && (size_t)n < len)
 		link_conf_format(&sc->lc, buf + n, len - (size_t)n);
 }
@@ -366,8 +380,9 @@ shim_transmit(struct ifnet *ifp, struct mbuf *m)
 #define FAIL(r, ...)                                             \
 	do {                                                     \
 		print_message("faults: %s\nfaults: replay with " \
-			      "FAULTS_SEED=%" PRIu64 "\n",       \
-		    cur_desc, (r)->sc->seed);                    \
+			      "%sFAULTS_SEED=%" PRIu64 "\n",     \
+		    cur_desc, nic_faults ? "FAULTS_NIC=1 " : "", \
+		    (r)->sc->seed);                              \
 		cur_active = false;                              \
 		fail_msg(__VA_ARGS__);                           \
 	} while (0)
@@ -438,11 +453,17 @@ check_counters(struct run *r, const struct nic_ifnet_stats *st,
 		    ", untagged %" PRIu64 "/%" PRIu64,
 		    c->hw_state_errors, c->untagged_tls_bytes,
 		    st->untagged_tls_bytes);
-	if (c->drops_lost_context + c->drops_not_ready +
-		c->drops_resync_failed + c->drops_bad_request +
+	if (c->drops_lost_context + c->drops_not_ready + c->drops_bad_request +
 		c->drops_tag_mismatch !=
 	    0)
 		FAIL(r, "the engine dropped packets without a fault");
+	/* An armed resync fault drops the packet that needed the resync. */
+	if (c->drops_resync_failed > r->sc->resync_faults ||
+	    st->drops != c->drops_resync_failed)
+		FAIL(r,
+		    "%" PRIu64 " resync drops (%u armed), %" PRIu64
+		    " interface drops",
+		    c->drops_resync_failed, r->sc->resync_faults, st->drops);
 	if (c->wire_bytes_payload != st->wire_bytes ||
 	    ls->ls_data.lps_sent_bytes != st->wire_bytes)
 		FAIL(r,
@@ -517,6 +538,7 @@ run_one(uint64_t seed)
 	ncfg.profile = sc.prof;
 	r.nic = nic_create(&ncfg);
 	assert_non_null(r.nic);
+	nic_inject(r.nic, NIC_FAULT_RESYNC, sc.resync_faults);
 	sc.lc.lc_data_cb = on_data;
 	sc.lc.lc_fin_cb = on_fin;
 	sc.lc.lc_rcv_arg = &r;
@@ -686,6 +708,7 @@ test_seeds(void **state)
 	uint64_t first, n, i;
 
 	(void)state;
+	nic_faults = env_u64("FAULTS_NIC", 0) != 0;
 	if (getenv("FAULTS_SEED") != NULL) {
 		verbose = true;
 		trace = getenv("FAULTS_TRACE") != NULL;
@@ -710,8 +733,8 @@ faults_teardown(void **state)
 
 	if (cur_active)
 		print_message("faults: failed in %s\nfaults: replay with "
-			      "FAULTS_SEED=%" PRIu64 "\n",
-		    cur_desc, cur_seed);
+			      "%sFAULTS_SEED=%" PRIu64 "\n",
+		    cur_desc, nic_faults ? "FAULTS_NIC=1 " : "", cur_seed);
 	cur_active = false;
 	sendfile_sim_io_delay_ns = 0;
 	return (harness_teardown(state));
