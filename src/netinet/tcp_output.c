@@ -267,13 +267,14 @@ tcp_output(struct tcpcb *tp)
 				return;
 		}
 		/*
-		 * The FIN rides on the segment that ends the data, once
-		 * the application shut down and nothing is left that is
-		 * not ready; it is sent again after a timeout like data.
+		 * The FIN rides on the segment that ends the data once the
+		 * application shut down: it ends at sb_ccc, and it can only
+		 * reach that far when nothing is left that is not ready
+		 * (off + len <= sb_acc).  It is sent again after a timeout
+		 * like data.
 		 */
 		fin = (sb->sb_state & SBS_CANTSENDMORE) != 0 &&
-		    tp->t_state != TCPS_FIN_WAIT_2 && sbused(sb) == avail &&
-		    off + len == sbused(sb);
+		    tp->t_state != TCPS_FIN_WAIT_2 && off + len == sbused(sb);
 		if (len == 0 && !fin) {
 			tcp_output_idle(tp);
 			return;

@@ -25,6 +25,7 @@
 #include "sys/ktls_trace.h"
 #include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
+#include "testif.h"
 
 /*
  * The live harness, copied out of the caller's struct harness: after a
@@ -109,8 +110,11 @@ harness_abandon(void)
 		return;
 	fprintf(stderr,
 	    "harness: a case ended with its harness live; tearing it down\n");
+	/* Trace hooks the case installed may live in its dead frame. */
+	ktls_trace_hooks = harness_knobs0.trace_hooks;
 	for (hw = harness_wires; hw != NULL; hw = hw->next)
 		__atomic_store_n(&hw->dead, 1, __ATOMIC_RELEASE);
+	testif_abandon_all();
 	memset(&h, 0, sizeof(h));
 	h.runner = harness_cur.runner;
 	h.pl = harness_cur.pl;
@@ -184,6 +188,7 @@ harness_fini(struct harness *h)
 		harness_wires = hw->next;
 		free(hw);
 	}
+	testif_free_all();
 	assert_int_equal(sysctl_handle_sb_max(SB_MAX), 0);
 }
 

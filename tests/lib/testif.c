@@ -18,11 +18,21 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "net/if_var.h"
+#include "net/route/nhop.h"
 #include "netinet/tcp_var.h"
 #include "sim/runner/runner.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 #include "testif.h"
+
+struct testif_port {
+	struct ifnet ifp;
+	struct nhop_object nh;
+	struct testif *ti; /* NULL: a sink */
+	struct testif_port *next;
+};
+static struct testif_port *testif_ports;
 
 static void
 testif_fail(struct testif *ti, const char *fmt, ...)
@@ -86,10 +96,16 @@ testif_check(struct testif *ti, struct mbuf *m, uint64_t off, unsigned len,
 static int
 testif_transmit(struct ifnet *ifp, struct mbuf *m)
 {
-	struct testif *ti = ifp->if_softc;
+	struct testif_port *port = ifp->if_softc;
+	struct testif *ti = port->ti;
 	struct testif_seg *seg;
 	const struct tcphdr *th;
 	tcp_seq seq;
+
+	if (ti == NULL) {
+		m_freem(m);
+		return (0);
+	}
 
 	th = (const struct tcphdr *)(const void *)(m->m_data +
 	    sizeof(struct ip));
@@ -116,7 +132,7 @@ testif_transmit(struct ifnet *ifp, struct mbuf *m)
 	TAILQ_INSERT_TAIL(&ti->ti_q, seg, link);
 	ti->ti_nq++;
 	ifp->if_opackets++;
-	ifp->if_obytes += m->m_pkthdr.len;
+	ifp->if_obytes += (uint64_t)m->m_pkthdr.len;
 	return (0);
 }
 
@@ -124,14 +140,22 @@ void
 testif_init(struct testif *ti, uint32_t rwnd)
 {
 
+	struct testif_port *port;
+
 	memset(ti, 0, sizeof(*ti));
 	TAILQ_INIT(&ti->ti_q);
-	snprintf(ti->ti_ifp.if_xname, sizeof(ti->ti_ifp.if_xname), "test0");
-	ti->ti_ifp.if_softc = ti;
-	ti->ti_ifp.if_mtu = 1500;
-	ti->ti_ifp.if_transmit = testif_transmit;
-	ti->ti_nh.nh_ifp = &ti->ti_ifp;
-	ti->ti_nh.nh_mtu = 1500;
+	port = calloc(1, sizeof(*port));
+	assert_non_null(port);
+	snprintf(port->ifp.if_xname, sizeof(port->ifp.if_xname), "test0");
+	port->ifp.if_softc = port;
+	port->ifp.if_mtu = 1500;
+	port->ifp.if_transmit = testif_transmit;
+	port->nh.nh_ifp = &port->ifp;
+	port->nh.nh_mtu = 1500;
+	port->ti = ti;
+	port->next = testif_ports;
+	testif_ports = port;
+	ti->ti_port = port;
 	ti->ti_rwnd = rwnd;
 	ti->ti_fin_at = UINT64_MAX;
 }
@@ -143,7 +167,7 @@ testif_connect(struct testif *ti, uint32_t flowid)
 
 	assert_int_equal(ksim_socket(SOCK_STREAM, &so), 0);
 	ti->ti_so = so;
-	assert_int_equal(ksim_connect_route(so, &ti->ti_nh, flowid,
+	assert_int_equal(ksim_connect_route(so, &ti->ti_port->nh, flowid,
 			     ti->ti_rwnd),
 	    0);
 	return (so);
@@ -164,11 +188,39 @@ testif_fini(struct testif *ti)
 {
 	struct testif_seg *seg;
 
+	ti->ti_port->ti = NULL;
 	while ((seg = TAILQ_FIRST(&ti->ti_q)) != NULL)
 		testif_free_seg(ti, seg);
 	free(ti->ti_rcv);
 	free(ti->ti_have);
 	ti->ti_rcv = ti->ti_have = NULL;
+}
+
+struct nhop_object *
+testif_nhop(struct testif *ti)
+{
+
+	return (&ti->ti_port->nh);
+}
+
+void
+testif_abandon_all(void)
+{
+	struct testif_port *port;
+
+	for (port = testif_ports; port != NULL; port = port->next)
+		port->ti = NULL;
+}
+
+void
+testif_free_all(void)
+{
+	struct testif_port *port;
+
+	while ((port = testif_ports) != NULL) {
+		testif_ports = port->next;
+		free(port);
+	}
 }
 
 struct testif_seg *

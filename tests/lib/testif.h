@@ -17,11 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net/if_var.h"
-#include "net/route/nhop.h"
-
 struct harness;
 struct mbuf;
+struct nhop_object;
 struct socket;
 struct wire;
 
@@ -36,9 +34,16 @@ struct testif_seg {
 	int n;	     /* sending order, from 0 */
 };
 
+/*
+ * The interface and route themselves live apart from struct testif (on
+ * the heap, until harness_fini()), so that a case that fails and leaves
+ * its socket behind does not leave TCP sending into a dead stack frame:
+ * the harness turns them into a sink instead.
+ */
+struct testif_port;
+
 struct testif {
-	struct ifnet ti_ifp;
-	struct nhop_object ti_nh;
+	struct testif_port *ti_port;
 	struct socket *ti_so;
 	TAILQ_HEAD(, testif_seg) ti_q; /* sent, not delivered or dropped */
 	int ti_nq;
@@ -67,8 +72,16 @@ struct testif {
 void testif_init(struct testif *ti, uint32_t rwnd);
 /* A connected TCP socket that sends through ti. */
 struct socket *testif_connect(struct testif *ti, uint32_t flowid);
-/* Drops whatever is still in flight and frees the receiver. */
+/*
+ * Drops whatever is still in flight and frees the receiver; from here on
+ * the interface discards what it is given.
+ */
 void testif_fini(struct testif *ti);
+/* The route (and so the interface) ti's connection uses. */
+struct nhop_object *testif_nhop(struct testif *ti);
+/* For the harness: every interface becomes a sink; free them all. */
+void testif_abandon_all(void);
+void testif_free_all(void);
 
 /* The i-th segment in flight (0 is the oldest), or NULL. */
 struct testif_seg *testif_seg(struct testif *ti, int i);

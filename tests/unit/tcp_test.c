@@ -277,6 +277,9 @@ test_rto_resends_lost(void **state)
 	ksim_tcpinfo(t.so, &ti);
 	assert_true(ti.snd_rxt_bytes == dropped);
 	assert_true(ti.sndbytes == t.frame_end);
+	/* All acknowledged: no timer left to fire spuriously. */
+	assert_false(ti.rexmt_timer);
+	assert_true(ti.snd_una == t.frame_end);
 	tenv_close(&t);
 }
 

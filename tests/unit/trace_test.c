@@ -25,10 +25,12 @@
 
 #include "ksim_harness.h"
 #include "oracle.h"
+#include "sim/runner/runner.h"
 #include "sim/trace/trace.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
 #include "sys/socketvar.h"
+#include "testif.h"
 
 #define PLAIN_LEN 100	/* stream bytes before KTLS is enabled */
 #define WRITE_LEN 40000 /* one write(2) after it */
@@ -77,6 +79,18 @@ collect(void *arg, const struct oracle_record *r)
 	return (0);
 }
 
+/* The three output files of a run in a fresh directory. */
+static void
+run_files(struct run *run)
+{
+
+	strlcpy(run->dir, "/tmp/trace_test-XXXXXX", sizeof(run->dir));
+	assert_non_null(mkdtemp(run->dir));
+	snprintf(run->txt, sizeof(run->txt), "%s/t.txt", run->dir);
+	snprintf(run->jsonl, sizeof(run->jsonl), "%s/t.jsonl", run->dir);
+	snprintf(run->pcapng, sizeof(run->pcapng), "%s/t.pcapng", run->dir);
+}
+
 /* Run the kernel with tracing for one suite; fill run. */
 static void
 trace_run(struct run *run, const struct test_suite *s)
@@ -95,11 +109,7 @@ trace_run(struct run *run, const struct test_suite *s)
 
 	memset(run, 0, sizeof(*run));
 	run->suite = s;
-	strlcpy(run->dir, "/tmp/trace_test-XXXXXX", sizeof(run->dir));
-	assert_non_null(mkdtemp(run->dir));
-	snprintf(run->txt, sizeof(run->txt), "%s/t.txt", run->dir);
-	snprintf(run->jsonl, sizeof(run->jsonl), "%s/t.jsonl", run->dir);
-	snprintf(run->pcapng, sizeof(run->pcapng), "%s/t.pcapng", run->dir);
+	run_files(run);
 
 	harness_init(&h, HARNESS_DET, 42, 2);
 	wire_init(&run->w);
@@ -452,6 +462,213 @@ test_suite_trace(void **state)
 	run_cleanup(&run);
 }
 
+/*
+ * Retransmissions in the trace: TCP sends through a test interface that
+ * loses one segment to three duplicate ACKs and one to the timer.  The
+ * JSON lines mark exactly those two ranges "rexmit": true; in the pcapng
+ * they are ordinary segments with old sequence numbers, which tshark
+ * reassembles into the stream the receiver got; the reader and ktls_trace
+ * find every record whole.
+ */
+struct lossy {
+	uint64_t off[2];
+	unsigned len[2];
+};
+
+static void
+trace_run_lossy(struct run *run, struct lossy *lost)
+{
+	static uint8_t buf[WRITE_LEN];
+	struct testif_seg *seg, *l1, *s2, *s3, *s4;
+	struct harness_keys k;
+	struct ktrace_set *set;
+	struct socket *so;
+	struct harness h;
+	struct testif ti;
+	struct wire kw;
+	uint8_t *plain;
+	size_t plen, nrec;
+	uint64_t clk;
+	ssize_t n;
+
+	memset(run, 0, sizeof(*run));
+	run->suite = test_suite_named("aes128_gcm_1_2");
+	run_files(run);
+	harness_init(&h, HARNESS_DET, 43, 1);
+	sim_det_set_policy(h.pl, SIM_DET_FIFO);
+	set = ktrace_set_new();
+	assert_non_null(set);
+	assert_int_equal(ktrace_set_open(set, run->txt), 0);
+	assert_int_equal(ktrace_set_open(set, run->jsonl), 0);
+	assert_int_equal(ktrace_set_open(set, run->pcapng), 0);
+	clk = 0;
+	ktrace_set_clock(set, fake_clock, &clk);
+	assert_int_equal(ktrace_install(set), 0);
+	testif_init(&ti, 1 << 20);
+	so = testif_connect(&ti, 1);
+	harness_sndbuf(so, 1 << 20, 2048);
+	assert_int_equal(ktrace_conn_open(set, so, 40001, 443, "lossy"), 0);
+	memset(buf, 'p', PLAIN_LEN);
+	assert_int_equal(ksim_write(so, buf, PLAIN_LEN, &n), 0);
+	harness_keys(&h, run->suite, 7, &k);
+	assert_int_equal(harness_enable(so, &k), 0);
+	test_rng_bytes(&h.rng, buf, sizeof(buf));
+	assert_int_equal(ksim_write(so, buf, sizeof(buf), &n), 0);
+	testif_settle(&h);
+
+	/* The third segment in flight is lost; three more arrive. */
+	assert_true(ti.ti_nq >= 6);
+	l1 = testif_seg(&ti, 2);
+	s2 = testif_seg(&ti, 3);
+	s3 = testif_seg(&ti, 4);
+	s4 = testif_seg(&ti, 5);
+	lost->off[0] = l1->off;
+	lost->len[0] = l1->len;
+	testif_deliver(&ti, testif_seg(&ti, 0));
+	testif_deliver(&ti, testif_seg(&ti, 0));
+	testif_drop(&ti, l1);
+	testif_deliver(&ti, s2);
+	testif_deliver(&ti, s3);
+	testif_deliver(&ti, s4);
+	assert_int_equal(ti.ti_nrexmit, 1);
+	testif_deliver_all(&ti);
+	testif_settle(&h);
+
+	/* The last segment of a short write is lost; the timer resends it. */
+	assert_int_equal(ksim_write(so, buf, 2000, &n), 0);
+	testif_settle(&h);
+	assert_int_equal(ti.ti_nq, 2);
+	seg = testif_seg(&ti, 1);
+	lost->off[1] = seg->off;
+	lost->len[1] = seg->len;
+	testif_drop(&ti, seg);
+	testif_deliver(&ti, testif_seg(&ti, 0));
+	testif_fire(&ti, &h);
+	assert_int_equal(ti.ti_nrexmit, 2);
+	testif_deliver_all(&ti);
+	testif_settle(&h);
+
+	ksim_close(so);
+	testif_settle(&h);
+	testif_deliver_all(&ti);
+	harness_run(&h);
+	assert_true(ti.ti_fin_rcvd);
+	if (ti.ti_nerr != 0)
+		fail_msg("%s", ti.ti_err);
+	ktrace_conn_close(set, so);
+	ktrace_uninstall(set);
+	assert_int_equal(ktrace_set_free(set), 0);
+
+	/* What the receiver got is the wire the checks compare with. */
+	wire_init(&run->w);
+	run->w.buf = malloc(ti.ti_rcv_nxt);
+	assert_non_null(run->w.buf);
+	memcpy(run->w.buf, ti.ti_rcv, ti.ti_rcv_nxt);
+	run->w.len = run->w.cap = ti.ti_rcv_nxt;
+	testif_fini(&ti);
+	harness_fini(&h);
+	kw = run->w;
+	kw.buf += PLAIN_LEN;
+	kw.len -= PLAIN_LEN;
+	harness_decrypt(&k, &kw, &plain, &plen, &nrec, collect, run);
+	assert_int_equal(plen, WRITE_LEN + 2000);
+	assert_memory_equal(plain, buf, WRITE_LEN);
+	assert_memory_equal(plain + WRITE_LEN, buf, 2000);
+	free(plain);
+}
+
+/* First transmissions cover the stream once; rexmits are the lost ranges. */
+static void
+check_jsonl_rexmit(struct run *run, const struct lossy *lost)
+{
+	json_error_t jerr;
+	char buf[8192];
+	uint8_t *cover;
+	uint64_t off, len;
+	int nrexmit, found[2] = { 0, 0 };
+	const char *ev;
+	FILE *fp;
+	json_t *o;
+	size_t i;
+
+	cover = calloc(1, run->w.len);
+	assert_non_null(cover);
+	fp = fopen(run->jsonl, "r");
+	assert_non_null(fp);
+	nrexmit = 0;
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
+		o = json_loads(buf, 0, &jerr);
+		if (o == NULL)
+			fail_msg("%s: %s", run->jsonl, jerr.text);
+		ev = json_string_value(json_object_get(o, "ev"));
+		assert_non_null(ev);
+		if (strcmp(ev, "segment") != 0) {
+			json_decref(o);
+			continue;
+		}
+		off = jint(o, "off");
+		len = jint(o, "len");
+		assert_true(len <= 1448 && off + len <= run->w.len);
+		if (json_is_true(json_object_get(o, "rexmit"))) {
+			for (i = 0; i < 2; i++)
+				if (off == lost->off[i] && len == lost->len[i])
+					found[i]++;
+			nrexmit++;
+		} else {
+			for (i = off; i < off + len; i++) {
+				assert_int_equal(cover[i], 0);
+				cover[i] = 1;
+			}
+		}
+		json_decref(o);
+	}
+	fclose(fp);
+	for (i = 0; i < run->w.len; i++)
+		if (!cover[i])
+			fail_msg("byte %zu never sent first", i);
+	free(cover);
+	assert_int_equal(nrexmit, 2);
+	assert_int_equal(found[0], 1);
+	assert_int_equal(found[1], 1);
+}
+
+/* tshark sees the two retransmissions as such (sequence numbers reused). */
+static void
+check_pcapng_rexmit(struct run *run)
+{
+	char cmd[512], line[512];
+	FILE *p;
+	int n;
+
+	snprintf(cmd, sizeof(cmd),
+	    "tshark -n -r '%s' -Y 'tcp.srcport == 443 && "
+	    "(tcp.analysis.retransmission || "
+	    "tcp.analysis.spurious_retransmission)'",
+	    run->pcapng);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	for (n = 0; fgets(line, sizeof(line), p) != NULL; n++)
+		;
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(n, 2);
+}
+
+static void
+test_rexmit_trace(void **state)
+{
+	struct lossy lost;
+	struct run run;
+
+	(void)state;
+	trace_run_lossy(&run, &lost);
+	check_jsonl_rexmit(&run, &lost);
+	check_text(&run);
+	check_pcapng(&run);
+	check_pcapng_rexmit(&run);
+	check_reader(&run);
+	run_cleanup(&run);
+}
+
 /* Hooks off: the kernel runs untraced and the set is not touched. */
 static void
 test_uninstalled(void **state)
@@ -494,6 +711,7 @@ main(void)
 		assert_non_null(tests[nt].initial_state);
 		nt++;
 	}
+	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_rexmit_trace);
 	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_uninstalled);
 	return (_cmocka_run_group_tests("trace", tests, nt, NULL, NULL));
 }
