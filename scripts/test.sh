@@ -8,8 +8,9 @@
 #   2. `meson test` in ./build with the default test setup, plus the lint
 #      suite if the default setup leaves it out (and the slow/soak suites
 #      with --slow);
-#   3. an ASan+UBSan build in ./build-asan running the unit, conformance
-#      and fuzz (corpus replay) suites;
+#   3. an ASan+UBSan build in ./build-asan running the unit, conformance,
+#      fuzz (corpus replay), faults and interop suites, without the bulk
+#      interop-heavy tests (those run in ./build only);
 #   4. a ThreadSanitizer build in ./build-tsan running the tsan suite;
 #   5. a build without INVARIANTS (-Dinvariants=false, KASSERT() compiled
 #      out as in a production kernel) in ./build-noinv running the unit,
@@ -26,7 +27,7 @@
 #   TEST_SUITES="a b"   run only these suites in ./build (default: the
 #                       default test setup)
 #   ASAN_SUITES="a b"   suites for ./build-asan (default: $TEST_SUITES if
-#                       set, else "unit conformance fuzz interop")
+#                       set, else "unit conformance fuzz faults interop")
 #   SKIP_ASAN=1         skip the sanitizer build
 #   SKIP_TSAN=1         skip the ThreadSanitizer build (suite 'tsan')
 #   TSAN_SUITES="a b"   suites for ./build-tsan (default: tsan)
@@ -273,7 +274,7 @@ test_asan_build() {
 	elif [ -n "${TEST_SUITES:-}" ]; then
 		read -r -a suites <<<"${TEST_SUITES//,/ }"
 	else
-		suites=(unit conformance fuzz interop)
+		suites=(unit conformance fuzz faults interop)
 	fi
 	log "sanitizer build in $ASAN_DIR"
 	sanitizer_build "$ASAN_DIR" address,undefined || return 0

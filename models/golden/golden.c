@@ -47,7 +47,7 @@ space_next(struct gspace *sp)
 	return (sp->v[sp->i++]);
 }
 
-/* MAC length of a CBC suite's HMAC (spec 1.1); 0 if not an HMAC. */
+/* MAC length of a CBC suite's HMAC, its hash's length; 0 if not an HMAC. */
 static size_t
 mac_len(int auth_algorithm)
 {
@@ -65,10 +65,10 @@ mac_len(int auth_algorithm)
 }
 
 /*
- * Is this a suite ktls_create_session accepts for transmit?  Spec 9.1:
- * GCM and ChaCha20-Poly1305 only with TLS 1.2/1.3 and no HMAC (GCM also
- * tolerates the GMAC ids, COMPAT_FREEBSD12); AES-CBC with SHA1 for TLS
- * 1.0-1.2 and SHA2-256/384 for TLS 1.2 only.
+ * Is this a suite ktls_create_session() (sys/kern/uipc_ktls.c) accepts for
+ * transmit?  GCM and ChaCha20-Poly1305 only with TLS 1.2/1.3 and no HMAC
+ * (GCM also tolerates the GMAC ids, COMPAT_FREEBSD12); AES-CBC with SHA1 for
+ * TLS 1.0-1.2 and SHA2-256/384 for TLS 1.2 only.
  */
 static bool
 suite_valid(const struct golden_suite *s)
@@ -108,8 +108,8 @@ golden_permit_empty(const struct golden_suite *suite)
 {
 
 	/*
-	 * Only AES-CBC TLS 1.0 may send empty records (spec 3.1,
-	 * ktls_permit_empty_frames): the 0/n-1 record split that defends
+	 * Only AES-CBC TLS 1.0 may send empty records
+	 * (ktls_permit_empty_frames()): the 0/n-1 record split that defends
 	 * the chained-IV construction against BEAST.
 	 */
 	return (suite->cipher_algorithm == CRYPTO_AES_CBC &&
@@ -142,7 +142,7 @@ golden_frame(const struct golden_suite *suite, uint8_t type, size_t plen,
 		} else if (suite->cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
 			/*
 			 * RFC 5288 3: 8 explicit nonce bytes follow the
-			 * header (FreeBSD writes a counter, spec 2.2).
+			 * header (FreeBSD's ktls_frame() writes a counter).
 			 */
 			rec->explicit_len = 8;
 			rec->trailer_len = AES_GMAC_HASH_LEN;
@@ -157,7 +157,7 @@ golden_frame(const struct golden_suite *suite, uint8_t type, size_t plen,
 		 * RFC 4346 6.2.3.2 / RFC 5246 6.2.3.2: TLS 1.1+ carries a
 		 * 16-byte explicit IV; TLS 1.0 chains the IV.  MAC and
 		 * padding form the trailer; FreeBSD uses the least padding
-		 * that block-aligns P + MAC (spec 2.5), counting the
+		 * that block-aligns P + MAC (ktls_frame()), counting the
 		 * padding-length byte: 1..16 bytes.
 		 */
 		maclen = mac_len(suite->auth_algorithm);
@@ -191,7 +191,10 @@ golden_frame(const struct golden_suite *suite, uint8_t type, size_t plen,
 	return (0);
 }
 
-/* Append one record; sequence numbers follow append order (spec 4). */
+/*
+ * Append one record; sequence numbers follow append order (ktls_seq(),
+ * called from sbappendstream_locked()).
+ */
 static int
 emit(struct gstate *st, size_t op_index, uint8_t type, size_t plen,
     enum golden_src src, uint64_t src_off)
@@ -223,7 +226,8 @@ emit(struct gstate *st, size_t op_index, uint8_t type, size_t plen,
 /*
  * Cut a copied chunk into records the way m_uiotombuf(..., maxseg =
  * max_frame_len, M_EXTPG) does: one record per max_frame_len bytes, the
- * last one shorter; a zero-byte chunk is one empty record (spec 3.2 6).
+ * last one shorter; a zero-byte chunk is one empty record
+ * (m_uiotombuf_nomap() in sys/kern/uipc_mbuf.c).
  */
 static int
 emit_chunk(struct gstate *st, size_t op_index, uint8_t type, size_t chunk,
@@ -247,10 +251,11 @@ emit_chunk(struct gstate *st, size_t op_index, uint8_t type, size_t chunk,
 }
 
 /*
- * write(2) and sendmsg(2), after sosend_generic (spec 3.2).  Each pass of
- * the outer loop samples sbspace(); the writer sleeps while space < resid
- * and the send is atomic (TLS_SET_RECORD_TYPE) or space is below sb_lowat.
- * Otherwise it copies min(resid, space) bytes, cut into records.
+ * write(2) and sendmsg(2), after sys/kern/uipc_socket.c sosend_generic().
+ * Each pass of the outer loop samples sbspace(); the writer sleeps while
+ * space < resid and the send is atomic (TLS_SET_RECORD_TYPE) or space is
+ * below sb_lowat.  Otherwise it copies min(resid, space) bytes, cut into
+ * records.
  */
 static int
 run_write(struct gstate *st, const struct golden_op *op, size_t op_index)
@@ -267,13 +272,13 @@ run_write(struct gstate *st, const struct golden_op *op, size_t op_index)
 	resid = (long long)op->len;
 	done = 0;
 
-	/* Checked before any waiting (spec 3.2 3). */
+	/* Checked before any waiting, as sosend_generic() does. */
 	if (resid == 0 && !golden_permit_empty(st->suite))
 		return (EINVAL);
 
 	for (;;) {
 		space = space_next(&sp);
-		/* An atomic send must fit the whole buffer (spec 3.2 5). */
+		/* An atomic send must fit the whole buffer (EMSGSIZE). */
 		if (atomic && resid > st->sock.sb_hiwat)
 			return (EMSGSIZE);
 		/*

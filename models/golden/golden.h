@@ -1,16 +1,18 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Golden record-layout model: an executable specification of the TLS
- * records FreeBSD's in-kernel TLS puts on the wire for a sequence of
- * write(2), sendmsg(2) with TLS_SET_RECORD_TYPE, and sendfile(2) calls.
+ * Golden record-layout model: an executable specification of the TLS records
+ * FreeBSD's in-kernel TLS puts on the wire for a sequence of write(2),
+ * sendmsg(2) with TLS_SET_RECORD_TYPE, and sendfile(2) calls.
  *
- * It is written from the RFCs (RFC 5246 6.2, RFC 8446 5.1-5.4, RFC 7905)
- * and shared/spec/freebsd-ktls.md sections 2, 3, 4 and 6.1, independently
- * of src/ (only the constants of src/sys/ktls.h are shared), so that tests
- * can compare the simulated kernel against it.  It knows nothing about
- * keys or ciphertext: only record boundaries, headers, lengths, types and
- * sequence numbers.  See models/golden/README.md for the rules.
+ * It is written from the RFCs (RFC 5246 6.2, RFC 8446 5.1-5.4, RFC 7905) and
+ * FreeBSD's ktls_frame(), ktls_seq() (sys/kern/uipc_ktls.c),
+ * sosend_generic() (sys/kern/uipc_socket.c) and vn_sendfile()
+ * (sys/kern/kern_sendfile.c), independently of src/ (only the constants of
+ * src/sys/ktls.h are shared), so that tests can compare the simulated kernel
+ * against it.  It knows nothing about keys or ciphertext: only record
+ * boundaries, headers, lengths, types and sequence numbers.  See
+ * models/golden/README.md for the rules.
  */
 
 #ifndef _MODELS_GOLDEN_H_

@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Tests of the golden record-layout model against hand-computed examples
- * from shared/spec/freebsd-ktls.md 2.6, 3.2 and 6.1 and the RFC record
- * formats.  Every expected number below was worked out by hand; the
- * arithmetic is in the comment next to it.
+ * (docs/record-layouts.md, FreeBSD's sosend_generic() and vn_sendfile()) and
+ * the RFC record formats.  Every expected number below was worked out by
+ * hand; the arithmetic is in the comment next to it.
  */
 
 #include <errno.h>
@@ -115,7 +115,7 @@ check_frames(const struct frame_case *fc, size_t n)
 	}
 }
 
-/* Spec 2.6, P = 100 for each AEAD suite. */
+/* docs/record-layouts.md worked examples, P = 100 for each AEAD suite. */
 static void
 test_frame_aead(void **state)
 {
@@ -153,7 +153,7 @@ test_frame_tls13_type(void **state)
 	check_hdr(&r, 0x15, 3, 3, 26);
 }
 
-/* Spec 2.5/2.6 CBC trailers. */
+/* CBC trailers: MAC and minimal padding (ktls_frame()). */
 static void
 test_frame_cbc(void **state)
 {
@@ -210,7 +210,7 @@ test_frame_invariants(void **state)
 	}
 }
 
-/* Combinations FreeBSD refuses (spec 9.1). */
+/* Combinations FreeBSD's ktls_create_session() refuses. */
 static void
 test_invalid_suites(void **state)
 {
@@ -238,7 +238,7 @@ test_invalid_suites(void **state)
 	}
 }
 
-/* Spec 3.2: a 40000-byte write with ample space. */
+/* sosend_generic(): a 40000-byte write with ample space. */
 static void
 test_write_ample(void **state)
 {
@@ -263,7 +263,7 @@ test_write_ample(void **state)
 	golden_free(recs);
 }
 
-/* Spec 3.2: 20000 bytes of space, then unlimited. */
+/* sosend_generic(): 20000 bytes of space, then unlimited. */
 static void
 test_write_limited(void **state)
 {
@@ -289,7 +289,7 @@ test_write_limited(void **state)
 	run_expect(&cbc12, &dflt, 0, &op, 1, want3, nitems(want3));
 }
 
-/* Spec 3.2: a 20000-byte handshake message sent atomically. */
+/* sosend_generic(): a 20000-byte handshake message sent atomically. */
 static void
 test_control(void **state)
 {
@@ -342,7 +342,7 @@ test_control(void **state)
 	golden_free(recs);
 }
 
-/* Spec 3.2, 9.2: zero-length sends. */
+/* sosend_generic(), ktls_permit_empty_frames(): zero-length sends. */
 static void
 test_empty(void **state)
 {
@@ -396,7 +396,7 @@ test_empty(void **state)
 	golden_free(recs);
 }
 
-/* Spec 6.1: sendfile from file offset 100 with ample space. */
+/* vn_sendfile(): sendfile from file offset 100 with ample space. */
 static void
 test_sendfile_offset(void **state)
 {
@@ -568,7 +568,7 @@ test_sendfile_headers(void **state)
 	run_expect(&gcm12, &raw, 0, &op, 1, NULL, 0);
 }
 
-/* Sequence numbers run on across ops of every kind (spec 4). */
+/* Sequence numbers run on across ops of every kind (ktls_seq()). */
 static void
 test_seq_across_ops(void **state)
 {

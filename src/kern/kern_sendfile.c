@@ -4,7 +4,7 @@
  * sendfile(2) with asynchronous page I/O.  Models vn_sendfile(),
  * sendfile_wait_generic(), sendfile_swapin() and sendfile_iodone() of
  * sys/kern/kern_sendfile.c of FreeBSD main, with
- * the newest tree's fix that enqueues header records together with the
+ * its fix (sendfile_iodone()) that enqueues header records together with the
  * file records when page I/O completes.
  *
  * SIM: the page cache is a small table of per-file page trees keyed by

@@ -51,7 +51,10 @@ wire_minor(const struct test_suite *s)
 	return (is_tls13(s) ? TLS_MINOR_VER_TWO : (uint8_t)s->tls_vminor);
 }
 
-/* Explicit nonce/IV bytes after the header (spec 2.1). */
+/*
+ * Explicit nonce/IV bytes after the header: GCM 1.2's nonce_explicit (RFC
+ * 5288 3), CBC 1.1+'s IV (RFC 5246 6.2.3.2).
+ */
 size_t
 explicit_len(const struct test_suite *s)
 {
@@ -63,7 +66,11 @@ explicit_len(const struct test_suite *s)
 	return (0);
 }
 
-/* Trailer bytes of a record with plen payload bytes (spec 2.1, 2.5). */
+/*
+ * Trailer bytes of a record with plen payload bytes: the tag (and TLS 1.3's
+ * inner type byte), or MAC and minimal padding, as sys/kern/uipc_ktls.c
+ * ktls_frame() sizes it.
+ */
 size_t
 trailer_len(const struct test_suite *s, size_t plen)
 {
@@ -255,6 +262,19 @@ ctx_free_run(struct ctx *c, struct rlog *l, void *plain, void *p)
 	free(p);
 	rlog_free(l);
 	ctx_free(c);
+}
+
+void
+ctx_finish(struct ctx *c, const void *p, size_t len, struct rlog *l)
+{
+	uint8_t *plain;
+	size_t plen;
+
+	ctx_close(c);
+	ctx_decrypt(c, &plain, &plen, l);
+	assert_int_equal(plen, len);
+	assert_memory_equal(plain, p, len);
+	free(plain);
 }
 
 uint8_t *

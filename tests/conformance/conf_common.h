@@ -83,9 +83,15 @@ int rlog_cb(void *arg, const struct oracle_record *rec);
 void rlog_free(struct rlog *l);
 /*
  * The end of one run: free the decrypted plaintext and the payload (both
- * malloc'd), the log and the session (ctx_free()).
+ * malloc'd; either may be NULL), the log and the session (ctx_free()).
  */
 void ctx_free_run(struct ctx *c, struct rlog *l, void *plain, void *p);
+/*
+ * The end of a run whose wire must carry exactly p[0..len): ctx_close(),
+ * ctx_decrypt() into l and compare the plaintext with p.  The caller checks
+ * the records in l, then frees with ctx_free_run(c, l, NULL, p).
+ */
+void ctx_finish(struct ctx *c, const void *p, size_t len, struct rlog *l);
 uint8_t *payload(struct ctx *c, size_t len);
 void write_all(struct ctx *c, const void *buf, size_t len);
 void send_type_all(struct ctx *c, uint8_t type, const void *buf, size_t len);
@@ -103,5 +109,12 @@ void conf_sf_mode(bool async, bool cold);
 void conf_sf_reset(void);
 int conf_main(const char *group, const struct conf_test *tests, size_t ntests,
     const struct test_suite *suites, int nsuites);
+/* main() of a group that runs the table tests over every valid suite. */
+#define CONF_MAIN(group, tests)                                             \
+	int main(void)                                                      \
+	{                                                                   \
+		return (conf_main(group, tests, nitems(tests), test_suites, \
+		    test_nsuites));                                         \
+	}
 
 #endif /* !_TESTS_CONF_COMMON_H_ */

@@ -252,8 +252,9 @@ rec_mem(const struct golden_record *r)
  * and trailers included), 8 x hiwat - (their mbuf memory: MSIZE and a
  * page per page each, sys/kern/uipc_sockbuf.c sballoc() and
  * sbreserve_locked())), then a non-blocking write or control send.  The
- * test predicts the return value and count from FreeBSD's rules (spec
- * 3.2) and golden the records of what was accepted, with that space.
+ * test predicts the return value and count from FreeBSD's rules
+ * (sys/kern/uipc_socket.c sosend_generic()) and golden the records of what
+ * was accepted, with that space.
  */
 static void
 test_golden_limited(void **state)
@@ -304,7 +305,7 @@ test_golden_limited(void **state)
 			}
 			len = 1 + rand_len(&c.h.rng);
 			ctl = test_rng_u64(&c.h.rng) % 3 == 0;
-			/* FreeBSD's rules (spec 3.2), non-blocking. */
+			/* sosend_generic()'s rules, non-blocking. */
 			if (ctl && (long)len > hiwat) {
 				want_err = EMSGSIZE;
 				want_n = 0;
@@ -363,11 +364,4 @@ static const struct conf_test golden_tests[] = {
 	{ "GOLDEN-LIMITED", test_golden_limited, conf_all },
 };
 
-int
-main(void)
-{
-
-	return (conf_main("golden", golden_tests,
-	    sizeof(golden_tests) / sizeof(golden_tests[0]), test_suites,
-	    test_nsuites));
-}
+CONF_MAIN("golden", golden_tests)

@@ -13,8 +13,9 @@
  * control records, sendfile (from a few files made once per process),
  * wire limits and drains, scheduler steps, buffer changes, shutdown and
  * drop.  Checks, each an abort() so that libFuzzer reports it:
- *   - every call returns what sosend/vn_sendfile may return in that state
- *     (spec 3.2), and never less than everything when space was ample;
+ *   - every call returns what sosend_generic()/vn_sendfile() may return
+ *     in that state (docs/conformance.md, groups A, C and D), and never
+ *     less than everything when space was ample;
  *   - ksim_sbstat() (which runs SBCHECK) after every operation;
  *   - the wire decrypts with the independent oracle to exactly the bytes
  *     accepted (a prefix of them after a drop), record types as
@@ -222,7 +223,7 @@ note_records(struct state *st, uint64_t s0, uint64_t s1, uint8_t type,
 	size_t ng, n;
 	int gerr;
 
-	n = s1 - s0; /* modulo 2^64: no wrap check (spec 4) */
+	n = s1 - s0; /* modulo 2^64: ktls_seq() has no wrap check */
 	FUZZ_CHECK(n < (1u << 20));
 	g = NULL;
 	ng = 0;
@@ -262,10 +263,11 @@ note_records(struct state *st, uint64_t s0, uint64_t s1, uint8_t type,
 
 /*
  * The result of a write or control send, given the state before it
- * (spec 3.2): EINVAL for an empty send unless the suite permits empty
- * records, EPIPE once shut down or dropped, EMSGSIZE for a control send
- * above sb_hiwat, else success or EWOULDBLOCK with nothing sent; an
- * atomic send is all or nothing; ample space means all of it.
+ * (sys/kern/uipc_socket.c sosend_generic()): EINVAL for an empty send unless
+ * the suite permits empty records, EPIPE once shut down or dropped, EMSGSIZE
+ * for a control send above sb_hiwat, else success or EWOULDBLOCK with
+ * nothing sent; an atomic send is all or nothing; ample space means all of
+ * it.
  */
 static void
 check_send(struct state *st, bool control, size_t len, long space, u_int hiwat,
@@ -273,7 +275,7 @@ check_send(struct state *st, bool control, size_t len, long space, u_int hiwat,
 {
 
 	FUZZ_CHECK(written >= 0 && (size_t)written <= len);
-	/* Only TLS 1.0 takes an empty send (spec section 3.2). */
+	/* Only TLS 1.0 takes an empty send (ktls_permit_empty_frames()). */
 	if (len == 0 && !is_tls10(st->suite)) {
 		FUZZ_CHECK(error == EINVAL && written == 0);
 		return;

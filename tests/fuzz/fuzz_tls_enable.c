@@ -64,7 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                       \
 	} while (0)
 
-/* LP64 sizes from sys/ktls.h (spec section 1.3), spelled out on purpose. */
+/*
+ * LP64 sizes of FreeBSD's struct tls_enable and tls_enable_v0
+ * (sys/sys/ktls.h), spelled out on purpose.
+ */
 #define EN_SIZE 64
 #define EN_V0_SIZE 56
 _Static_assert(sizeof(struct tls_enable) == EN_SIZE, "tls_enable size");
@@ -176,7 +179,10 @@ suite_valid(const struct tls_enable *en)
 	}
 }
 
-/* What the software backend accepts as a key (spec 9.1, ktls_try_sw). */
+/*
+ * What the software backend accepts as a key (sys/opencrypto/ktls_ocf.c
+ * ktls_ocf_try(), reached through ktls_try_sw()).
+ */
 static bool
 key_valid(const struct tls_enable *en)
 {
@@ -474,8 +480,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/*
 	 * A v0 option's last bytes are the struct's tail padding, where the
 	 * current layout has rec_seq[0..5]: left as the input chose them, and
-	 * the kernel must still start at sequence number 0 (spec section 1.3;
-	 * regression seed v0-padding-recseq).
+	 * the kernel must still start at sequence number 0
+	 * (sys/kern/uipc_ktls.c ktls_copyin_tls_enable() zeroes rec_seq for a
+	 * v0 option; regression seed v0-padding-recseq).
 	 */
 	/* What the kernel reads: v0 by size, else the full struct. */
 	s.en = raw;

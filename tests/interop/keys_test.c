@@ -4,10 +4,10 @@
  * The key hand-off (sim/server/handoff.c, ssl_tap.c) against a real TLS
  * client.  A client and a server SSL complete a handshake over memory BIOs;
  * the server's struct tls_enable is derived; the test then protects
- * application records by hand with plain EVP, as shared/spec/freebsd-ktls.md
- * section 2 says the kernel does, and the client SSL must accept them with
- * SSL_read().  Nothing from src/ is used, so this checks the hand-over
- * (keys, IV, sequence number) independently of the simulated kernel.
+ * application records by hand with plain EVP, as FreeBSD's kernel does
+ * (docs/record-layouts.md), and the client SSL must accept them with
+ * SSL_read().  Nothing from src/ is used, so this checks the hand-over (keys,
+ * IV, sequence number) independently of the simulated kernel.
  */
 
 #include <stdarg.h>
@@ -201,9 +201,11 @@ ks_aead(const struct tls_enable *en, const uint8_t *nonce, const uint8_t *aad,
 }
 
 /*
- * Protect one record of type 'type' the way ktls_ocf.c does
- * (shared/spec/freebsd-ktls.md 2.2-2.5).  *cbc_iv carries the TLS 1.0
- * chained IV from record to record.  Returns the record length.
+ * Protect one record of type 'type' the way FreeBSD's
+ * sys/opencrypto/ktls_ocf.c does (ktls_ocf_tls12_aead_encrypt(),
+ * ktls_ocf_tls13_aead_encrypt(), ktls_ocf_tls_cbc_encrypt()).  *cbc_iv
+ * carries the TLS 1.0 chained IV from record to record.  Returns the record
+ * length.
  */
 static size_t
 ks_seal(const struct tls_enable *en, uint64_t seq, uint8_t type,

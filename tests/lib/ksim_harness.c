@@ -335,26 +335,50 @@ harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
 	test_random_printable(&h->rng, k->auth_key, sizeof(k->auth_key));
 }
 
+void
+harness_tls_enable(const struct harness_keys *k, struct tls_enable *en)
+{
+
+	memset(en, 0, sizeof(*en));
+	en->cipher_key = k->cipher_key;
+	en->cipher_key_len = k->suite->cipher_key_len;
+	en->iv = k->suite->iv_len ? k->iv : NULL;
+	en->iv_len = k->suite->iv_len;
+	en->auth_key = k->suite->auth_key_len ? k->auth_key : NULL;
+	en->auth_key_len = k->suite->auth_key_len;
+	en->auth_algorithm = k->suite->auth_algorithm;
+	en->cipher_algorithm = k->suite->cipher_algorithm;
+	en->tls_vmajor = TLS_MAJOR_VER_ONE;
+	en->tls_vminor = (uint8_t)k->suite->tls_vminor;
+	for (int i = 0; i < 8; i++)
+		en->rec_seq[i] = (uint8_t)(k->seqno >> (56 - 8 * i));
+}
+
 int
 harness_enable(struct socket *so, const struct harness_keys *k)
 {
 	struct tls_enable en;
 
-	memset(&en, 0, sizeof(en));
-	en.cipher_key = k->cipher_key;
-	en.cipher_key_len = k->suite->cipher_key_len;
-	en.iv = k->suite->iv_len ? k->iv : NULL;
-	en.iv_len = k->suite->iv_len;
-	en.auth_key = k->suite->auth_key_len ? k->auth_key : NULL;
-	en.auth_key_len = k->suite->auth_key_len;
-	en.auth_algorithm = k->suite->auth_algorithm;
-	en.cipher_algorithm = k->suite->cipher_algorithm;
-	en.tls_vmajor = TLS_MAJOR_VER_ONE;
-	en.tls_vminor = k->suite->tls_vminor;
-	for (int i = 0; i < 8; i++)
-		en.rec_seq[i] = (uint8_t)(k->seqno >> (56 - 8 * i));
+	harness_tls_enable(k, &en);
 	return (ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_ENABLE, &en,
 	    sizeof(en)));
+}
+
+int
+harness_sendmsg(struct socket *so, const void *buf, size_t len, int flags,
+    const void *control, size_t controllen, ssize_t *written)
+{
+	struct iovec iov;
+	struct msghdr msg;
+
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = (void *)(uintptr_t)control;
+	msg.msg_controllen = (socklen_t)controllen;
+	return (ksim_sendmsg(so, &msg, flags, written));
 }
 
 int
@@ -366,8 +390,6 @@ harness_sendmsg_cmsg(struct socket *so, int level, int type,
 		struct cmsghdr hdr;
 		uint8_t buf[CMSG_SPACE(16)];
 	} cm;
-	struct iovec iov;
-	struct msghdr msg;
 
 	memset(&cm, 0, sizeof(cm));
 	cm.hdr.cmsg_level = level;
@@ -375,15 +397,8 @@ harness_sendmsg_cmsg(struct socket *so, int level, int type,
 	cm.hdr.cmsg_len = CMSG_LEN(dlen);
 	if (dlen > 0)
 		memcpy(CMSG_DATA(&cm.hdr), data, dlen);
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = &cm;
-	msg.msg_controllen =
-	    (socklen_t)(controllen ? controllen : CMSG_SPACE(dlen));
-	return (ksim_sendmsg(so, &msg, 0, written));
+	return (harness_sendmsg(so, buf, len, 0, &cm,
+	    controllen ? controllen : CMSG_SPACE(dlen), written));
 }
 
 int

@@ -25,6 +25,7 @@ struct ktls_session;
 struct socket;
 struct platform;
 struct tcp_wire;
+struct tls_enable;
 
 enum harness_runner { HARNESS_DET, HARNESS_RT };
 
@@ -103,8 +104,17 @@ void harness_sndbuf(struct socket *so, u_int hiwat, u_int lowat);
 /* Random printable keys (as FreeBSD's ktls_test.c) and the given seqno. */
 void harness_keys(struct harness *h, const struct test_suite *s, uint64_t seqno,
     struct harness_keys *k);
+/* The TCP_TXTLS_ENABLE argument for k, FreeBSD's layout (sys/sys/ktls.h). */
+void harness_tls_enable(const struct harness_keys *k, struct tls_enable *en);
 /* setsockopt(TCP_TXTLS_ENABLE) with k; returns the errno. */
 int harness_enable(struct socket *so, const struct harness_keys *k);
+/*
+ * sendmsg() of buf[0..len) as one iovec, with flags and the control buffer
+ * (NULL, 0 for none) as given; returns the errno, the bytes taken in
+ * *written.
+ */
+int harness_sendmsg(struct socket *so, const void *buf, size_t len, int flags,
+    const void *control, size_t controllen, ssize_t *written);
 /* sendmsg() with a TLS_SET_RECORD_TYPE control message. */
 int harness_send_type(struct socket *so, uint8_t type, const void *buf,
     size_t len, ssize_t *written);

@@ -322,7 +322,7 @@ oracle_nonce_once(struct oracle *o, const uint8_t *nonce, size_t len,
 /*
  * The largest legal value of the header length field: explicit IV or nonce
  * + 2^14 bytes of plaintext + the largest trailer the suite can produce
- * (conformance.md 1.3 step 1).
+ * (the bound FreeBSD's ktls_test.c sizes its receive buffer by).
  */
 static size_t
 oracle_max_body(const struct oracle *o)

@@ -4,13 +4,12 @@
  * The independent decryptor ("oracle").  Written with plain OpenSSL EVP and
  * nothing from src/, it parses a transmitted byte stream into TLS records
  * and checks each one the way FreeBSD's tests/sys/kern/ktls_test.c checks
- * the kernel (shared/spec/conformance.md section 1.3), plus the stricter
- * RFC rules: every CBC padding byte equals the padding length and the
- * padding is minimal; TLS 1.3 carries exactly one inner type byte and no
- * padding; records never exceed the suite's maximum size; no nonce (AEAD)
- * or IV (CBC) protects two records of one oracle, i.e. one key on one
- * connection (the GCM 1.2 explicit nonce is taken from the wire, so only
- * this catches a sender that repeats it).
+ * the kernel (decrypt_tls_record()), plus the stricter RFC rules: every CBC
+ * padding byte equals the padding length and the padding is minimal; TLS 1.3
+ * carries exactly one inner type byte and no padding; records never exceed
+ * the suite's maximum size; no nonce (AEAD) or IV (CBC) protects two records
+ * of one oracle, i.e. one key on one connection (the GCM 1.2 explicit nonce
+ * is taken from the wire, so only this catches a sender that repeats it).
  */
 
 #ifndef _TESTS_ORACLE_H_

@@ -67,17 +67,6 @@ static X509 *cert;
 static uint8_t c_ap_secret[48];
 static size_t c_ap_secret_len;
 
-static const struct test_suite *
-find_suite(const char *name)
-{
-	int i;
-
-	for (i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	return (NULL);
-}
-
 static int
 group_setup(void **state)
 {
@@ -255,7 +244,7 @@ test_interop(void **state)
 	int i, rc, wrote, first_type;
 	const size_t total = 40000;
 
-	s = find_suite(tc->suite);
+	s = test_suite_named(tc->suite);
 	assert_non_null(s);
 	cctx = SSL_CTX_new(TLS_client_method());
 	sctx = SSL_CTX_new(TLS_server_method());

@@ -38,18 +38,6 @@ struct keys {
 	uint8_t auth[48];
 };
 
-static const struct test_suite *
-find_suite(const char *name)
-{
-	int i;
-
-	for (i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			return (&test_suites[i]);
-	fail_msg("no suite %s", name);
-	return (NULL);
-}
-
 static void
 make_keys(struct test_rng *rng, struct keys *k)
 {
@@ -140,7 +128,7 @@ log_cb(void *arg, const struct oracle_record *rec)
 static void
 test_rfc8448_server(void **state)
 {
-	const struct test_suite *s = find_suite("aes128_gcm_1_3");
+	const struct test_suite *s = test_suite_named("aes128_gcm_1_3");
 	uint8_t *key, *iv, *nst, *app, *alert, *pay, *pfx, *stream, *plain;
 	size_t kl, ivl, nl, al, alrl, pl, pfl, plen, nrec;
 	struct rec_log log = { 0 };
@@ -216,7 +204,7 @@ test_rfc8448_server(void **state)
 static void
 test_rfc8448_client(void **state)
 {
-	const struct test_suite *s = find_suite("aes128_gcm_1_3");
+	const struct test_suite *s = test_suite_named("aes128_gcm_1_3");
 	uint8_t *key, *iv, *app, *alert, *pay, *stream, *plain;
 	size_t kl, ivl, al, alrl, pl, plen, nrec;
 	struct oracle *o;
@@ -645,7 +633,7 @@ test_nonce_reuse_rejected(void **state)
 static void
 test_incomplete_and_limits(void **state)
 {
-	const struct test_suite *s = find_suite("aes128_gcm_1_2");
+	const struct test_suite *s = test_suite_named("aes128_gcm_1_2");
 	struct oracle_record r;
 	struct test_rng rng;
 	struct oracle *o;
@@ -707,7 +695,7 @@ stop_cb(void *arg, const struct oracle_record *rec)
 static void
 test_callback_stops(void **state)
 {
-	const struct test_suite *s = find_suite("chacha20_poly1305_1_2");
+	const struct test_suite *s = test_suite_named("chacha20_poly1305_1_2");
 	uint8_t stream[4 * 64], pay[8] = "abcdefgh", *plain;
 	struct test_rng rng;
 	struct oracle *o;

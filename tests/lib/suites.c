@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * The suite tables, expanded once from the X-macros in suites.h so that
- * every test iterates the same matrix (shared/spec/conformance.md 1.2).
+ * every test iterates the same matrix (docs/conformance.md, "Suites").
  */
 
 #include <setjmp.h>

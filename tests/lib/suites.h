@@ -5,7 +5,7 @@
  * of FreeBSD's tests/sys/kern/ktls_test.c).  Columns:
  *   name, cipher_algorithm, cipher key length, auth_algorithm,
  *   auth key length (= hash length), TLS minor version, tls_enable iv_len.
- * shared/spec/conformance.md section 1.2.
+ * The matrix is described in docs/conformance.md, "Suites".
  */
 
 #ifndef _TESTS_SUITES_H_
@@ -63,7 +63,10 @@
 /* All 16 valid transmit suites. */
 #define ALL_SUITES(M) AES_CBC_SUITES(M) AES_GCM_SUITES(M) CHACHA20_SUITES(M)
 
-/* The 11 combinations FreeBSD rejects with EINVAL (section 1.2). */
+/*
+ * The 11 combinations FreeBSD rejects with EINVAL (ktls_test.c's
+ * INVALID_CIPHER_SUITES; sys/kern/uipc_ktls.c ktls_create_session()).
+ */
 #define INVALID_SUITES(M)                                                      \
 	M(aes128_cbc_1_0_sha256, CRYPTO_AES_CBC, 16, CRYPTO_SHA2_256_HMAC, 32, \
 	    TLS_MINOR_VER_ZERO, 16)                                            \

@@ -186,7 +186,7 @@ static uint64_t bign;
 static void
 big_one(const char *name)
 {
-	const struct test_suite *s = NULL;
+	const struct test_suite *s = test_suite_named(name);
 	struct harness h;
 	struct harness_keys k;
 	struct socket *so;
@@ -195,10 +195,6 @@ big_one(const char *name)
 	double t0, t1;
 	off_t sb;
 
-	for (int i = 0; i < test_nsuites; i++)
-		if (strcmp(test_suites[i].name, name) == 0)
-			s = &test_suites[i];
-	assert_non_null(s);
 	ktls_sim_async = false;
 	harness_init(&h, HARNESS_RT, 42, 2);
 	harness_keys(&h, s, 0x1234567890ull, &k);

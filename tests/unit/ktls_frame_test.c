@@ -1,11 +1,11 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Unit tests for ktls_frame() and ktls_seq() (src/kern/uipc_ktls.c,
- * shared/spec/freebsd-ktls.md sections 2, 3.1 and 4): per-suite header
- * bytes, hlen/tlen, CBC trailer lengths, the TLS 1.2 GCM explicit nonce
- * counter, TLS 1.1+ CBC random explicit IVs, TLS 1.3 inner type, SW-mode
- * not-ready marking and sequence numbers assigned at append time.
+ * Unit tests for ktls_frame() and ktls_seq() (src/kern/uipc_ktls.c;
+ * docs/record-layouts.md): per-suite header bytes, hlen/tlen, CBC trailer
+ * lengths, the TLS 1.2 GCM explicit nonce counter, TLS 1.1+ CBC random
+ * explicit IVs, TLS 1.3 inner type, SW-mode not-ready marking and sequence
+ * numbers assigned at append time.
  */
 
 #include <sys/socket.h>
@@ -197,7 +197,10 @@ test_frame_all_suites(void **state)
 	}
 }
 
-/* CBC trailers for P = 0..64 and 16384 against the section 2.5 formula. */
+/*
+ * CBC trailers for P = 0..64 and 16384 against the minimal-padding formula
+ * (docs/record-layouts.md, "Per suite").
+ */
 static void
 test_cbc_trailer_lengths(void **state)
 {
@@ -227,7 +230,7 @@ test_cbc_trailer_lengths(void **state)
 			    len == 0 ? 1 : howmany(len, PAGE_SIZE));
 			m_freem(m);
 		}
-		/* Spec 2.6 worked examples. */
+		/* docs/record-layouts.md, "Worked examples (P = 100)". */
 		if (s->tls_vminor == TLS_MINOR_VER_TWO &&
 		    s->auth_algorithm == CRYPTO_SHA1_HMAC) {
 			int len = 100, enq;
@@ -278,7 +281,7 @@ test_gcm12_nonce_counter(void **state)
 		uint64_t start, now;
 		int enq, i = 0;
 
-		fix_init(&f, &test_suites[10], 300 + r, 5); /* aes128_gcm_1_2 */
+		fix_init(&f, test_suite_named("aes128_gcm_1_2"), 300 + r, 5);
 		assert_string_equal(f.k.suite->name, "aes128_gcm_1_2");
 		memcpy(&start, f.tls->params.iv + 8, sizeof(start));
 		starts[r] = start;
@@ -315,7 +318,8 @@ test_gcm12_nonce_counter(void **state)
 			struct mbuf *top;
 			int enq;
 
-			fix_init(&f, &test_suites[10], 310 + r, 0);
+			fix_init(&f, test_suite_named("aes128_gcm_1_2"),
+			    310 + r, 0);
 			top = plain_records(one, 1, 'g');
 			ktls_frame(top, f.tls, &enq, TLS_RLTYPE_APP);
 			memcpy(first[r], top->m_epg_hdr + 5, 8);

@@ -2,12 +2,12 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Unit tests for KTLS session lifetime and worker ordering
- * (src/kern/uipc_ktls.c, shared/spec/freebsd-ktls.md sections 5.3, 5.4
- * and 5.8): per-record session references taken by ktls_frame() and
+ * (src/kern/uipc_ktls.c after FreeBSD's ktls_enqueue(), ktls_encrypt() and
+ * mb_free_extpg()): per-record session references taken by ktls_frame() and
  * dropped after encryption, a session outliving its socket while a record
- * holds it (deferred free through the worker), stats.active returning to
- * its baseline, and TLS 1.0 batches enqueued out of sequence order being
- * parked and released in order.
+ * holds it (deferred free through the worker), stats.active returning to its
+ * baseline, and TLS 1.0 batches enqueued out of sequence order being parked
+ * and released in order.
  */
 
 #include <sys/socket.h>
@@ -318,7 +318,7 @@ test_session_outlives_socket(void **state)
 }
 
 /*
- * TLS 1.0 (section 5.4): batches enqueued out of sequence order wait in
+ * TLS 1.0 (ktls_enqueue()): batches enqueued out of sequence order wait in
  * pending_records and are released in order; the chained CBC IV makes
  * the oracle fail on any reordering.
  */

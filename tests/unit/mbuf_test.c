@@ -1,12 +1,13 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Unit tests for src/kern/uipc_mbuf.c: vm_page reference counts,
- * M_EXTPG allocation and geometry (m_uiotombuf), the header | pages |
- * trailer data walkers (m_copydata, m_to_iovec) against a flat reference
- * buffer, front trims through m_epg_off, mb_free_notready() and the
- * m_chain_check() invariant checker (shared/spec/freebsd-ktls.md 1.6,
- * 3.2 step 6, 5.7).
+ * Unit tests for src/kern/uipc_mbuf.c: vm_page reference counts, M_EXTPG
+ * allocation and geometry (m_uiotombuf), the header | pages | trailer data
+ * walkers (m_copydata, m_to_iovec) against a flat reference buffer, front
+ * trims through m_epg_off, mb_free_notready() and the m_chain_check()
+ * invariant checker (FreeBSD's sys/sys/mbuf.h M_EXTPG fields,
+ * sys/kern/uipc_mbuf.c m_uiotombuf_nomap(), sys/kern/kern_mbuf.c
+ * mb_free_notready()).
  */
 
 #include <sys/types.h>

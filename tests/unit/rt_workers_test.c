@@ -84,9 +84,11 @@ run_writers(bool async, bool use_sendfile)
 	harness_init(&h, HARNESS_RT, 7, 2);
 	for (int i = 0; i < NSOCK; i++) {
 		/* GCM 1.2, GCM 1.3, ChaCha 1.3 and CBC 1.0 (ordered). */
-		static const int pick[NSOCK] = { 10, 12, 15, 0 };
+		static const char *const pick[NSOCK] = { "aes128_gcm_1_2",
+			"aes128_gcm_1_3", "chacha20_poly1305_1_3",
+			"aes128_cbc_1_0_sha1" };
 
-		suite = &test_suites[pick[i]];
+		suite = test_suite_named(pick[i]);
 		wire_init(&w[i].wire);
 		w[i].so = harness_socket(&h, &w[i].wire, (uint32_t)i);
 		harness_keys(&h, suite, 1000 * i, &w[i].keys);

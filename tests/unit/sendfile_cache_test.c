@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Unit tests for the simulated page cache behind sendfile(2)
- * (src/kern/kern_sendfile.c, shared/spec/freebsd-ktls.md section 6):
+ * (src/kern/kern_sendfile.c, after FreeBSD's vn_sendfile()):
  * cold and cached reads give identical bytes (with and without KTLS, so
  * encryption must never write into cached pages), a rewritten file never
  * serves stale pages, and a small cache budget bounds memory while
@@ -95,8 +95,10 @@ test_cold_vs_cached(void **state)
 		size_t n;
 	} ranges[] = { { 0, 50000 }, { 1234, 30000 }, { 4096, 4096 },
 		{ 49999, 1 }, { 8191, 16386 } };
-	const struct test_suite *suites[] = { NULL, &test_suites[10],
-		&test_suites[0], &test_suites[15] };
+	const struct test_suite *suites[] = { NULL,
+		test_suite_named("aes128_gcm_1_2"),
+		test_suite_named("aes128_cbc_1_0_sha1"),
+		test_suite_named("chacha20_poly1305_1_3") };
 	struct test_rng rng;
 	uint8_t *contents;
 	int fd;
@@ -150,7 +152,8 @@ test_changed_file(void **state)
 	sendfile_sim_cache_flush();
 	fd = harness_tmpfile(&rng, 20000, &contents);
 	expect_file_bytes(1, NULL, fd, contents, 0, 20000);
-	expect_file_bytes(2, &test_suites[10], fd, contents, 0, 20000);
+	expect_file_bytes(2, test_suite_named("aes128_gcm_1_2"), fd, contents,
+	    0, 20000);
 	for (int gen = 0; gen < 3; gen++) {
 		rewrite(fd, &rng, contents, 20000);
 		/* Explicit, distinct mtime. */
@@ -158,8 +161,8 @@ test_changed_file(void **state)
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
 		assert_int_equal(futimens(fd, ts), 0);
 		expect_file_bytes(10 + gen, NULL, fd, contents, 0, 20000);
-		expect_file_bytes(20 + gen, &test_suites[12], fd, contents, 100,
-		    19000);
+		expect_file_bytes(20 + gen, test_suite_named("aes128_gcm_1_3"),
+		    fd, contents, 100, 19000);
 	}
 	/* Growing the file: the new tail is served too. */
 	contents = realloc(contents, 30000);
@@ -237,8 +240,8 @@ test_cache_budget(void **state)
 	for (int i = 0; i < 3; i++) {
 		expect_file_bytes(2 + i, NULL, fd, contents, 0, flen);
 		assert_true(sendfile_sim_cache_resident() <= 4);
-		expect_file_bytes(10 + i, &test_suites[10], fd, contents,
-		    777 * (i + 1), flen - 777 * (i + 1) - 5);
+		expect_file_bytes(10 + i, test_suite_named("aes128_gcm_1_2"),
+		    fd, contents, 777 * (i + 1), flen - 777 * (i + 1) - 5);
 		assert_true(sendfile_sim_cache_resident() <= 4);
 	}
 	/* Budget 0: nothing cached, still correct. */

@@ -2,11 +2,11 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Unit tests for src/kern/uipc_sockbuf.c: the not-ready accounting of
- * shared/spec/freebsd-ktls.md section 5.7 (sb_acc, sb_ccc, sb_fnrdy,
- * M_NOTREADY/M_BLOCKED), the mbuf memory of sballoc()/sbfree() (sb_mbcnt)
- * and sbspace(), sbready() in and out of order, sbdrop_locked() and
- * sbflush_locked(), as tables and as a randomized comparison with a small
- * reference model.
+ * FreeBSD's sys/kern/uipc_sockbuf.c sballoc() and sbready() (sb_acc, sb_ccc,
+ * sb_fnrdy, M_NOTREADY/M_BLOCKED), the mbuf memory of sballoc()/sbfree()
+ * (sb_mbcnt) and sbspace(), sbready() in and out of order, sbdrop_locked()
+ * and sbflush_locked(), as tables and as a randomized comparison with a
+ * small reference model.
  */
 
 #include <sys/types.h>
@@ -134,7 +134,7 @@ idx_of(struct sockbuf *sb, struct mbuf *target)
 	return (-2);
 }
 
-/* ---- table-driven section 5.7 rules -------------------------------- */
+/* ---- table-driven sballoc()/sbready() rules ------------------------- */
 
 enum opcode { APPEND, READY, DROP, END };
 
@@ -324,9 +324,9 @@ test_rules_batch(void **state)
 }
 
 /*
- * Section 5.7: "Otherwise (an out-of-order completion, or m0 still
- * partially not ready): data stays blocked; returns EINPROGRESS."
- * FreeBSD's sbready() returns EINPROGRESS when m0 == sb_fnrdy but only
+ * An out-of-order completion, or a blocker still partly not ready, leaves
+ * the data blocked: FreeBSD's sbready() returns EINPROGRESS when
+ * m0 == sb_fnrdy but only
  * some of its pages completed (if (m0 == m) return (EINPROGRESS)).
  */
 static void
