@@ -98,6 +98,11 @@ struct ifnet {
 	 * once nothing (route, send tag) refers to it.
 	 */
 	volatile u_int if_refcount;
+	/*
+	 * SIM: the interface calls tcp_output_kick() when it has room again
+	 * (the byte wire), so its ENOBUFS needs no retransmission timer.
+	 */
+	bool if_kicks;
 	/* Output counters (if_data). */
 	uint64_t if_opackets;
 	uint64_t if_obytes;

@@ -98,6 +98,7 @@ if_wire_alloc(struct tcpcb *tp, const struct tcp_wire *tw)
 	iw->iw_ifnet.if_capabilities = IFCAP_MEXTPG;
 	iw->iw_ifnet.if_capenable = IFCAP_MEXTPG;
 	iw->iw_ifnet.if_transmit = if_wire_transmit;
+	iw->iw_ifnet.if_kicks = true;
 	iw->iw_nh.nh_ifp = &iw->iw_ifnet;
 	iw->iw_nh.nh_mtu = 1500;
 	if_ref(&iw->iw_ifnet);

@@ -14,6 +14,8 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 
+#include "net/if_var.h"
+#include "net/route/nhop.h"
 #include "netinet/ip_var.h"
 #include "netinet/tcp_var.h"
 #include "sys/ktls.h"
@@ -207,6 +209,27 @@ tcp_output_idle(struct tcpcb *tp)
 }
 
 /*
+ * Nothing of the segment left: tcp_output()'s error path in FreeBSD arms
+ * the retransmission timer when neither it nor the persist timer runs, so
+ * a packet dropped before the wire (ip_output_send() without the
+ * session's send tag, a full interface queue) is sent again when it
+ * fires.  Without it a connection whose every packet was refused would
+ * wait for an ACK that cannot come.  An interface that calls
+ * tcp_output_kick() once it has room (the byte wire) needs no timer.
+ */
+static void
+tcp_output_enobufs(struct tcpcb *tp)
+{
+	struct nhop_object *nh = tptoinpcb(tp)->inp_route.ro_nh;
+
+	if (nh != NULL && nh->nh_ifp->if_kicks)
+		return;
+	if (!tcp_timer_active(tp, TT_REXMT) &&
+	    !tcp_timer_active(tp, TT_PERSIST))
+		tcp_timer_activate(tp, TT_REXMT, tp->t_rxtcur);
+}
+
+/*
  * tcp_output(): send what the window allows.  Called with the socket lock
  * held (SIM: it stands for the inpcb lock too) whenever data became ready,
  * an ACK arrived, a timer fired or the interface has room again.
@@ -388,8 +411,10 @@ tcp_output(struct tcpcb *tp)
 			 * the rest is tried now (a byte wire says it is full
 			 * only by taking nothing).
 			 */
-			if (error == ENOBUFS && sent == 0)
+			if (error == ENOBUFS && sent == 0) {
+				tcp_output_enobufs(tp);
 				return;
+			}
 			if (error == ENOBUFS)
 				continue;
 			if (!tcp_soft_error(error)) {
