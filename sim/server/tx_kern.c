@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
+#include "opencrypto/ktls.h"
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sys/platform.h"
@@ -65,6 +66,29 @@ tx_kern_init(int ncpus, char *why, size_t whylen)
 		return (-1);
 	}
 	return (0);
+}
+
+int
+tx_kern_set_backend(const char *name, char *why, size_t whylen)
+{
+	size_t len;
+
+	if (ktls_backend_select(name) == 0)
+		return (0);
+	len = snprintf(why, whylen, "this build has");
+	for (int i = 0; ktls_backends[i] != NULL && len < whylen; i++)
+		len += snprintf(why + len, whylen - len, " %s",
+		    ktls_backends[i]->kb_name);
+	if (len < whylen)
+		snprintf(why + len, whylen - len, " (and auto)");
+	return (-1);
+}
+
+const char *
+tx_kern_backend(void)
+{
+
+	return (ktls_backend->kb_name);
 }
 
 void
