@@ -230,6 +230,7 @@ int
 main(int argc, char **argv)
 {
 	struct platform *pl;
+	char names[64];
 	uint64_t total;
 	int ch, ncpus;
 
@@ -239,15 +240,11 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'b':
 			if (ktls_backend_select(optarg) != 0) {
-				fprintf(stderr,
-				    "ktls_bench: -b %s: no such backend; this "
-				    "build has",
-				    optarg);
-				for (int i = 0; ktls_backends[i] != NULL; i++)
-					fprintf(stderr, " %s",
-					    ktls_backends[i]->kb_name);
-				fprintf(stderr, " (and auto)\n");
-				exit(1);
+				ktls_backend_names(names, sizeof(names));
+				errx(1,
+				    "-b %s: no such backend; this build has %s "
+				    "(and auto)",
+				    optarg, names);
 			}
 			break;
 		case 'c':

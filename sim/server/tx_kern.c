@@ -71,16 +71,12 @@ tx_kern_init(int ncpus, char *why, size_t whylen)
 int
 tx_kern_set_backend(const char *name, char *why, size_t whylen)
 {
-	size_t len;
+	char names[64];
 
 	if (ktls_backend_select(name) == 0)
 		return (0);
-	len = snprintf(why, whylen, "this build has");
-	for (int i = 0; ktls_backends[i] != NULL && len < whylen; i++)
-		len += snprintf(why + len, whylen - len, " %s",
-		    ktls_backends[i]->kb_name);
-	if (len < whylen)
-		snprintf(why + len, whylen - len, " (and auto)");
+	ktls_backend_names(names, sizeof(names));
+	snprintf(why, whylen, "this build has %s (and auto)", names);
 	return (-1);
 }
 

@@ -73,6 +73,18 @@ ktls_backend_select(const char *name)
 }
 
 void
+ktls_backend_names(char *buf, size_t len)
+{
+	size_t off;
+
+	off = 0;
+	buf[0] = '\0';
+	for (int i = 0; ktls_backends[i] != NULL && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i > 0 ? " " : "",
+		    ktls_backends[i]->kb_name);
+}
+
+void
 ktls_counters_foreach(void (*fn)(void *, const char *, uint64_t), void *arg)
 {
 

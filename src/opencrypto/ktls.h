@@ -58,6 +58,8 @@ extern const struct ktls_crypto_backend *ktls_backend;
  * backend they were created with.
  */
 int ktls_backend_select(const char *name);
+/* "ipsecmb evp": the names ktls_backends[] holds, for messages. */
+void ktls_backend_names(char *buf, size_t len);
 
 /*
  * The nonce, additional data and tag of one AEAD record, as FreeBSD's

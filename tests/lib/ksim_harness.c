@@ -71,18 +71,17 @@ static void
 harness_pick_backend(void)
 {
 	const char *name;
+	char names[64];
 
 	name = getenv("KTLSIM_BACKEND");
 	if (name == NULL || *name == '\0')
 		return;
 	if (ktls_backend_select(name) != 0) {
+		ktls_backend_names(names, sizeof(names));
 		fprintf(stderr,
-		    "harness: KTLSIM_BACKEND=%s: no such backend "
-		    "in this build; it has:",
-		    name);
-		for (int i = 0; ktls_backends[i] != NULL; i++)
-			fprintf(stderr, " %s", ktls_backends[i]->kb_name);
-		fprintf(stderr, " (or auto)\n");
+		    "harness: KTLSIM_BACKEND=%s: no such backend in this "
+		    "build; it has %s (and auto)\n",
+		    name, names);
 		exit(2);
 	}
 	fprintf(stderr, "harness: crypto backend %s\n", ktls_backend->kb_name);
