@@ -135,6 +135,14 @@ int tx_kern_init(int ncpus, char *why, size_t whylen);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(void);
 /*
+ * --backend: the kernel's software crypto backend for new sessions
+ * (evp, ipsecmb or auto: ktls_backend_select()).  -1 with the names this
+ * build has in why when it has no such backend.  tx_kern_backend(): the
+ * chosen one's name.
+ */
+int tx_kern_set_backend(const char *name, char *why, size_t whylen);
+const char *tx_kern_backend(void);
+/*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls
  * back to userland TLS, as OpenSSL's ktls_start() does).

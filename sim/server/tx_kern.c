@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
+#include "opencrypto/ktls.h"
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sys/platform.h"
@@ -65,6 +66,25 @@ tx_kern_init(int ncpus, char *why, size_t whylen)
 		return (-1);
 	}
 	return (0);
+}
+
+int
+tx_kern_set_backend(const char *name, char *why, size_t whylen)
+{
+	char names[64];
+
+	if (ktls_backend_select(name) == 0)
+		return (0);
+	ktls_backend_names(names, sizeof(names));
+	snprintf(why, whylen, "this build has %s (and auto)", names);
+	return (-1);
+}
+
+const char *
+tx_kern_backend(void)
+{
+
+	return (ktls_backend->kb_name);
 }
 
 void

@@ -24,6 +24,17 @@ bool mb_use_ext_pgs = true;
 u_int ktls_maxlen = 16384;
 bool ktls_sim_async = false;
 bool ktls_sim_compat_freebsd12 = true;
+/*
+ * SIM: the software backends, fastest first (opencrypto/ktls.h); FreeBSD
+ * 12 kept a list ordered by priority (ktls_crypto_backend_register()).
+ */
+const struct ktls_crypto_backend *const ktls_backends[] = {
+#ifdef KTLS_HAVE_IPSECMB
+	&ktls_ipsecmb_backend,
+#endif
+	&ktls_ocf_backend,
+	NULL,
+};
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
 struct ktls_counters ktls_counters;
@@ -43,6 +54,35 @@ struct ktls_wq {
 
 static struct ktls_wq *ktls_wq;
 static int ktls_number_threads;
+
+int
+ktls_backend_select(const char *name)
+{
+
+	if (strcmp(name, "auto") == 0) {
+		ktls_backend = ktls_backends[0];
+		return (0);
+	}
+	for (int i = 0; ktls_backends[i] != NULL; i++) {
+		if (strcmp(ktls_backends[i]->kb_name, name) == 0) {
+			ktls_backend = ktls_backends[i];
+			return (0);
+		}
+	}
+	return (ENOENT);
+}
+
+void
+ktls_backend_names(char *buf, size_t len)
+{
+	size_t off;
+
+	off = 0;
+	buf[0] = '\0';
+	for (int i = 0; ktls_backends[i] != NULL && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i > 0 ? " " : "",
+		    ktls_backends[i]->kb_name);
+}
 
 void
 ktls_counters_foreach(void (*fn)(void *, const char *, uint64_t), void *arg)
@@ -450,14 +490,28 @@ ktls_count_sw(const struct ktls_session *tls, int delta)
 	}
 }
 
+/*
+ * SIM: the chosen backend first; a suite it declines (EOPNOTSUPP) goes to
+ * the EVP backend, which does every suite, much as FreeBSD 12's
+ * ktls_try_sw() moved down its list of backends until one took the
+ * session.  Any other error is the answer (main has one backend, whose
+ * errors reach ktls_enable_tx()).
+ */
 static int
 ktls_try_sw(struct ktls_session *tls, int direction)
 {
+	const struct ktls_crypto_backend *be;
 	int error;
 
-	error = ktls_backend->kb_try(tls, direction);
+	be = ktls_backend;
+	error = be->kb_try(tls, direction);
+	if (error == EOPNOTSUPP && be != &ktls_ocf_backend) {
+		be = &ktls_ocf_backend;
+		error = be->kb_try(tls, direction);
+	}
 	if (error != 0)
 		return (error);
+	tls->be = be;
 	tls->mode = TCP_TLS_MODE_SW;
 	ktls_count_sw(tls, 1);
 	return (0);
@@ -493,7 +547,7 @@ ktls_destroy(struct ktls_session *tls)
 	if (tls->mode == TCP_TLS_MODE_SW)
 		ktls_count_sw(tls, -1);
 	if (tls->ocf_session != NULL)
-		ktls_backend->kb_free(tls);
+		tls->be->kb_free(tls);
 	zfree(tls->params.cipher_key, tls->params.cipher_key_len);
 	zfree(tls->params.auth_key, tls->params.auth_key_len);
 	explicit_bzero(tls, sizeof(*tls));
@@ -982,7 +1036,7 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 		outiov[i].iov_len = len;
 	}
 
-	error = ktls_backend->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
+	error = tls->be->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
 	if (!anon) {
 		if (error == 0) {
 			ktls_finish_nonanon(m, newpg);

@@ -145,11 +145,18 @@ struct mbuf;
 struct sockbuf;
 struct socket;
 struct sockopt;
+struct ktls_crypto_backend;
 struct ktls_ocf_session;
 struct m_snd_tag;
 
 struct ktls_session {
+	/* The backend's per-session state (whichever backend it is). */
 	struct ktls_ocf_session *ocf_session;
+	/*
+	 * SIM: the software backend that took the session, as in FreeBSD
+	 * 12 (tls->be); main has only the OCF one.
+	 */
+	const struct ktls_crypto_backend *be;
 	/*
 	 * SIM: reserved for the NIC engine; nothing sets or reads snd_tag,
 	 * reset_pending or gen yet, and initial_offload_seqno is only set.
