@@ -142,7 +142,7 @@ OPS = [
     op("not-removed", "logic", TX, r"\bif \(!(?!=)", "if ("),
     # --- counters -------------------------------------------------------
     op("counter-removed", "count", SRC,
-       r"\b(counter_u64_add|KTLS_COUNTER_ADD)\([^;]*\);", ";"),
+       r"\bcounter_u64_add\([^;]*\);", ";"),
 ]
 
 # Survivors that need no test, keyed by operator, file, a substring of the

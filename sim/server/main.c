@@ -77,7 +77,8 @@ usage(void)
 	    "                  [--handshake-timeout s] [--header-timeout s] "
 	    "[--idle-timeout s]\n"
 	    "                  [--send-timeout s]\n"
-	    "                  [--stats] [--trace file.{txt,jsonl,pcapng}]...\n"
+	    "                  [--stats] [--stats-descriptions]\n"
+	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "defaults: --listen %s --mode sw, generated certificate and "
 	    "document root\n",
 	    SRV_DEFAULT_LISTEN);
@@ -101,6 +102,7 @@ enum {
 	OPT_HEADER_TMO,
 	OPT_SEND_TMO,
 	OPT_STATS,
+	OPT_STATS_DESCR,
 	OPT_TRACE,
 };
 
@@ -121,6 +123,7 @@ static const struct option longopts[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "stats-descriptions", no_argument, NULL, OPT_STATS_DESCR },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
 	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
@@ -270,6 +273,9 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			break;
 		case OPT_STATS:
 			s->stats_url = true;
+			break;
+		case OPT_STATS_DESCR:
+			s->stats_descr = true;
 			break;
 		case OPT_TRACE:
 			if (o->ntraces == SRV_MAX_TRACES)
