@@ -294,7 +294,7 @@ ktls_hold(struct ktls_session *tls)
 {
 
 	if (tls != NULL)
-		__atomic_add_fetch(&tls->refcount, 1, __ATOMIC_RELAXED);
+		refcount_acquire(&tls->refcount);
 	return (tls);
 }
 
@@ -302,7 +302,7 @@ static inline void
 ktls_free(struct ktls_session *tls)
 {
 
-	if (__atomic_sub_fetch(&tls->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+	if (refcount_release(&tls->refcount))
 		ktls_destroy(tls);
 }
 
