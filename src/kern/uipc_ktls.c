@@ -714,6 +714,10 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 	uint16_t tls_len;
 	int maxlen;
 
+#ifdef INVARIANTS
+	/* SIM: a chain broken before framing panics here (m_chain_check()). */
+	(void)m_chain_check(top);
+#endif
 	maxlen = tls->params.max_frame_len;
 	*enq_cnt = 0;
 	for (m = top; m != NULL; m = m->m_next) {
@@ -821,6 +825,32 @@ ktls_batched_records(struct mbuf *m)
 	return (records);
 }
 
+#ifdef INVARIANTS
+/*
+ * SIM: m_chain_check() over one batch only: the records from m whose
+ * units add up to page_count, walked as ktls_batched_records() walks them.
+ * The records behind the batch may be another batch's, already with a
+ * worker or a disk read that is changing them, so the check stops where
+ * this batch does.
+ */
+static void
+ktls_check_batch(const struct mbuf *m, int page_count)
+{
+
+	for (;;) {
+		if (m_chain_check_one(m) != 0)
+			return;
+		page_count -= m->m_epg_nrdy;
+		if (page_count <= 0)
+			break;
+		m = m->m_next;
+		KASSERT(m != NULL,
+		    ("ktls_enqueue: batch ends %d units short", page_count));
+	}
+	KASSERT(page_count == 0, ("ktls_enqueue: page count mismatch"));
+}
+#endif
+
 /*
  * ktls_enqueue(): hand a batch of not-ready records to the session's
  * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
@@ -840,6 +870,9 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		    (M_EXTPG | M_NOTREADY)),
 	    ("ktls_enqueue: %p not unready & nomap", (void *)m));
 	KASSERT(page_count != 0, ("ktls_enqueue: no pages"));
+#ifdef INVARIANTS
+	ktls_check_batch(m, page_count);
+#endif
 	tls = m->m_epg_tls;
 	KASSERT(tls->mode == TCP_TLS_MODE_SW, ("ktls_enqueue: !SW TLS"));
 
