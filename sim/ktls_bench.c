@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * ktls_bench: how much the simulated kernel costs on top of the cipher.
- * Prints figures; asserts nothing (DESIGN.md, performance budget).
+ * Prints figures; asserts nothing (docs/running.md, "Benchmarks").
  *
  *   evp        AES-256-GCM over 16 KiB buffers with plain EVP: the floor
  *   write      ksim_write through the real-time runner's workers

@@ -5,8 +5,7 @@
  * (draft-ietf-opsawg-pcapng) around synthetic Ethernet/IPv4/TCP frames.
  *
  * libpcap cannot write pcapng and Wireshark's own writer (libwiretap) is
- * GPL and needs GLib, so the few blocks needed here are written by hand;
- * see spec/style-and-libraries.md §4.
+ * GPL and needs GLib, so the few blocks needed here are written by hand.
  */
 
 #include <sys/endian.h>

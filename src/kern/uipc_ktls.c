@@ -108,10 +108,10 @@ ktls_permit_empty_frames(struct ktls_session *tls)
 }
 
 /*
- * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
- * (no rec_seq) by its size, and deep-copy the key material so later steps
- * never touch user memory.  SIM: a NULL pointer with a non-zero length is
- * the one bad user address the simulator can recognise (EFAULT).
+ * Copy one piece of key material (cipher key, IV or MAC key) of len bytes
+ * from the caller into a kernel allocation; *kaddr is NULL for len 0.
+ * SIM: a NULL pointer with a non-zero length is the one bad user address
+ * the simulator can recognise (EFAULT, as copyin() would fail).
  */
 static int
 ktls_copyin_key(const uint8_t *uaddr, int len, const uint8_t **kaddr)
@@ -129,6 +129,12 @@ ktls_copyin_key(const uint8_t *uaddr, int len, const uint8_t **kaddr)
 	return (0);
 }
 
+/*
+ * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
+ * (no rec_seq) by its size, bound the three lengths, and deep-copy the key
+ * material (ktls_copyin_key()) so later steps never touch user memory.
+ * ktls_cleanup_tls_enable() zeroes and frees the copies.
+ */
 int
 ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls)
 {
