@@ -78,7 +78,8 @@ usage(void)
 	    "[--idle-timeout s]\n"
 	    "                  [--send-timeout s] "
 	    "[--backend evp|ipsecmb|auto]\n"
-	    "                  [--stats] [--trace file.{txt,jsonl,pcapng}]...\n"
+	    "                  [--stats] [--stats-descriptions]\n"
+	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "defaults: --listen %s --mode sw --backend evp, generated "
 	    "certificate and document root\n",
 	    SRV_DEFAULT_LISTEN);
@@ -103,6 +104,7 @@ enum {
 	OPT_HEADER_TMO,
 	OPT_SEND_TMO,
 	OPT_STATS,
+	OPT_STATS_DESCR,
 	OPT_TRACE,
 };
 
@@ -124,6 +126,7 @@ static const struct option longopts[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "stats-descriptions", no_argument, NULL, OPT_STATS_DESCR },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
 	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
@@ -280,6 +283,9 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			break;
 		case OPT_STATS:
 			s->stats_url = true;
+			break;
+		case OPT_STATS_DESCR:
+			s->stats_descr = true;
 			break;
 		case OPT_TRACE:
 			if (o->ntraces == SRV_MAX_TRACES)

@@ -67,7 +67,7 @@ srv_counters_json(struct server *s)
 	     i++)
 		json_object_set_new(closes, s->closes[i].reason,
 		    json_integer((json_int_t)s->closes[i].n));
-	kern = tx_kern_counters();
+	kern = tx_kern_counters(false);
 	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
 		      "s:o},s:o}",
 	    "sim_server", "mode", s->mode == SRV_MODE_SW ? "sw" : "userland",
@@ -80,6 +80,13 @@ srv_counters_json(struct server *s)
 	    (json_int_t)s->key_updates_refused, "responses", st, "closed",
 	    closes, "tx", tx, "kern.ipc.tls",
 	    kern != NULL ? kern : json_null());
+	/* --stats-descriptions: beside the values, keyed the same way. */
+	if (o != NULL && s->stats_descr) {
+		kern = tx_kern_counters(true);
+		json_object_set_new(o, "descriptions",
+		    json_pack("{s:o}", "kern.ipc.tls",
+			kern != NULL ? kern : json_null()));
+	}
 	return (o);
 }
 

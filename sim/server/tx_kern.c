@@ -101,22 +101,35 @@ tx_kern_fini(void)
 }
 
 static void
-kern_counter_cb(void *arg, const char *name, uint64_t value)
+kern_counter_cb(void *arg, const char *leaf, const char *descr, uint64_t value)
 {
 	json_t *o = arg;
 
 	/* The kern.ipc.tls sysctl leaf name, e.g. "stats.sw_tx_inqueue". */
-	json_object_set_new(o, name, json_integer((json_int_t)value));
+	json_object_set_new(o, leaf, json_integer((json_int_t)value));
+	(void)descr;
+}
+
+static void
+kern_counter_descr_cb(void *arg, const char *leaf, const char *descr,
+    uint64_t value)
+{
+	json_t *o = arg;
+
+	json_object_set_new(o, leaf, json_string(descr));
+	(void)value;
 }
 
 json_t *
-tx_kern_counters(void)
+tx_kern_counters(bool descriptions)
 {
 	json_t *o;
 
 	o = json_object();
 	if (o != NULL)
-		ktls_counters_foreach(kern_counter_cb, o);
+		ktls_counters_foreach(descriptions ? kern_counter_descr_cb :
+						     kern_counter_cb,
+		    o);
 	return (o);
 }
 

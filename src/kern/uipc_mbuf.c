@@ -168,9 +168,10 @@ mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags)
 }
 
 /*
- * mb_free_extpg(): the storage is released; if the mbuf still holds a
- * session reference and it might be the last, the mbuf goes to the
- * session's worker so that ktls_destroy() runs there (kern_mbuf.c).
+ * mb_free_extpg(): the storage is released, then the session reference:
+ * refcount_release_if_not_last() drops it unless it is the last one, in
+ * which case the mbuf goes to the session's worker so that ktls_destroy()
+ * runs there (sys/kern/kern_mbuf.c mb_free_extpg()).
  */
 void
 mb_free_extpg(struct mbuf *m)
@@ -183,19 +184,10 @@ mb_free_extpg(struct mbuf *m)
 	m->m_ext.ext_free = NULL;
 	m->m_epg_npgs = 0;
 	tls = m->m_epg_tls;
-	/*
-	 * SIM: FreeBSD decides with refcount_release_if_not_last(), one
-	 * atomic step; here the test and the release are two, so two mbufs
-	 * freed at once may both release and the last one then runs
-	 * ktls_destroy() in its caller instead of the worker.
-	 */
-	if (tls != NULL &&
-	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
+	if (tls != NULL && !refcount_release_if_not_last(&tls->refcount)) {
 		ktls_enqueue_to_free(m);
 		return;
 	}
-	if (tls != NULL)
-		ktls_free(tls);
 	kfree(m);
 }
 

@@ -129,14 +129,14 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 
 	if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
 		if (tls13)
-			KTLS_COUNTER_ADD(ocf_tls13_gcm_encrypts, 1);
+			counter_u64_add(ocf_tls13_gcm_encrypts, 1);
 		else
-			KTLS_COUNTER_ADD(ocf_tls12_gcm_encrypts, 1);
+			counter_u64_add(ocf_tls12_gcm_encrypts, 1);
 	} else {
 		if (tls13)
-			KTLS_COUNTER_ADD(ocf_tls13_chacha20_encrypts, 1);
+			counter_u64_add(ocf_tls13_chacha20_encrypts, 1);
 		else
-			KTLS_COUNTER_ADD(ocf_tls12_chacha20_encrypts, 1);
+			counter_u64_add(ocf_tls12_chacha20_encrypts, 1);
 	}
 	return (0);
 }
@@ -219,9 +219,9 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 #ifdef INVARIANTS
 		os->next_seqno = m->m_epg_seqno + 1;
 #endif
-		KTLS_COUNTER_ADD(ocf_tls10_cbc_encrypts, 1);
+		counter_u64_add(ocf_tls10_cbc_encrypts, 1);
 	} else
-		KTLS_COUNTER_ADD(ocf_tls11_cbc_encrypts, 1);
+		counter_u64_add(ocf_tls11_cbc_encrypts, 1);
 	return (0);
 }
 

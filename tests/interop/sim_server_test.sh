@@ -124,8 +124,8 @@ ok $? "random.bin took at least 4195538/16384 records ($recs)"
 kill -USR1 "$SPID"
 sleep 0.3
 sed -n '/^{/,/^}/p' "$OUT" |
-    python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 else 1)'
-ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included"
+    python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 and "descriptions" not in d else 1)'
+ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included, no descriptions"
 stop
 [ "$STATUS" -eq 0 ]
 ok $? "clean exit on SIGTERM"
@@ -167,6 +167,19 @@ fetch_cases no-sendfile
 stop
 start userland --mode userland
 fetch_cases userland
+stop
+
+# --- --stats-descriptions: what each kern.ipc.tls counter counts ------------
+start descr --stats-descriptions
+stats_json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+k, t = d["kern.ipc.tls"], d["descriptions"]["kern.ipc.tls"]
+sys.exit(0 if len(k) >= 20 and set(t) == set(k) and
+    all(isinstance(v, int) for v in k.values()) and
+    all(isinstance(v, str) and len(v) > 10 for v in t.values()) and
+    len(set(t.values())) == len(t) else 1)'
+ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls counter"
 stop
 
 # --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
