@@ -465,3 +465,17 @@ harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents)
 		free(buf);
 	return (fd);
 }
+
+void
+harness_expect_stream(const struct harness_keys *k, const struct wire *w,
+    const void *want, size_t len, size_t nrecords)
+{
+	uint8_t *plain;
+	size_t plen, nrec;
+
+	harness_decrypt(k, w, &plain, &plen, &nrec, NULL, NULL);
+	assert_int_equal(nrec, nrecords);
+	assert_int_equal(plen, len);
+	assert_memory_equal(plain, want, len);
+	free(plain);
+}

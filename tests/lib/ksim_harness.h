@@ -136,6 +136,13 @@ void harness_decrypt(const struct harness_keys *k, const struct wire *w,
     uint8_t **plain, size_t *plen, size_t *nrecords, harness_rec_cb *cb,
     void *arg);
 
+/*
+ * Decrypt the whole wire with the oracle and fail the test unless it holds
+ * exactly nrecords records whose plaintext is want[0..len).
+ */
+void harness_expect_stream(const struct harness_keys *k, const struct wire *w,
+    const void *want, size_t len, size_t nrecords);
+
 /* Make a temporary file of len random bytes; returns an open fd. */
 int harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents);
 
