@@ -36,6 +36,13 @@ PACKAGES=(
 	python3
 	xxd
 )
+# The ipsecmb crypto backend (docs/architecture.md, "Crypto backends"):
+# Intel's library exists for x86-64 only; without it the build has the EVP
+# backend alone.
+if command -v dpkg >/dev/null 2>&1 &&
+    [ "$(dpkg --print-architecture)" = amd64 ]; then
+	PACKAGES+=(libipsec-mb-dev)
+fi
 
 log() {
 	printf 'setup: %s\n' "$*" >&2

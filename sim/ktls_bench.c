@@ -10,7 +10,9 @@
  *   sendfile-cold  the same with every page read by the simulated disk
  *
  * For each: MB/s of plaintext and CPU seconds per GiB (user + system of
- * the whole process, so worker threads count).
+ * the whole process, so worker threads count).  -b NAME picks the
+ * kernel's crypto backend for write and sendfile (evp, ipsecmb, auto:
+ * ktls_backend_select()); the evp line is always plain EVP.
  */
 
 #include <sys/resource.h>
@@ -29,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "opencrypto/ktls.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
@@ -218,7 +221,8 @@ static void
 usage(void)
 {
 
-	fprintf(stderr, "usage: ktls_bench [-c cpus] [-m MiB]\n");
+	fprintf(stderr,
+	    "usage: ktls_bench [-b evp|ipsecmb|auto] [-c cpus] [-m MiB]\n");
 	exit(1);
 }
 
@@ -226,13 +230,23 @@ int
 main(int argc, char **argv)
 {
 	struct platform *pl;
+	char names[64];
 	uint64_t total;
 	int ch, ncpus;
 
 	ncpus = 2;
 	total = 1024;
-	while ((ch = getopt(argc, argv, "c:hm:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:hm:")) != -1) {
 		switch (ch) {
+		case 'b':
+			if (ktls_backend_select(optarg) != 0) {
+				ktls_backend_names(names, sizeof(names));
+				errx(1,
+				    "-b %s: no such backend; this build has %s "
+				    "(and auto)",
+				    optarg, names);
+			}
+			break;
 		case 'c':
 			ncpus = atoi(optarg);
 			break;
@@ -247,7 +261,8 @@ main(int argc, char **argv)
 		usage();
 	total <<= 20;
 
-	printf("ktls_bench: AES-256-GCM TLS 1.3, %d worker(s)\n", ncpus);
+	printf("ktls_bench: AES-256-GCM TLS 1.3, %d worker(s), backend %s\n",
+	    ncpus, ktls_backend->kb_name);
 	bench_evp(total);
 	pl = sim_rt_create(ncpus);
 	platform_set(pl);

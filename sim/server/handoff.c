@@ -41,23 +41,34 @@ whyf(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* TLS 1.0-1.2 PRF through OpenSSL's "TLS1-PRF" KDF. */
+/* outlen bytes from OpenSSL's KDF called name: 0, or -1 on any failure. */
 static int
-kdf_tls1_prf(const char *mdname, const uint8_t *secret, size_t secretlen,
-    const uint8_t *seed, size_t seedlen, uint8_t *out, size_t outlen)
+kdf_derive(const char *name, const OSSL_PARAM *params, uint8_t *out,
+    size_t outlen)
 {
-	OSSL_PARAM params[4], *p;
 	EVP_KDF *kdf;
 	EVP_KDF_CTX *kctx;
 	int rv;
 
-	kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+	kdf = EVP_KDF_fetch(NULL, name, NULL);
 	if (kdf == NULL)
 		return (-1);
 	kctx = EVP_KDF_CTX_new(kdf);
 	EVP_KDF_free(kdf);
 	if (kctx == NULL)
 		return (-1);
+	rv = EVP_KDF_derive(kctx, out, outlen, params);
+	EVP_KDF_CTX_free(kctx);
+	return (rv == 1 ? 0 : -1);
+}
+
+/* TLS 1.0-1.2 PRF through OpenSSL's "TLS1-PRF" KDF. */
+static int
+kdf_tls1_prf(const char *mdname, const uint8_t *secret, size_t secretlen,
+    const uint8_t *seed, size_t seedlen, uint8_t *out, size_t outlen)
+{
+	OSSL_PARAM params[4], *p;
+
 	p = params;
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 	    (char *)mdname, 0);
@@ -66,9 +77,7 @@ kdf_tls1_prf(const char *mdname, const uint8_t *secret, size_t secretlen,
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED,
 	    (void *)seed, seedlen);
 	*p = OSSL_PARAM_construct_end();
-	rv = EVP_KDF_derive(kctx, out, outlen, params);
-	EVP_KDF_CTX_free(kctx);
-	return (rv == 1 ? 0 : -1);
+	return (kdf_derive("TLS1-PRF", params, out, outlen));
 }
 
 /*
@@ -82,17 +91,8 @@ kdf_tls13_expand(const char *mdname, const uint8_t *secret, size_t secretlen,
 	static const char prefix[] = "tls13 ";
 	static uint8_t empty[1];
 	OSSL_PARAM params[7], *p;
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *kctx;
-	int mode, rv;
+	int mode;
 
-	kdf = EVP_KDF_fetch(NULL, "TLS13-KDF", NULL);
-	if (kdf == NULL)
-		return (-1);
-	kctx = EVP_KDF_CTX_new(kdf);
-	EVP_KDF_free(kdf);
-	if (kctx == NULL)
-		return (-1);
 	mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
 	p = params;
 	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
@@ -106,9 +106,7 @@ kdf_tls13_expand(const char *mdname, const uint8_t *secret, size_t secretlen,
 	    (void *)label, strlen(label));
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA, empty, 0);
 	*p = OSSL_PARAM_construct_end();
-	rv = EVP_KDF_derive(kctx, out, outlen, params);
-	EVP_KDF_CTX_free(kctx);
-	return (rv == 1 ? 0 : -1);
+	return (kdf_derive("TLS13-KDF", params, out, outlen));
 }
 
 int

@@ -76,16 +76,19 @@ usage(void)
 	    "[--cpus n]\n"
 	    "                  [--handshake-timeout s] [--header-timeout s] "
 	    "[--idle-timeout s]\n"
-	    "                  [--send-timeout s]\n"
-	    "                  [--stats] [--trace file.{txt,jsonl,pcapng}]...\n"
-	    "defaults: --listen %s --mode sw, generated certificate and "
-	    "document root\n",
+	    "                  [--send-timeout s] "
+	    "[--backend evp|ipsecmb|auto]\n"
+	    "                  [--stats] [--stats-descriptions]\n"
+	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
+	    "defaults: --listen %s --mode sw --backend evp, generated "
+	    "certificate and document root\n",
 	    SRV_DEFAULT_LISTEN);
 	exit(2);
 }
 
 enum {
-	OPT_CERT = 256,
+	OPT_BACKEND = 256,
+	OPT_CERT,
 	OPT_KEY,
 	OPT_NOSENDFILE,
 	OPT_TLS10,
@@ -101,10 +104,12 @@ enum {
 	OPT_HEADER_TMO,
 	OPT_SEND_TMO,
 	OPT_STATS,
+	OPT_STATS_DESCR,
 	OPT_TRACE,
 };
 
 static const struct option longopts[] = {
+	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 	{ "ciphersuites", required_argument, NULL, OPT_SUITES },
@@ -121,6 +126,7 @@ static const struct option longopts[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "stats-descriptions", no_argument, NULL, OPT_STATS_DESCR },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
 	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
@@ -182,6 +188,7 @@ parse_listen(const char *s, struct sockaddr_storage *ss)
 static void
 srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 {
+	char why[200];
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -218,6 +225,12 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			break;
 		case 'v':
 			s->verbose = true;
+			break;
+		case OPT_BACKEND:
+			if (tx_kern_set_backend(optarg, why, sizeof(why)) != 0)
+				errx(2,
+				    "--backend: %s: no such crypto backend; %s",
+				    optarg, why);
 			break;
 		case OPT_CERT:
 			o->cert = optarg;
@@ -270,6 +283,9 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			break;
 		case OPT_STATS:
 			s->stats_url = true;
+			break;
+		case OPT_STATS_DESCR:
+			s->stats_descr = true;
 			break;
 		case OPT_TRACE:
 			if (o->ntraces == SRV_MAX_TRACES)
@@ -587,8 +603,10 @@ srv_listen(struct server *s, const struct srv_opts *o, const char *certpath)
 		addr = bound;
 		s->port = sockaddr_port(&ss);
 	}
-	srv_log("listening on %s, root %s, mode %s, %s%s", addr, s->root,
+	srv_log("listening on %s, root %s, mode %s%s%s, %s%s", addr, s->root,
 	    s->mode == SRV_MODE_SW ? "sw" : "userland",
+	    s->mode == SRV_MODE_SW ? " backend " : "",
+	    s->mode == SRV_MODE_SW ? tx_kern_backend() : "",
 	    s->use_sendfile ? "sendfile" : "write",
 	    s->stats_url ? ", /stats" : "");
 	ca = certpath[0] != '\0' ? certpath : NULL;

@@ -53,7 +53,8 @@ struct server {
 	enum srv_mode mode;
 	bool use_sendfile;
 	bool verbose;
-	bool stats_url; /* --stats: GET /stats answers with the counters */
+	bool stats_url;	  /* --stats: GET /stats answers with the counters */
+	bool stats_descr; /* --stats-descriptions: dumps say what each is */
 	/* Deadlines in seconds, 0 for none (docs/sim_server.md, "Timeouts"). */
 	int handshake_timeout; /* accept to Finished */
 	int header_timeout;    /* first byte of a request to its end */

@@ -67,18 +67,26 @@ srv_counters_json(struct server *s)
 	     i++)
 		json_object_set_new(closes, s->closes[i].reason,
 		    json_integer((json_int_t)s->closes[i].n));
-	kern = tx_kern_counters();
-	o = json_pack("{s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o},"
-		      "s:o}",
+	kern = tx_kern_counters(false);
+	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
+		      "s:o},s:o}",
 	    "sim_server", "mode", s->mode == SRV_MODE_SW ? "sw" : "userland",
-	    "accepted", (json_int_t)s->accepted, "accept_errors",
-	    (json_int_t)s->accept_errors, "active", (json_int_t)s->active,
-	    "handshake_failed", (json_int_t)s->handshake_failed, "requests",
+	    "backend", tx_kern_backend(), "accepted", (json_int_t)s->accepted,
+	    "accept_errors", (json_int_t)s->accept_errors, "active",
+	    (json_int_t)s->active, "handshake_failed",
+	    (json_int_t)s->handshake_failed, "requests",
 	    (json_int_t)s->requests, "ktls_fallbacks", (json_int_t)s->fallbacks,
 	    "key_updates", (json_int_t)s->key_updates, "key_updates_refused",
 	    (json_int_t)s->key_updates_refused, "responses", st, "closed",
 	    closes, "tx", tx, "kern.ipc.tls",
 	    kern != NULL ? kern : json_null());
+	/* --stats-descriptions: beside the values, keyed the same way. */
+	if (o != NULL && s->stats_descr) {
+		kern = tx_kern_counters(true);
+		json_object_set_new(o, "descriptions",
+		    json_pack("{s:o}", "kern.ipc.tls",
+			kern != NULL ? kern : json_null()));
+	}
 	return (o);
 }
 

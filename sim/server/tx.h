@@ -126,14 +126,23 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
 
 /*
  * The simulated kernel (tx_kern.c), process-wide: the real-time runner's
- * KTLS workers and ktls_init(); without them kern_init() fails with a
- * reason and every connection stays in userland TLS.  The counters are
- * kern.ipc.tls.* as a JSON object keyed by sysctl leaf name
- * ("stats.sw_tx_inqueue"), or NULL.
+ * KTLS workers and ktls_init(); without them tx_kern_init() fails with a
+ * reason and every connection stays in userland TLS.  tx_kern_counters()
+ * gives the kern.ipc.tls.* counters as a JSON object keyed by sysctl leaf
+ * name ("stats.sw_tx_inqueue"), their values or, with descriptions, what
+ * each one counts; NULL when out of memory.
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
 void tx_kern_fini(void);
-struct json_t *tx_kern_counters(void);
+struct json_t *tx_kern_counters(bool descriptions);
+/*
+ * --backend: the kernel's software crypto backend for new sessions
+ * (evp, ipsecmb or auto: ktls_backend_select()).  -1 with the names this
+ * build has in why when it has no such backend.  tx_kern_backend(): the
+ * chosen one's name.
+ */
+int tx_kern_set_backend(const char *name, char *why, size_t whylen);
+const char *tx_kern_backend(void);
 /*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls

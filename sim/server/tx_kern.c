@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 
 /* First: kern_compat.h defines _KERNEL, which ktls.h's prototypes need. */
+#include "opencrypto/ktls.h"
 #include "sys/socketvar.h"
 #include "sys/ktls.h"
 #include "sys/platform.h"
@@ -67,6 +68,25 @@ tx_kern_init(int ncpus, char *why, size_t whylen)
 	return (0);
 }
 
+int
+tx_kern_set_backend(const char *name, char *why, size_t whylen)
+{
+	char names[64];
+
+	if (ktls_backend_select(name) == 0)
+		return (0);
+	ktls_backend_names(names, sizeof(names));
+	snprintf(why, whylen, "this build has %s (and auto)", names);
+	return (-1);
+}
+
+const char *
+tx_kern_backend(void)
+{
+
+	return (ktls_backend->kb_name);
+}
+
 void
 tx_kern_fini(void)
 {
@@ -81,22 +101,35 @@ tx_kern_fini(void)
 }
 
 static void
-kern_counter_cb(void *arg, const char *name, uint64_t value)
+kern_counter_cb(void *arg, const char *leaf, const char *descr, uint64_t value)
 {
 	json_t *o = arg;
 
 	/* The kern.ipc.tls sysctl leaf name, e.g. "stats.sw_tx_inqueue". */
-	json_object_set_new(o, name, json_integer((json_int_t)value));
+	json_object_set_new(o, leaf, json_integer((json_int_t)value));
+	(void)descr;
+}
+
+static void
+kern_counter_descr_cb(void *arg, const char *leaf, const char *descr,
+    uint64_t value)
+{
+	json_t *o = arg;
+
+	json_object_set_new(o, leaf, json_string(descr));
+	(void)value;
 }
 
 json_t *
-tx_kern_counters(void)
+tx_kern_counters(bool descriptions)
 {
 	json_t *o;
 
 	o = json_object();
 	if (o != NULL)
-		ktls_counters_foreach(kern_counter_cb, o);
+		ktls_counters_foreach(descriptions ? kern_counter_descr_cb :
+						     kern_counter_cb,
+		    o);
 	return (o);
 }
 

@@ -30,9 +30,23 @@ u_int ktls_ifnet_permitted = 0;
 u_int ktls_ifnet_max_rexmit_pct = 2;
 bool ktls_sim_safe_mode_switch = false;
 void (*ktls_sim_switch_hook)(struct socket *so);
+/*
+ * SIM: the software backends, fastest first (opencrypto/ktls.h); FreeBSD
+ * 12 kept a list ordered by priority (ktls_crypto_backend_register()).
+ */
+const struct ktls_crypto_backend *const ktls_backends[] = {
+#ifdef KTLS_HAVE_IPSECMB
+	&ktls_ipsecmb_backend,
+#endif
+	&ktls_ocf_backend,
+	NULL,
+};
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
 
-struct ktls_counters ktls_counters;
+/* The kern.ipc.tls counters (sys/ktls.h). */
+#define KTLS_COUNTER_DEFINE(var, leaf, descr) counter_u64_t var;
+KTLS_COUNTERS(KTLS_COUNTER_DEFINE)
+#undef KTLS_COUNTER_DEFINE
 /* SIM: the record-trace sink, NULL unless sim/trace installed one. */
 struct ktls_trace_hooks *ktls_trace_hooks;
 
@@ -50,12 +64,42 @@ struct ktls_wq {
 static struct ktls_wq *ktls_wq;
 static int ktls_number_threads;
 
-void
-ktls_counters_foreach(void (*fn)(void *, const char *, uint64_t), void *arg)
+int
+ktls_backend_select(const char *name)
 {
 
-#define KTLS_COUNTER_VISIT(f, name) \
-	fn(arg, name, __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED));
+	if (strcmp(name, "auto") == 0) {
+		ktls_backend = ktls_backends[0];
+		return (0);
+	}
+	for (int i = 0; ktls_backends[i] != NULL; i++) {
+		if (strcmp(ktls_backends[i]->kb_name, name) == 0) {
+			ktls_backend = ktls_backends[i];
+			return (0);
+		}
+	}
+	return (ENOENT);
+}
+
+void
+ktls_backend_names(char *buf, size_t len)
+{
+	size_t off;
+
+	off = 0;
+	buf[0] = '\0';
+	for (int i = 0; ktls_backends[i] != NULL && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i > 0 ? " " : "",
+		    ktls_backends[i]->kb_name);
+}
+
+void
+ktls_counters_foreach(void (*fn)(void *, const char *, const char *, uint64_t),
+    void *arg)
+{
+
+#define KTLS_COUNTER_VISIT(var, leaf, descr) \
+	fn(arg, leaf, descr, counter_u64_fetch(var));
 	KTLS_COUNTERS(KTLS_COUNTER_VISIT)
 #undef KTLS_COUNTER_VISIT
 }
@@ -78,7 +122,7 @@ ktls_init(void)
 		mtx_init(&ktls_wq[i].mtx, "ktls_wq");
 		STAILQ_INIT(&ktls_wq[i].m_head);
 	}
-	counter_u64_add(ktls_counters.threads, ktls_number_threads);
+	counter_u64_add(ktls_cnt_threads, ktls_number_threads);
 	return (0);
 }
 
@@ -96,7 +140,7 @@ ktls_uninit(void)
 	kfree(ktls_wq);
 	ktls_wq = NULL;
 	vm_page_drain_sim();
-	counter_u64_add(ktls_counters.threads, -ktls_number_threads);
+	counter_u64_add(ktls_cnt_threads, -ktls_number_threads);
 	ktls_number_threads = 0;
 }
 
@@ -110,10 +154,10 @@ ktls_permit_empty_frames(struct ktls_session *tls)
 }
 
 /*
- * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
- * (no rec_seq) by its size, and deep-copy the key material so later steps
- * never touch user memory.  SIM: a NULL pointer with a non-zero length is
- * the one bad user address the simulator can recognise (EFAULT).
+ * Copy one piece of key material (cipher key, IV or MAC key) of len bytes
+ * from the caller into a kernel allocation; *kaddr is NULL for len 0.
+ * SIM: a NULL pointer with a non-zero length is the one bad user address
+ * the simulator can recognise (EFAULT, as copyin() would fail).
  */
 static int
 ktls_copyin_key(const uint8_t *uaddr, int len, const uint8_t **kaddr)
@@ -131,6 +175,12 @@ ktls_copyin_key(const uint8_t *uaddr, int len, const uint8_t **kaddr)
 	return (0);
 }
 
+/*
+ * ktls_copyin_tls_enable(): take the option, accepting the v0 layout
+ * (no rec_seq) by its size, bound the three lengths, and deep-copy the key
+ * material (ktls_copyin_key()) so later steps never touch user memory.
+ * ktls_cleanup_tls_enable() zeroes and frees the copies.
+ */
 int
 ktls_copyin_tls_enable(struct sockopt *sopt, struct tls_enable *tls)
 {
@@ -304,7 +354,7 @@ ktls_create_session(struct socket *so, struct tls_enable *en,
 	}
 
 	tls = kmalloc(sizeof(*tls), M_WAITOK | M_ZERO);
-	counter_u64_add(ktls_counters.stats_active, 1);
+	counter_u64_add(ktls_offload_active, 1);
 	refcount_init(&tls->refcount, 1);
 	tls->so = so;
 	tls->tx = (direction == KTLS_TX);
@@ -414,7 +464,7 @@ ktls_clone_session(struct ktls_session *tls, uint64_t next_seqno)
 	struct ktls_session *tls_new;
 
 	tls_new = kmalloc(sizeof(*tls_new), M_WAITOK | M_ZERO);
-	counter_u64_add(ktls_counters.stats_active, 1);
+	counter_u64_add(ktls_offload_active, 1);
 	refcount_init(&tls_new->refcount, 1);
 	tls_new->so = tls->so;
 	tls_new->tx = tls->tx;
@@ -445,25 +495,39 @@ ktls_count_sw(const struct ktls_session *tls, int delta)
 
 	switch (tls->params.cipher_algorithm) {
 	case CRYPTO_AES_CBC:
-		counter_u64_add(ktls_counters.sw_cbc, delta);
+		counter_u64_add(ktls_sw_cbc, delta);
 		break;
 	case CRYPTO_AES_NIST_GCM_16:
-		counter_u64_add(ktls_counters.sw_gcm, delta);
+		counter_u64_add(ktls_sw_gcm, delta);
 		break;
 	case CRYPTO_CHACHA20_POLY1305:
-		counter_u64_add(ktls_counters.sw_chacha20, delta);
+		counter_u64_add(ktls_sw_chacha20, delta);
 		break;
 	}
 }
 
+/*
+ * SIM: the chosen backend first; a suite it declines (EOPNOTSUPP) goes to
+ * the EVP backend, which does every suite, much as FreeBSD 12's
+ * ktls_try_sw() moved down its list of backends until one took the
+ * session.  Any other error is the answer (main has one backend, whose
+ * errors reach ktls_enable_tx()).
+ */
 static int
 ktls_try_sw(struct ktls_session *tls, int direction)
 {
+	const struct ktls_crypto_backend *be;
 	int error;
 
-	error = ktls_backend->kb_try(tls, direction);
+	be = ktls_backend;
+	error = be->kb_try(tls, direction);
+	if (error == EOPNOTSUPP && be != &ktls_ocf_backend) {
+		be = &ktls_ocf_backend;
+		error = be->kb_try(tls, direction);
+	}
 	if (error != 0)
 		return (error);
+	tls->be = be;
 	tls->mode = TCP_TLS_MODE_SW;
 	ktls_count_sw(tls, 1);
 	return (0);
@@ -476,13 +540,13 @@ ktls_count_ifnet(const struct ktls_session *tls, int delta)
 
 	switch (tls->params.cipher_algorithm) {
 	case CRYPTO_AES_CBC:
-		counter_u64_add(ktls_counters.ifnet_cbc, delta);
+		counter_u64_add(ktls_ifnet_cbc, delta);
 		break;
 	case CRYPTO_AES_NIST_GCM_16:
-		counter_u64_add(ktls_counters.ifnet_gcm, delta);
+		counter_u64_add(ktls_ifnet_gcm, delta);
 		break;
 	case CRYPTO_CHACHA20_POLY1305:
-		counter_u64_add(ktls_counters.ifnet_chacha20, delta);
+		counter_u64_add(ktls_ifnet_chacha20, delta);
 		break;
 	}
 }
@@ -591,23 +655,23 @@ ktls_reset_send_tag(void *arg)
 		tls->reset_pending = false;
 		/*
 		 * SIM: FreeBSD leaves the resend to the retransmission timer
-		 * that tcp_output() armed before ip_output(); the simulator's
-		 * tcp_output() arms it only after a send that went, so the
-		 * task calls it here (docs/differences.md).
+		 * that tcp_output() armed when ip_output() refused the packet
+		 * (tcp_output_enobufs() here); the simulator also sends at
+		 * once, so a reset costs no timeout (docs/differences.md).
 		 */
 		tp = sototcpcb(so);
 		if (!tp->t_dropped && !tp->t_in_ipoutput)
 			tcp_output(tp);
 		SOCKBUF_UNLOCK(&so->so_snd);
-		counter_u64_add(ktls_counters.ifnet_reset, 1);
+		counter_u64_add(ktls_ifnet_reset, 1);
 	} else {
 		tp = sototcpcb(so);
 		if (!tp->t_dropped) {
 			tcp_drop(tp, ECONNABORTED);
-			counter_u64_add(ktls_counters.ifnet_reset_dropped, 1);
+			counter_u64_add(ktls_ifnet_reset_dropped, 1);
 		}
 		SOCKBUF_UNLOCK(&so->so_snd);
-		counter_u64_add(ktls_counters.ifnet_reset_failed, 1);
+		counter_u64_add(ktls_ifnet_reset_failed, 1);
 	}
 	ktls_free(tls);
 	sorele(so);
@@ -658,12 +722,12 @@ ktls_destroy(struct ktls_session *tls)
 			m_snd_tag_rele(tls->snd_tag);
 	}
 	if (tls->ocf_session != NULL)
-		ktls_backend->kb_free(tls);
+		tls->be->kb_free(tls);
 	zfree(tls->params.cipher_key, tls->params.cipher_key_len);
 	zfree(tls->params.auth_key, tls->params.auth_key_len);
 	explicit_bzero(tls, sizeof(*tls));
 	kfree(tls);
-	counter_u64_add(ktls_counters.stats_active, -1);
+	counter_u64_add(ktls_offload_active, -1);
 }
 
 /*
@@ -681,7 +745,7 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	/* Calls refused by kern.ipc.tls.enable are not counted. */
 	if (!ktls_enable_sysctl)
 		return (ENOTSUP);
-	counter_u64_add(ktls_counters.enable_calls, 1);
+	counter_u64_add(ktls_offload_enable_calls, 1);
 	if (so->so_proto != IPPROTO_TCP)
 		return (EINVAL);
 	if (so->so_snd.sb_tls_info != NULL)
@@ -726,7 +790,7 @@ ktls_enable_tx(struct socket *so, struct tls_enable *en)
 	SOCKBUF_UNLOCK(&so->so_snd);
 	sock_io_send_unlock(so);
 
-	counter_u64_add(ktls_counters.offload_total, 1);
+	counter_u64_add(ktls_offload_total, 1);
 	return (0);
 }
 
@@ -810,7 +874,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 			ktls_sim_switch_hook(so);
 		error = sock_io_send_lock(so);
 		if (error != 0) {
-			counter_u64_add(ktls_counters.switch_failed, 1);
+			counter_u64_add(ktls_switch_failed, 1);
 			ktls_free(tls);
 			return (error);
 		}
@@ -827,7 +891,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	if (error != 0) {
 		if (ktls_sim_safe_mode_switch)
 			sock_io_send_unlock(so);
-		counter_u64_add(ktls_counters.switch_failed, 1);
+		counter_u64_add(ktls_switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
 		return (error);
@@ -837,7 +901,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 			ktls_sim_switch_hook(so);
 		error = sock_io_send_lock(so);
 		if (error != 0) {
-			counter_u64_add(ktls_counters.switch_failed, 1);
+			counter_u64_add(ktls_switch_failed, 1);
 			ktls_free(tls_new);
 			ktls_free(tls);
 			return (error);
@@ -849,7 +913,7 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	if (so->so_snd.sb_tls_info != tls) {
 		SOCKBUF_UNLOCK(&so->so_snd);
 		sock_io_send_unlock(so);
-		counter_u64_add(ktls_counters.switch_failed, 1);
+		counter_u64_add(ktls_switch_failed, 1);
 		ktls_free(tls_new);
 		ktls_free(tls);
 		return (EBUSY);
@@ -883,9 +947,9 @@ ktls_set_tx_mode(struct socket *so, int mode)
 	ktls_free(tls);
 	ktls_free(tls);
 	if (mode == TCP_TLS_MODE_IFNET)
-		counter_u64_add(ktls_counters.switch_to_ifnet, 1);
+		counter_u64_add(ktls_switch_to_ifnet, 1);
 	else
-		counter_u64_add(ktls_counters.switch_to_sw, 1);
+		counter_u64_add(ktls_switch_to_sw, 1);
 	return (0);
 }
 
@@ -909,9 +973,9 @@ ktls_disable_ifnet_help(void *arg)
 	if (!dropped) {
 		error = have ? ktls_set_tx_mode(so, TCP_TLS_MODE_SW) : ENXIO;
 		if (error == 0)
-			counter_u64_add(ktls_counters.ifnet_disable_ok, 1);
+			counter_u64_add(ktls_ifnet_disable_ok, 1);
 		else
-			counter_u64_add(ktls_counters.ifnet_disable_fail, 1);
+			counter_u64_add(ktls_ifnet_disable_fail, 1);
 	}
 	ktls_free(tls);
 	sorele(so);
@@ -959,6 +1023,10 @@ ktls_frame(struct mbuf *top, struct ktls_session *tls, int *enq_cnt,
 	uint16_t tls_len;
 	int maxlen;
 
+#ifdef INVARIANTS
+	/* SIM: a chain broken before framing panics here (m_chain_check()). */
+	(void)m_chain_check(top);
+#endif
 	maxlen = tls->params.max_frame_len;
 	*enq_cnt = 0;
 	for (m = top; m != NULL; m = m->m_next) {
@@ -1066,6 +1134,32 @@ ktls_batched_records(struct mbuf *m)
 	return (records);
 }
 
+#ifdef INVARIANTS
+/*
+ * SIM: m_chain_check() over one batch only: the records from m whose
+ * units add up to page_count, walked as ktls_batched_records() walks them.
+ * The records behind the batch may be another batch's, already with a
+ * worker or a disk read that is changing them, so the check stops where
+ * this batch does.
+ */
+static void
+ktls_check_batch(const struct mbuf *m, int page_count)
+{
+
+	for (;;) {
+		if (m_chain_check_one(m) != 0)
+			return;
+		page_count -= m->m_epg_nrdy;
+		if (page_count <= 0)
+			break;
+		m = m->m_next;
+		KASSERT(m != NULL,
+		    ("ktls_enqueue: batch ends %d units short", page_count));
+	}
+	KASSERT(page_count == 0, ("ktls_enqueue: page count mismatch"));
+}
+#endif
+
 /*
  * ktls_enqueue(): hand a batch of not-ready records to the session's
  * worker.  TLS 1.0 must encrypt strictly in sequence order (the IV chains
@@ -1085,6 +1179,9 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		    (M_EXTPG | M_NOTREADY)),
 	    ("ktls_enqueue: %p not unready & nomap", (void *)m));
 	KASSERT(page_count != 0, ("ktls_enqueue: no pages"));
+#ifdef INVARIANTS
+	ktls_check_batch(m, page_count);
+#endif
 	tls = m->m_epg_tls;
 	KASSERT(tls->mode == TCP_TLS_MODE_SW, ("ktls_enqueue: !SW TLS"));
 
@@ -1115,7 +1212,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		else
 			STAILQ_INSERT_AFTER(&tls->pending_records, prev, m,
 			    m_epg_stailq);
-		counter_u64_add(ktls_counters.sw_tx_pending, 1);
+		counter_u64_add(ktls_cnt_tx_pending, 1);
 		mtx_unlock(&wq->mtx);
 		return;
 	} else {
@@ -1124,7 +1221,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 		while ((n = STAILQ_FIRST(&tls->pending_records)) != NULL &&
 		    n->m_epg_seqno == tls->next_seqno) {
 			STAILQ_REMOVE_HEAD(&tls->pending_records, m_epg_stailq);
-			counter_u64_add(ktls_counters.sw_tx_pending, -1);
+			counter_u64_add(ktls_cnt_tx_pending, -1);
 			tls->next_seqno += ktls_batched_records(n);
 			STAILQ_INSERT_TAIL(&wq->m_head, n, m_epg_stailq);
 			queued++;
@@ -1136,7 +1233,7 @@ ktls_enqueue(struct mbuf *m, struct socket *so, int page_count)
 	 * worker's decrement coming first, an atomic counter read by a
 	 * concurrent dump would not.
 	 */
-	counter_u64_add(ktls_counters.sw_tx_inqueue, queued);
+	counter_u64_add(ktls_cnt_tx_queued, queued);
 	running = wq->running;
 	mtx_unlock(&wq->mtx);
 	if (!running)
@@ -1231,21 +1328,21 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 		outiov[i].iov_len = len;
 	}
 
-	error = ktls_backend->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
+	error = tls->be->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
 	if (!anon) {
 		if (error == 0) {
 			ktls_finish_nonanon(m, newpg);
-			counter_u64_add(ktls_counters.ocf_separate_output, 1);
+			counter_u64_add(ocf_separate_output, 1);
 		} else {
 			for (int i = 0; i < m->m_epg_npgs; i++)
 				vm_page_release(newpg[i]);
 		}
 	} else if (error == 0)
-		counter_u64_add(ktls_counters.ocf_inplace, 1);
+		counter_u64_add(ocf_inplace, 1);
 	if (error == 0)
 		KTLS_TRACE_RECORD(KTR_ENCRYPTED, tls->so, m);
 	else
-		counter_u64_add(ktls_counters.failed_crypto, 1);
+		counter_u64_add(ktls_offload_failed_crypto, 1);
 	return (error);
 }
 
@@ -1440,7 +1537,7 @@ ktls_work_once(int idx)
 			ktls_encrypt(m);
 		else
 			ktls_encrypt_async(m);
-		counter_u64_add(ktls_counters.sw_tx_inqueue, -1);
+		counter_u64_add(ktls_cnt_tx_queued, -1);
 	}
 	return (true);
 }

@@ -328,10 +328,11 @@ mb_alloc_ext_pgs(int how, m_ext_free_t *ext_free, int flags)
 }
 
 /*
- * mb_free_extpg(): with the last reference to the pages they are released;
- * if the mbuf holding the count still holds a session reference and it
- * might be the last, that mbuf goes to the session's worker so that
- * ktls_destroy() runs there (kern_mbuf.c).  A copy (mb_dupcl()) holds no
+ * mb_free_extpg(): with the last reference to the storage the pages are
+ * released, then the session reference: refcount_release_if_not_last()
+ * drops it unless it is the last one, in which case the mbuf goes to the
+ * session's worker so that ktls_destroy() runs there
+ * (sys/kern/kern_mbuf.c mb_free_extpg()).  A copy (mb_dupcl()) holds no
  * session reference of its own.
  */
 void
@@ -355,19 +356,10 @@ mb_free_extpg(struct mbuf *m)
 	mref->m_ext.ext_free = NULL;
 	mref->m_epg_npgs = 0;
 	tls = mref->m_epg_tls;
-	/*
-	 * SIM: FreeBSD decides with refcount_release_if_not_last(), one
-	 * atomic step; here the test and the release are two, so two mbufs
-	 * freed at once may both release and the last one then runs
-	 * ktls_destroy() in its caller instead of the worker.
-	 */
-	if (tls != NULL &&
-	    __atomic_load_n(&tls->refcount, __ATOMIC_ACQUIRE) == 1) {
+	if (tls != NULL && !refcount_release_if_not_last(&tls->refcount)) {
 		ktls_enqueue_to_free(mref);
 		return;
 	}
-	if (tls != NULL)
-		ktls_free(tls);
 	kfree(mref);
 }
 

@@ -10,7 +10,8 @@
  * queued behind a not-ready one carries M_BLOCKED until the blocker
  * becomes ready.  sb_mbcnt counts the memory behind those bytes, which
  * sbspace() holds to sb_mbmax: many small records run out of mbuf memory
- * long before they run out of bytes.
+ * long before they run out of bytes.  Under INVARIANTS every function here
+ * that changes the buffer ends with SBCHECK() (sys/sockbuf.h).
  */
 
 #include "sys/ktls.h"
@@ -144,6 +145,7 @@ sbappendstream_locked(struct sockbuf *sb, struct mbuf *m, int flags)
 		sb->sb_mbtail = m;
 		sballoc(sb, m);
 	}
+	SBCHECK(sb);
 }
 
 /*
@@ -189,8 +191,10 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 	} while (count > 0);
 
 	/* An out-of-order completion, or m0 itself only partly done. */
-	if (!blocker || m == m0)
+	if (!blocker || m == m0) {
+		SBCHECK(sb);
 		return (EINPROGRESS);
+	}
 
 	for (; m != NULL && (m->m_flags & M_NOTREADY) == 0; m = m->m_next) {
 		m->m_flags &= ~M_BLOCKED;
@@ -198,6 +202,7 @@ sbready(struct sockbuf *sb, struct mbuf *m0, int count)
 		KTLS_TRACE_RECORD(KTR_READY, sbtoso(sb), m);
 	}
 	sb->sb_fnrdy = m;
+	SBCHECK(sb);
 	return (0);
 }
 
@@ -225,6 +230,7 @@ sbdrop_locked(struct sockbuf *sb, int len)
 				m->m_data += len;
 			sb->sb_ccc -= len;
 			sb->sb_acc -= len;
+			SBCHECK(sb);
 			return;
 		}
 		len -= m->m_len;
@@ -243,6 +249,7 @@ sbdrop_locked(struct sockbuf *sb, int len)
 			sb->sb_mbtail = NULL;
 		m_free(m);
 	}
+	SBCHECK(sb);
 }
 
 /*
@@ -266,6 +273,7 @@ sbflush_locked(struct sockbuf *sb)
 	}
 	sb->sb_mb = sb->sb_mbtail = sb->sb_fnrdy = NULL;
 	sb->sb_ccc = sb->sb_acc = sb->sb_mbcnt = 0;
+	SBCHECK(sb);
 }
 
 int

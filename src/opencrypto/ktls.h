@@ -4,17 +4,22 @@
  * The software encryption backend interface.  SIM: FreeBSD main calls
  * ktls_ocf_try(), ktls_ocf_encrypt() and ktls_ocf_free() directly
  * (sys/opencrypto/ktls.h); older trees registered backends in a list
- * (ktls_crypto_backend_register()).  The simulator calls them through one
- * struct of function pointers, ktls_backend, which points at the OpenSSL
- * EVP backend: there is one backend, not a table of them, and the pointer
- * exists so that another backend (a faster one, or a test's failing one)
- * can be put in its place.
+ * ordered by priority (ktls_crypto_backend_register()) and remembered in
+ * each session the one that took it (tls->be).  The simulator has a
+ * table of the backends the build has, fastest first (ktls_backends[]),
+ * and one pointer, ktls_backend, to the one new sessions try first; a
+ * suite it declines goes to the EVP backend, which does them all
+ * (docs/architecture.md, "Crypto backends").  A test may point
+ * ktls_backend at a backend of its own (a failing one).
  */
 
 #ifndef _OPENCRYPTO_KTLS_H_
 #define _OPENCRYPTO_KTLS_H_
 
 #include <sys/uio.h>
+
+#include <stdbool.h>
+#include <stdint.h>
 
 struct ktls_session;
 struct mbuf;
@@ -25,6 +30,8 @@ struct ktls_crypto_backend {
 	 * Set up tls->ocf_session for the suite in tls->params; set
 	 * tls->sync_dispatch.  Errors as ktls_ocf_try(): EINVAL for bad key
 	 * sizes or MAC, EPROTONOSUPPORT for a version the cipher lacks.
+	 * EOPNOTSUPP declines the suite: ktls_try_sw() then tries the EVP
+	 * backend.
 	 */
 	int (*kb_try)(struct ktls_session *tls, int direction);
 	/*
@@ -38,7 +45,38 @@ struct ktls_crypto_backend {
 	void (*kb_free)(struct ktls_session *tls);
 };
 
-extern const struct ktls_crypto_backend ktls_ocf_backend;
+extern const struct ktls_crypto_backend ktls_ocf_backend;     /* "evp" */
+extern const struct ktls_crypto_backend ktls_ipsecmb_backend; /* "ipsecmb" */
+/* The backends of this build, fastest first; NULL-terminated. */
+extern const struct ktls_crypto_backend *const ktls_backends[];
+/* The backend new sessions try first (default: the EVP one). */
 extern const struct ktls_crypto_backend *ktls_backend;
+
+/*
+ * Point ktls_backend at the backend called name, or at the fastest one for
+ * "auto".  ENOENT if this build has no such backend.  Sessions keep the
+ * backend they were created with.
+ */
+int ktls_backend_select(const char *name);
+/* "ipsecmb evp": the names ktls_backends[] holds, for messages. */
+void ktls_backend_names(char *buf, size_t len);
+
+/*
+ * The nonce, additional data and tag of one AEAD record, as FreeBSD's
+ * ktls_ocf_tls12_aead_encrypt() and ktls_ocf_tls13_aead_encrypt() build
+ * them (RFC 5288 section 3, RFC 7905 section 2, RFC 8446 section 5.2).
+ * For TLS 1.3 the record's real type has been put in trail[0]: the backend
+ * encrypts it after the payload, and the tag follows it.
+ */
+struct ktls_aead_rec {
+	uint8_t nonce[12];
+	uint8_t aad[13];
+	int aadlen;
+	uint8_t *tag; /* in m->m_epg_trail */
+	bool tls13;   /* encrypt m->m_epg_trail[0] after the payload */
+};
+
+void ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
+    struct ktls_aead_rec *ar);
 
 #endif /* !_OPENCRYPTO_KTLS_H_ */

@@ -61,43 +61,55 @@ ktls_ocf_xor_nonce(uint8_t nonce[12], const uint8_t *iv, uint64_t seqno)
 		nonce[4 + i] ^= seq[i];
 }
 
+/*
+ * The nonce, AAD and tag place of an AEAD record (opencrypto/ktls.h); the
+ * EVP backend and ktls_ipsecmb.c build every record with it.
+ */
+void
+ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
+    struct ktls_aead_rec *ar)
+{
+	const uint8_t *hdr;
+
+	hdr = m->m_epg_hdr;
+	ar->tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
+	if (ar->tls13) {
+		/* AAD: the outer header as on the wire (RFC 8446 5.2). */
+		memcpy(ar->aad, hdr, sizeof(struct tls_record_layer));
+		ar->aadlen = sizeof(struct tls_record_layer);
+		ktls_ocf_xor_nonce(ar->nonce, tls->params.iv, m->m_epg_seqno);
+		/* The real type is the last byte of the plaintext. */
+		m->m_epg_trail[0] = m->m_epg_record_type;
+		ar->tag = m->m_epg_trail + 1;
+	} else {
+		ktls_ocf_aad12(ar->aad, m->m_epg_seqno, hdr, m_epg_datalen(m));
+		ar->aadlen = sizeof(ar->aad);
+		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
+			/* salt | explicit nonce from the record header. */
+			memcpy(ar->nonce, tls->params.iv, TLS_AEAD_GCM_LEN);
+			memcpy(ar->nonce + TLS_AEAD_GCM_LEN,
+			    hdr + sizeof(struct tls_record_layer), 8);
+		} else
+			ktls_ocf_xor_nonce(ar->nonce, tls->params.iv,
+			    m->m_epg_seqno);
+		ar->tag = m->m_epg_trail;
+	}
+}
+
 static int
 ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
 {
 	struct ktls_ocf_session *os = tls->ocf_session;
-	uint8_t aad[13], nonce[12];
-	const uint8_t *in, *hdr;
-	uint8_t *tag;
-	int aadlen, outl, off, plen;
+	struct ktls_aead_rec ar;
+	const uint8_t *in;
+	int outl, off;
 	bool tls13;
 
-	hdr = m->m_epg_hdr;
-	plen = m_epg_datalen(m);
-	tls13 = tls->params.tls_vminor == TLS_MINOR_VER_THREE;
-
-	if (tls13) {
-		/* AAD: the outer header as on the wire (RFC 8446 5.2). */
-		memcpy(aad, hdr, sizeof(struct tls_record_layer));
-		aadlen = sizeof(struct tls_record_layer);
-		ktls_ocf_xor_nonce(nonce, tls->params.iv, m->m_epg_seqno);
-		tag = m->m_epg_trail + 1;
-	} else {
-		ktls_ocf_aad12(aad, m->m_epg_seqno, hdr, plen);
-		aadlen = sizeof(aad);
-		if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
-			/* salt | explicit nonce from the record header. */
-			memcpy(nonce, tls->params.iv, TLS_AEAD_GCM_LEN);
-			memcpy(nonce + TLS_AEAD_GCM_LEN,
-			    hdr + sizeof(struct tls_record_layer), 8);
-		} else
-			ktls_ocf_xor_nonce(nonce, tls->params.iv,
-			    m->m_epg_seqno);
-		tag = m->m_epg_trail;
-	}
-
-	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_EncryptUpdate(os->cctx, NULL, &outl, aad, aadlen) != 1)
+	ktls_ocf_aead_rec(tls, m, &ar);
+	tls13 = ar.tls13;
+	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, ar.nonce) != 1 ||
+	    EVP_EncryptUpdate(os->cctx, NULL, &outl, ar.aad, ar.aadlen) != 1)
 		return (EIO);
 	off = m->m_epg_1st_off;
 	for (int i = 0; i < outiovcnt; i++, off = 0) {
@@ -106,28 +118,25 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 			outiov[i].iov_len) != 1)
 			return (EIO);
 	}
-	/* TLS 1.3: the real type is the last byte of the plaintext. */
-	if (tls13) {
-		m->m_epg_trail[0] = m->m_epg_record_type;
-		if (EVP_EncryptUpdate(os->cctx, m->m_epg_trail, &outl,
-			m->m_epg_trail, 1) != 1)
-			return (EIO);
-	}
-	if (EVP_EncryptFinal_ex(os->cctx, nonce, &outl) != 1 ||
+	if (tls13 &&
+	    EVP_EncryptUpdate(os->cctx, m->m_epg_trail, &outl, m->m_epg_trail,
+		1) != 1)
+		return (EIO);
+	if (EVP_EncryptFinal_ex(os->cctx, ar.nonce, &outl) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(os->cctx, EVP_CTRL_AEAD_GET_TAG,
-		AES_GMAC_HASH_LEN, tag) != 1)
+		AES_GMAC_HASH_LEN, ar.tag) != 1)
 		return (EIO);
 
 	if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
 		if (tls13)
-			KTLS_COUNTER_ADD(ocf_tls13_gcm_encrypts, 1);
+			counter_u64_add(ocf_tls13_gcm_encrypts, 1);
 		else
-			KTLS_COUNTER_ADD(ocf_tls12_gcm_encrypts, 1);
+			counter_u64_add(ocf_tls12_gcm_encrypts, 1);
 	} else {
 		if (tls13)
-			KTLS_COUNTER_ADD(ocf_tls13_chacha20_encrypts, 1);
+			counter_u64_add(ocf_tls13_chacha20_encrypts, 1);
 		else
-			KTLS_COUNTER_ADD(ocf_tls12_chacha20_encrypts, 1);
+			counter_u64_add(ocf_tls12_chacha20_encrypts, 1);
 	}
 	return (0);
 }
@@ -210,9 +219,9 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 #ifdef INVARIANTS
 		os->next_seqno = m->m_epg_seqno + 1;
 #endif
-		KTLS_COUNTER_ADD(ocf_tls10_cbc_encrypts, 1);
+		counter_u64_add(ocf_tls10_cbc_encrypts, 1);
 	} else
-		KTLS_COUNTER_ADD(ocf_tls11_cbc_encrypts, 1);
+		counter_u64_add(ocf_tls11_cbc_encrypts, 1);
 	return (0);
 }
 
@@ -347,7 +356,7 @@ fail:
 }
 
 const struct ktls_crypto_backend ktls_ocf_backend = {
-	.kb_name = "ocf-evp",
+	.kb_name = "evp",
 	.kb_try = ktls_ocf_try,
 	.kb_encrypt = ktls_ocf_encrypt,
 	.kb_free = ktls_ocf_free,

@@ -164,6 +164,26 @@ refcount_release(volatile u_int *count)
 }
 
 /*
+ * Drop a reference unless it is the last one, in one atomic step: true if
+ * it was dropped, false (count untouched) if the caller holds the last.
+ */
+static inline bool
+refcount_release_if_not_last(volatile u_int *count)
+{
+	u_int old;
+
+	old = __atomic_load_n(count, __ATOMIC_RELAXED);
+	for (;;) {
+		KASSERT(old > 0, ("refcount %p is 0", (volatile void *)count));
+		if (old == 1)
+			return (false);
+		if (__atomic_compare_exchange_n(count, &old, old - 1, false,
+			__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			return (true);
+	}
+}
+
+/*
  * SIM: kmalloc()/kfree() stand in for malloc(9)/free(9) and uma(9) zones:
  * libc's allocator, with no malloc type (M_KTLS) and no zone, under names
  * that do not collide with libc's.  The flags are accepted and ignored

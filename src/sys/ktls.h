@@ -15,6 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef _KERNEL
+/* counter(9) and refcount(9), as FreeBSD's includes sys/refcount.h. */
+#include "sys/kern_compat.h"
+#endif
+
 /* Record layer (RFC 5246 section 6.2.1, RFC 8446 section 5.1). */
 struct tls_record_layer {
 	uint8_t tls_type;
@@ -145,11 +150,18 @@ struct mbuf;
 struct sockbuf;
 struct socket;
 struct sockopt;
+struct ktls_crypto_backend;
 struct ktls_ocf_session;
 struct m_snd_tag;
 
 struct ktls_session {
+	/* The backend's per-session state (whichever backend it is). */
 	struct ktls_ocf_session *ocf_session;
+	/*
+	 * SIM: the software backend that took the session, as in FreeBSD
+	 * 12 (tls->be).
+	 */
+	const struct ktls_crypto_backend *be;
 	/*
 	 * IFNET mode: the send tag on the route's interface, NULL while
 	 * ktls_reset_send_tag() replaces it; reset_pending guards that task
@@ -174,53 +186,88 @@ struct ktls_session {
 };
 
 /*
- * kern.ipc.tls counters, named after their sysctl leaves so that a dump can
- * be compared with `sysctl kern.ipc.tls` on FreeBSD.
+ * The kern.ipc.tls counters.  Each entry is one counter's definition: the
+ * counter_u64_t variable under FreeBSD's name (sys/kern/uipc_ktls.c, and
+ * sys/opencrypto/ktls_ocf.c for the ocf_ ones), its sysctl leaf below
+ * kern.ipc.tls, so that a dump can be compared with `sysctl kern.ipc.tls`
+ * on FreeBSD, and what it counts, as `sysctl -d` would tell.  Change them
+ * with counter_u64_add(), read them with counter_u64_fetch().
+ * uipc_ktls.c defines them all.  SIM: FreeBSD's stats.threads is the int
+ * ktls_number_threads (SYSCTL_INT); here it is a counter like the rest.
  */
-#define KTLS_COUNTERS(X)                                                    \
-	X(stats_active, "stats.active")                                     \
-	X(offload_total, "stats.offload_total")                             \
-	X(enable_calls, "stats.enable_calls")                               \
-	X(tasks_active, "stats.tasks_active")                               \
-	X(sw_tx_inqueue, "stats.sw_tx_inqueue")                             \
-	X(sw_tx_pending, "stats.sw_tx_pending")                             \
-	X(threads, "stats.threads")                                         \
-	X(failed_crypto, "stats.failed_crypto")                             \
-	X(switch_to_ifnet, "stats.switch_to_ifnet")                         \
-	X(switch_to_sw, "stats.switch_to_sw")                               \
-	X(switch_failed, "stats.switch_failed")                             \
-	X(sw_cbc, "sw.cbc")                                                 \
-	X(sw_gcm, "sw.gcm")                                                 \
-	X(sw_chacha20, "sw.chacha20")                                       \
-	X(ifnet_cbc, "ifnet.cbc")                                           \
-	X(ifnet_gcm, "ifnet.gcm")                                           \
-	X(ifnet_chacha20, "ifnet.chacha20")                                 \
-	X(ifnet_reset, "ifnet.reset")                                       \
-	X(ifnet_reset_dropped, "ifnet.reset_dropped")                       \
-	X(ifnet_reset_failed, "ifnet.reset_failed")                         \
-	X(ifnet_disable_ok, "stats.ifnet_disable_ok")                       \
-	X(ifnet_disable_fail, "stats.ifnet_disable_failed")                 \
-	X(ocf_tls10_cbc_encrypts, "stats.ocf.tls10_cbc_encrypts")           \
-	X(ocf_tls11_cbc_encrypts, "stats.ocf.tls11_cbc_encrypts")           \
-	X(ocf_tls12_gcm_encrypts, "stats.ocf.tls12_gcm_encrypts")           \
-	X(ocf_tls13_gcm_encrypts, "stats.ocf.tls13_gcm_encrypts")           \
-	X(ocf_tls12_chacha20_encrypts, "stats.ocf.tls12_chacha20_encrypts") \
-	X(ocf_tls13_chacha20_encrypts, "stats.ocf.tls13_chacha20_encrypts") \
-	X(ocf_inplace, "stats.ocf.inplace")                                 \
-	X(ocf_separate_output, "stats.ocf.separate_output")
+#define KTLS_COUNTERS(X)                                                      \
+	X(ktls_offload_active, "stats.active",                                \
+	    "TLS sessions in existence now, in any mode")                     \
+	X(ktls_offload_total, "stats.offload_total",                          \
+	    "TLS sessions set up successfully")                               \
+	X(ktls_offload_enable_calls, "stats.enable_calls",                    \
+	    "Requests to enable TLS on a socket, successful or not")          \
+	X(ktls_tasks_active, "stats.tasks_active",                            \
+	    "Deferred session tasks in progress")                             \
+	X(ktls_cnt_tx_queued, "stats.sw_tx_inqueue",                          \
+	    "Records waiting in the worker queues for software encryption")   \
+	X(ktls_cnt_tx_pending, "stats.sw_tx_pending",                         \
+	    "TLS 1.0 records held back until the records before them are "    \
+	    "queued")                                                         \
+	X(ktls_cnt_threads, "stats.threads",                                  \
+	    "Worker threads that encrypt records")                            \
+	X(ktls_offload_failed_crypto, "stats.failed_crypto",                  \
+	    "Records whose encryption failed")                                \
+	X(ktls_switch_to_ifnet, "stats.switch_to_ifnet",                      \
+	    "Sessions moved from software to NIC (ifnet) encryption")         \
+	X(ktls_switch_to_sw, "stats.switch_to_sw",                            \
+	    "Sessions moved from NIC (ifnet) to software encryption")         \
+	X(ktls_switch_failed, "stats.switch_failed",                          \
+	    "Requests to move a session between software and ifnet that "     \
+	    "failed")                                                         \
+	X(ktls_sw_cbc, "sw.cbc", "Software sessions using AES-CBC now")       \
+	X(ktls_sw_gcm, "sw.gcm", "Software sessions using AES-GCM now")       \
+	X(ktls_sw_chacha20, "sw.chacha20",                                    \
+	    "Software sessions using ChaCha20-Poly1305 now")                  \
+	X(ktls_ifnet_cbc, "ifnet.cbc",                                        \
+	    "NIC (ifnet) sessions using AES-CBC now")                         \
+	X(ktls_ifnet_gcm, "ifnet.gcm",                                        \
+	    "NIC (ifnet) sessions using AES-GCM now")                         \
+	X(ktls_ifnet_chacha20, "ifnet.chacha20",                              \
+	    "NIC (ifnet) sessions using ChaCha20-Poly1305 now")               \
+	X(ktls_ifnet_reset, "ifnet.reset",                                    \
+	    "TLS sessions given a new send tag after a reset")                \
+	X(ktls_ifnet_reset_dropped, "ifnet.reset_dropped",                    \
+	    "Connections dropped for want of a new send tag")                 \
+	X(ktls_ifnet_reset_failed, "ifnet.reset_failed",                      \
+	    "Send tag resets that could not allocate a new tag")              \
+	X(ktls_ifnet_disable_ok, "stats.ifnet_disable_ok",                    \
+	    "Sessions moved to software for excess retransmission")           \
+	X(ktls_ifnet_disable_fail, "stats.ifnet_disable_failed",              \
+	    "Moves to software for excess retransmission that failed")        \
+	X(ocf_tls10_cbc_encrypts, "stats.ocf.tls10_cbc_encrypts",             \
+	    "TLS 1.0 AES-CBC records encrypted through OCF")                  \
+	X(ocf_tls11_cbc_encrypts, "stats.ocf.tls11_cbc_encrypts",             \
+	    "TLS 1.1 and 1.2 AES-CBC records encrypted through OCF")          \
+	X(ocf_tls12_gcm_encrypts, "stats.ocf.tls12_gcm_encrypts",             \
+	    "TLS 1.2 AES-GCM records encrypted through OCF")                  \
+	X(ocf_tls13_gcm_encrypts, "stats.ocf.tls13_gcm_encrypts",             \
+	    "TLS 1.3 AES-GCM records encrypted through OCF")                  \
+	X(ocf_tls12_chacha20_encrypts, "stats.ocf.tls12_chacha20_encrypts",   \
+	    "TLS 1.2 ChaCha20-Poly1305 records encrypted through OCF")        \
+	X(ocf_tls13_chacha20_encrypts, "stats.ocf.tls13_chacha20_encrypts",   \
+	    "TLS 1.3 ChaCha20-Poly1305 records encrypted through OCF")        \
+	X(ocf_inplace, "stats.ocf.inplace",                                   \
+	    "OCF encryptions that overwrote the plaintext's own pages")       \
+	X(ocf_separate_output, "stats.ocf.separate_output",                   \
+	    "OCF encryptions written to new pages, leaving the plaintext as " \
+	    "it was")
 
-struct ktls_counters {
-#define KTLS_COUNTER_FIELD(f, name) uint64_t f;
-	KTLS_COUNTERS(KTLS_COUNTER_FIELD)
-#undef KTLS_COUNTER_FIELD
-};
-extern struct ktls_counters ktls_counters;
-#define KTLS_COUNTER_ADD(f, v) \
-	__atomic_add_fetch(&ktls_counters.f, (v), __ATOMIC_RELAXED)
+#define KTLS_COUNTER_DECLARE(var, leaf, descr) extern counter_u64_t var;
+KTLS_COUNTERS(KTLS_COUNTER_DECLARE)
+#undef KTLS_COUNTER_DECLARE
 
-/* Visit every counter (for JSON dumps). */
-void ktls_counters_foreach(void (*fn)(void *arg, const char *name,
-			       uint64_t value),
+/*
+ * Visit every counter: its sysctl leaf, its description and its value
+ * (sim_server's dumps).
+ */
+void ktls_counters_foreach(void (*fn)(void *arg, const char *leaf,
+			       const char *descr, uint64_t value),
     void *arg);
 
 /* kern.ipc.tls sysctl knobs (FreeBSD main's defaults). */
@@ -286,7 +333,7 @@ ktls_hold(struct ktls_session *tls)
 {
 
 	if (tls != NULL)
-		__atomic_add_fetch(&tls->refcount, 1, __ATOMIC_RELAXED);
+		refcount_acquire(&tls->refcount);
 	return (tls);
 }
 
@@ -294,7 +341,7 @@ static inline void
 ktls_free(struct ktls_session *tls)
 {
 
-	if (__atomic_sub_fetch(&tls->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+	if (refcount_release(&tls->refcount))
 		ktls_destroy(tls);
 }
 

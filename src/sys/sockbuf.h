@@ -103,10 +103,21 @@ int sbready(struct sockbuf *sb, struct mbuf *m0, int count);
 void sbdrop_locked(struct sockbuf *sb, int len);
 void sbflush_locked(struct sockbuf *sb);
 /*
- * Invariant checker (SBCHECK): recomputes ccc, acc and fnrdy from the chain
- * and compares.  Returns 0, or EDOOFUS with a message on stderr.
+ * Invariant checker: recomputes ccc, acc, mbcnt, fnrdy and the tail from
+ * the chain and compares.  Returns 0, or EDOOFUS with a message on stderr
+ * (and panics under INVARIANTS).  SBCHECK() runs it under INVARIANTS only,
+ * as FreeBSD does under SOCKBUF_DEBUG (sys/kern/uipc_sockbuf.c): at the
+ * exit of every operation in uipc_sockbuf.c that changes the buffer, so a
+ * mis-accounting panics in the operation that made it, its file and line
+ * in the message.
  */
 int sbcheck(struct sockbuf *sb, const char *file, int line);
-#define SBCHECK(sb) sbcheck((sb), __FILE__, __LINE__)
+#ifdef INVARIANTS
+#define SBCHECK(sb) (void)sbcheck((sb), __FILE__, __LINE__)
+#else
+#define SBCHECK(sb) \
+	do {        \
+	} while (0)
+#endif
 
 #endif /* !_SYS_SOCKBUF_H_ */

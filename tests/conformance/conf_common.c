@@ -337,22 +337,29 @@ conf_sf_reset(void)
 	sendfile_sim_io_delay_ns = 0;
 }
 
-/* Build and run one cmocka group: every test x suite x runner. */
+/*
+ * Build and run one cmocka group: every test x suite x runner.  A group or
+ * a test that generates no case fails the run: cmocka passes an empty
+ * group, and a test that applies to no suite would silently never run.
+ */
 int
 conf_main(const char *group, const struct conf_test *tests, size_t ntests,
     const struct test_suite *suites, int nsuites)
 {
 	struct CMUnitTest *ut;
 	struct conf_case *cases;
-	size_t n, i;
+	size_t n, n0, i, nempty;
 	int si, r, rc;
 
 	n = 0;
-	ut = calloc(ntests * (size_t)nsuites * 2, sizeof(*ut));
-	cases = calloc(ntests * (size_t)nsuites * 2, sizeof(*cases));
+	nempty = 0;
+	/* One more than needed: calloc(0) may return NULL. */
+	ut = calloc(ntests * (size_t)nsuites * 2 + 1, sizeof(*ut));
+	cases = calloc(ntests * (size_t)nsuites * 2 + 1, sizeof(*cases));
 	if (ut == NULL || cases == NULL)
 		abort();
 	for (i = 0; i < ntests; i++) {
+		n0 = n;
 		for (si = 0; si < nsuites; si++) {
 			if (!tests[i].applies(&suites[si]))
 				continue;
@@ -373,8 +380,23 @@ conf_main(const char *group, const struct conf_test *tests, size_t ntests,
 				n++;
 			}
 		}
+		if (n == n0 && nsuites > 0) {
+			fprintf(stderr,
+			    "conf_main: group %s: test %s generated no case "
+			    "(it applies to none of the %d suites)\n",
+			    group, tests[i].id, nsuites);
+			nempty++;
+		}
 	}
-	rc = _cmocka_run_group_tests(group, ut, n, NULL, NULL);
+	rc = n > 0 ? _cmocka_run_group_tests(group, ut, n, NULL, NULL) : 0;
+	if (n == 0) {
+		fprintf(stderr,
+		    "conf_main: group %s generated no case (%zu tests, %d "
+		    "suites)\n",
+		    group, ntests, nsuites);
+		rc++;
+	}
+	rc += (int)nempty;
 	free(ut);
 	free(cases);
 	return (rc);

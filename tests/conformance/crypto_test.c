@@ -580,7 +580,8 @@ test_cr14_handoff(void **state)
 
 	want_iv = is_tls10(s) ? 16 : is_cbc(s) ? 0 : is_gcm12(s) ? 4 : 12;
 	assert_int_equal(s->iv_len, want_iv);
-	assert_true(s->tls_vminor >= 1 && s->tls_vminor <= 4);
+	assert_true(s->tls_vminor >= TLS_MINOR_VER_ZERO &&
+	    s->tls_vminor <= TLS_MINOR_VER_THREE);
 	if (is_cbc(s))
 		assert_int_equal(s->auth_key_len,
 		    s->auth_algorithm == CRYPTO_SHA1_HMAC	  ? 20 :
@@ -600,7 +601,7 @@ test_cr14_handoff(void **state)
 	en.auth_key_len = s->auth_key_len;
 	en.auth_algorithm = s->auth_algorithm;
 	en.cipher_algorithm = s->cipher_algorithm;
-	en.tls_vmajor = 3;
+	en.tls_vmajor = TLS_MAJOR_VER_ONE;
 	en.tls_vminor = (uint8_t)s->tls_vminor;
 	en.rec_seq[7] = 9;
 	assert_int_equal(ksim_setsockopt(c.so, IPPROTO_TCP, TCP_TXTLS_ENABLE,

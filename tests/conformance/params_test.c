@@ -540,15 +540,15 @@ test_ip_knobs(void **state)
 	uint64_t calls;
 
 	ctx_open_suite(&c, cc, s, 1, 4, false);
-	calls = ktls_counters.enable_calls;
+	calls = counter_u64_fetch(ktls_offload_enable_calls);
 	ktls_enable_sysctl = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);
 	ktls_enable_sysctl = true;
-	assert_true(ktls_counters.enable_calls == calls);
+	assert_true(counter_u64_fetch(ktls_offload_enable_calls) == calls);
 	mb_use_ext_pgs = false;
 	assert_int_equal(harness_enable(c.so, &c.k), ENXIO);
 	mb_use_ext_pgs = true;
-	assert_true(ktls_counters.enable_calls == calls + 1);
+	assert_true(counter_u64_fetch(ktls_offload_enable_calls) == calls + 1);
 	ktls_cbc_enable = false;
 	if (is_cbc(s)) {
 		assert_int_equal(harness_enable(c.so, &c.k), ENOTSUP);

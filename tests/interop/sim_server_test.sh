@@ -124,8 +124,8 @@ ok $? "random.bin took at least 4195538/16384 records ($recs)"
 kill -USR1 "$SPID"
 sleep 0.3
 sed -n '/^{/,/^}/p' "$OUT" |
-    python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 else 1)'
-ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included"
+    python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 and "descriptions" not in d else 1)'
+ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included, no descriptions"
 stop
 [ "$STATUS" -eq 0 ]
 ok $? "clean exit on SIGTERM"
@@ -169,6 +169,19 @@ start userland --mode userland
 fetch_cases userland
 stop
 
+# --- --stats-descriptions: what each kern.ipc.tls counter counts ------------
+start descr --stats-descriptions
+stats_json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+k, t = d["kern.ipc.tls"], d["descriptions"]["kern.ipc.tls"]
+sys.exit(0 if len(k) >= 20 and set(t) == set(k) and
+    all(isinstance(v, int) for v in k.values()) and
+    all(isinstance(v, str) and len(v) > 10 for v in t.values()) and
+    len(set(t.values())) == len(t) else 1)'
+ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls counter"
+stop
+
 # --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
 if "$SERVER" --help 2>&1 | grep -q -- --trace; then
 	start trace --trace "$WORK/t.pcapng" --trace "$WORK/t.jsonl" \
@@ -187,6 +200,41 @@ if "$SERVER" --help 2>&1 | grep -q -- --trace; then
 	[ "$codes" = "200 200 " ]
 	ok $? "tshark decrypts both traced sessions (TLS 1.3, 1.2): $codes"
 fi
+
+# --- --backend: each crypto backend of the build (meson sets
+# KTLSIM_BACKENDS), with real clients; auto is ipsecmb when built ---------
+auto=evp
+case " ${KTLSIM_BACKENDS:-evp} " in
+*" ipsecmb "*) auto=ipsecmb ;;
+esac
+for be in ${KTLSIM_BACKENDS:-evp} auto; do
+	want=$be
+	[ "$be" = auto ] && want=$auto
+	start "backend-$be" --backend "$be"
+	grep -q "mode sw backend $want," "$LOG"
+	ok $? "--backend $be: the log names $want"
+	"${CURL[@]}" --cacert "$CA" -o "$WORK/r.bin" "$(url /random.bin)"
+	cmp -s "$WORK/r.bin" "$ROOT/random.bin"
+	ok $? "--backend $be: curl, random.bin (4 MiB) intact"
+	for c in "-tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256" \
+	    "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384" \
+	    "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256"; do
+		out=$(printf 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+		    -CAfile "$CA" $c 2>/dev/null)
+		echo "$out" | grep -q 'Hello from the simulated kernel'
+		ok $? "--backend $be: s_client $c"
+	done
+	kill -USR1 "$SPID"
+	sleep 0.3
+	sed -n '/^{/,/^}/p' "$OUT" | WANT=$want python3 -c 'import json, os, sys; d = json.load(sys.stdin); s = d["sim_server"]; sys.exit(0 if s["backend"] == os.environ["WANT"] and s["tx"]["ktls_sw"]["connections"] >= 4 else 1)'
+	ok $? "--backend $be: the counters name $want"
+	stop
+done
+"$SERVER" --backend nosuch >/dev/null 2>"$WORK/backend.err"
+[ $? -eq 2 ] && grep -q 'no such crypto backend; this build has .*evp' \
+    "$WORK/backend.err"
+ok $? "--backend nosuch fails clearly"
 
 "$SERVER" --mode nic >/dev/null 2>"$WORK/nic.err"
 [ $? -ne 0 ] && grep -q 'not yet available' "$WORK/nic.err"

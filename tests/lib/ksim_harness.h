@@ -58,8 +58,9 @@ struct harness_keys {
  * cmocka fixtures for every case that drives the kernel; cmocka runs them
  * whatever the case's outcome.  Both put the kernel's global knobs
  * (sysctls, ktls_sim_async, the page cache's, the trace hooks, the crypto
- * backend) back to their values at program start, and tear down a harness
- * that a failed case left live (its sockets' output hooks and test
+ * backend) back to their values at program start (the backend: the one
+ * KTLSIM_BACKEND names, if set; ktls_backend_select()), and tear down a
+ * harness that a failed case left live (its sockets' output hooks and test
  * interfaces (testif.h) become a sink, queued work runs out, then as
  * harness_fini()), so that the next case starts as in a fresh process
  * instead of panicking in ktls_init().  Sockets the failed case left open
@@ -147,6 +148,13 @@ void harness_decrypt(const struct harness_keys *k, const struct wire *w,
  * test interface (tests/lib/testif.h).
  */
 struct ktls_session *harness_pretend_ifnet(struct socket *so);
+
+/*
+ * Decrypt the whole wire with the oracle and fail the test unless it holds
+ * exactly nrecords records whose plaintext is want[0..len).
+ */
+void harness_expect_stream(const struct harness_keys *k, const struct wire *w,
+    const void *want, size_t len, size_t nrecords);
 
 /* Make a temporary file of len random bytes; returns an open fd. */
 int harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents);

@@ -97,7 +97,7 @@ refenc_record(const struct test_suite *s, const uint8_t *cipher_key,
 	put_be64(seqb, seq);
 
 	out[0] = is_tls13(s) ? TLS_RLTYPE_APP : type;
-	out[1] = 3;
+	out[1] = TLS_MAJOR_VER_ONE;
 	out[2] = opt->vminor != 0 ? opt->vminor :
 	    is_tls13(s)		  ? TLS_MINOR_VER_TWO :
 				    (uint8_t)s->tls_vminor;

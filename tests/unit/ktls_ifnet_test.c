@@ -34,7 +34,7 @@
 #include "sys/socketvar.h"
 #include "testif.h"
 
-#define STAT(f) __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED)
+#define STAT(f) counter_u64_fetch(ktls_##f)
 
 struct ienv {
 	struct harness h;
@@ -418,7 +418,7 @@ test_mode_switch_nonce_reuse(void **state)
 static bool
 tls10_switch_survives(bool safe)
 {
-	uint64_t fc0 = STAT(failed_crypto);
+	uint64_t fc0 = STAT(offload_failed_crypto);
 	struct ienv e;
 	bool ok;
 
@@ -439,9 +439,9 @@ tls10_switch_survives(bool safe)
 		/* 300 and 500 in the clear, 700 encrypted, none left. */
 		assert_int_equal(sbused(&e.so->so_snd), 0);
 		assert_true(e.ti.ti_rcv_nxt > 300 + 500 + 700 + 3 * 5);
-		assert_true(STAT(failed_crypto) == fc0);
+		assert_true(STAT(offload_failed_crypto) == fc0);
 	} else
-		assert_true(STAT(failed_crypto) == fc0 + 1);
+		assert_true(STAT(offload_failed_crypto) == fc0 + 1);
 	ienv_close(&e);
 	ktls_sim_safe_mode_switch = false;
 	return (ok);

@@ -32,8 +32,6 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-#define STAT(f) __atomic_load_n(&ktls_counters.f, __ATOMIC_RELAXED)
-
 static struct mbuf *
 plain_record(const uint8_t *buf, int len)
 {
@@ -67,8 +65,8 @@ test_refcount_write_path(void **state)
 
 	(void)state;
 	for (size_t n = 0; n < nitems(names); n++) {
-		uint64_t active0 = STAT(stats_active);
-		uint64_t inq0 = STAT(sw_tx_inqueue);
+		uint64_t active0 = counter_u64_fetch(ktls_offload_active);
+		uint64_t inq0 = counter_u64_fetch(ktls_cnt_tx_queued);
 		struct harness_keys k;
 		struct ktls_session *tls;
 		struct harness h;
@@ -86,7 +84,8 @@ test_refcount_write_path(void **state)
 		assert_int_equal(harness_enable(so, &k), 0);
 		tls = so->so_snd.sb_tls_info;
 		assert_int_equal(tls->refcount, 1);
-		assert_true(STAT(stats_active) == active0 + 1);
+		assert_true(
+		    counter_u64_fetch(ktls_offload_active) == active0 + 1);
 
 		data = pattern(40000, (uint8_t)n);
 		assert_int_equal(ksim_write(so, data, 40000, &wr), 0);
@@ -94,10 +93,10 @@ test_refcount_write_path(void **state)
 		/* Socket buffer + three framed, not yet encrypted records. */
 		assert_int_equal(tls->refcount, 1 + 3);
 		assert_int_equal(w.len, 0);
-		assert_true(STAT(sw_tx_inqueue) == inq0 + 1);
+		assert_true(counter_u64_fetch(ktls_cnt_tx_queued) == inq0 + 1);
 		harness_run(&h);
 		assert_int_equal(tls->refcount, 1);
-		assert_true(STAT(sw_tx_inqueue) == inq0);
+		assert_true(counter_u64_fetch(ktls_cnt_tx_queued) == inq0);
 		harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
 		assert_int_equal(nrec, 3);
 		assert_int_equal(plen, 40000);
@@ -108,10 +107,11 @@ test_refcount_write_path(void **state)
 		assert_int_equal(ksim_write(so, data, 20000, &wr), 0);
 		assert_int_equal(tls->refcount, 1 + 2);
 		ksim_close(so);
-		assert_true(STAT(stats_active) == active0 + 1);
+		assert_true(
+		    counter_u64_fetch(ktls_offload_active) == active0 + 1);
 		harness_run(&h);
 		/* Last sorele freed the socket and the session with it. */
-		assert_true(STAT(stats_active) == active0);
+		assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 		assert_true(w.fin);
 		harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
 		assert_int_equal(nrec, 5);
@@ -127,7 +127,7 @@ test_refcount_write_path(void **state)
 static void
 test_refcount_drop_in_flight(void **state)
 {
-	uint64_t active0 = STAT(stats_active);
+	uint64_t active0 = counter_u64_fetch(ktls_offload_active);
 	struct harness_keys k;
 	struct ktls_session *tls;
 	struct harness h;
@@ -153,7 +153,7 @@ test_refcount_drop_in_flight(void **state)
 	assert_int_equal(tls->refcount, 1);
 	ksim_close(so);
 	harness_run(&h);
-	assert_true(STAT(stats_active) == active0);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 	free(data);
 	harness_fini(&h);
 	wire_fini(&w);
@@ -222,8 +222,10 @@ test_crypto_failure_drops(void **state)
 	data = pattern(5 * 16384, 9);
 	for (size_t n = 0; n < nitems(names); n++) {
 		for (int async = 0; async < 2; async++) {
-			uint64_t active0 = STAT(stats_active);
-			uint64_t failed0 = STAT(failed_crypto);
+			uint64_t active0 =
+			    counter_u64_fetch(ktls_offload_active);
+			uint64_t failed0 =
+			    counter_u64_fetch(ktls_offload_failed_crypto);
 			const struct test_suite *s = test_suite_named(names[n]);
 
 			harness_init(&h, HARNESS_DET, 60 + 2 * n + async, 2);
@@ -248,7 +250,9 @@ test_crypto_failure_drops(void **state)
 			if (nencrypts != (async && !is_tls10(s) ? 5 : 4))
 				fail_msg("%s %s: %d encryptions", s->name,
 				    async ? "async" : "sync", nencrypts);
-			assert_true(STAT(failed_crypto) == failed0 + 1);
+			assert_true(
+			    counter_u64_fetch(ktls_offload_failed_crypto) ==
+			    failed0 + 1);
 			assert_int_equal(ksim_write(so, data, 100, &wr), EPIPE);
 
 			harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL,
@@ -262,7 +266,8 @@ test_crypto_failure_drops(void **state)
 
 			ksim_close(so);
 			harness_run(&h);
-			assert_true(STAT(stats_active) == active0);
+			assert_true(
+			    counter_u64_fetch(ktls_offload_active) == active0);
 			harness_fini(&h);
 			ktls_backend = &ktls_ocf_backend;
 			ktls_sim_async = false;
@@ -280,7 +285,7 @@ test_crypto_failure_drops(void **state)
 static void
 test_session_outlives_socket(void **state)
 {
-	uint64_t active0 = STAT(stats_active);
+	uint64_t active0 = counter_u64_fetch(ktls_offload_active);
 	struct harness_keys k;
 	struct ktls_session *tls;
 	struct harness h;
@@ -306,13 +311,13 @@ test_session_outlives_socket(void **state)
 	ksim_close(so); /* socket freed: its reference is gone */
 	harness_run(&h);
 	assert_int_equal(tls->refcount, 1);
-	assert_true(STAT(stats_active) == active0 + 1);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0 + 1);
 	assert_int_equal(tls->params.tls_hlen, 5); /* still intact */
 
 	m_freem(m); /* last reference: deferred to the worker */
-	assert_true(STAT(stats_active) == active0 + 1);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0 + 1);
 	harness_run(&h);
-	assert_true(STAT(stats_active) == active0);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 	harness_fini(&h);
 	wire_fini(&w);
 }
@@ -336,9 +341,9 @@ test_tls10_enqueue_order(void **state)
 
 	(void)state;
 	for (size_t o = 0; o < nitems(order); o++) {
-		uint64_t pend0 = STAT(sw_tx_pending);
-		uint64_t inq0 = STAT(sw_tx_inqueue);
-		uint64_t active0 = STAT(stats_active);
+		uint64_t pend0 = counter_u64_fetch(ktls_cnt_tx_pending);
+		uint64_t inq0 = counter_u64_fetch(ktls_cnt_tx_queued);
+		uint64_t active0 = counter_u64_fetch(ktls_offload_active);
 		struct mbuf *batch[3];
 		int enq[3], expect_rec = 0;
 		struct harness_keys k;
@@ -400,7 +405,8 @@ test_tls10_enqueue_order(void **state)
 				ready = x + 1;
 			for (int x = ready; x < 3; x++)
 				parked += done[x];
-			assert_true(STAT(sw_tx_pending) == pend0 + parked);
+			assert_true(counter_u64_fetch(ktls_cnt_tx_pending) ==
+			    pend0 + parked);
 			expect_rec = 0;
 			for (int x = 0; x < ready; x++)
 				expect_rec += nrecs[x];
@@ -422,18 +428,21 @@ test_tls10_enqueue_order(void **state)
 		free(plain);
 		assert_true(tls->next_seqno == 12);
 		assert_int_equal(tls->refcount, 1);
-		assert_true(STAT(sw_tx_pending) == pend0);
+		assert_true(counter_u64_fetch(ktls_cnt_tx_pending) == pend0);
 		/*
 		 * Every queued batch was processed; FreeBSD counts each
 		 * batch moved to the queue (counter_u64_add(queued)).
 		 */
-		if (STAT(sw_tx_inqueue) != inq0 && inq_bad < 0) {
+		if (counter_u64_fetch(ktls_cnt_tx_queued) != inq0 &&
+		    inq_bad < 0) {
 			inq_bad = (int)o;
-			inq_delta = (int64_t)(STAT(sw_tx_inqueue) - inq0);
+			inq_delta =
+			    (int64_t)(counter_u64_fetch(ktls_cnt_tx_queued) -
+				inq0);
 		}
 		ksim_close(so);
 		harness_run(&h);
-		assert_true(STAT(stats_active) == active0);
+		assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 		for (int b = 0; b < 3; b++)
 			free(data[b]);
 		harness_fini(&h);
@@ -487,9 +496,9 @@ set_tx_mode(struct socket *so, int mode)
 static void
 test_tls10_mode_switch(void **state)
 {
-	uint64_t pend0 = STAT(sw_tx_pending);
-	uint64_t active0 = STAT(stats_active);
-	uint64_t to_sw0 = STAT(switch_to_sw);
+	uint64_t pend0 = counter_u64_fetch(ktls_cnt_tx_pending);
+	uint64_t active0 = counter_u64_fetch(ktls_offload_active);
+	uint64_t to_sw0 = counter_u64_fetch(ktls_switch_to_sw);
 	struct harness_keys k, k2;
 	struct ktls_session *old, *tls;
 	struct harness h;
@@ -523,12 +532,12 @@ test_tls10_mode_switch(void **state)
 	assert_true(tls->initial_offload_seqno == 0);
 	assert_true(old->initial_offload_seqno == 7);
 	assert_int_equal(sototcpcb(so)->t_nic_ktls_xmit, 0);
-	assert_true(STAT(switch_to_sw) == to_sw0 + 1);
+	assert_true(counter_u64_fetch(ktls_switch_to_sw) == to_sw0 + 1);
 	ktls_free(old);
 
 	assert_int_equal(ksim_write(so, b, 5000, &wr), 0);
 	harness_run(&h);
-	assert_true(STAT(sw_tx_pending) == pend0);
+	assert_true(counter_u64_fetch(ktls_cnt_tx_pending) == pend0);
 	assert_true(w.len > alen);
 	tail = w;
 	tail.buf += alen;
@@ -544,7 +553,7 @@ test_tls10_mode_switch(void **state)
 	ksim_close(so);
 	harness_run(&h);
 	assert_true(w.fin);
-	assert_true(STAT(stats_active) == active0);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 	free(a);
 	free(b);
 	harness_fini(&h);
@@ -560,8 +569,8 @@ test_tls10_mode_switch(void **state)
 static void
 test_mode_switch_lock_failure(void **state)
 {
-	uint64_t failed0 = STAT(switch_failed);
-	uint64_t active0 = STAT(stats_active);
+	uint64_t failed0 = counter_u64_fetch(ktls_switch_failed);
+	uint64_t active0 = counter_u64_fetch(ktls_offload_active);
 	struct harness_keys k;
 	struct ktls_session *tls;
 	struct harness h;
@@ -574,12 +583,12 @@ test_mode_switch_lock_failure(void **state)
 	so->so_snd_iolock = true;
 	assert_int_not_equal(set_tx_mode(so, TCP_TLS_MODE_SW), 0);
 	so->so_snd_iolock = false;
-	assert_true(STAT(switch_failed) == failed0 + 1);
+	assert_true(counter_u64_fetch(ktls_switch_failed) == failed0 + 1);
 	assert_ptr_equal(so->so_snd.sb_tls_info, tls);
 	assert_int_equal(tls->refcount, 1);
 	ksim_close(so);
 	harness_run(&h);
-	assert_true(STAT(stats_active) == active0);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 	harness_fini(&h);
 	wire_fini(&w);
 }
@@ -712,7 +721,7 @@ note_inqueue(void *arg, enum ktls_trace_event ev, struct socket *so,
 	(void)so;
 	(void)m;
 	if (ev == KTR_READY) {
-		inq_at_ready = STAT(sw_tx_inqueue);
+		inq_at_ready = counter_u64_fetch(ktls_cnt_tx_queued);
 		nready++;
 	}
 }
@@ -727,7 +736,7 @@ static void
 test_inqueue_until_handed_on(void **state)
 {
 	struct ktls_trace_hooks hooks = { .th_record = note_inqueue };
-	uint64_t inq0 = STAT(sw_tx_inqueue);
+	uint64_t inq0 = counter_u64_fetch(ktls_cnt_tx_queued);
 	struct harness_keys k;
 	struct harness h;
 	struct socket *so;
@@ -741,12 +750,12 @@ test_inqueue_until_handed_on(void **state)
 	nready = 0;
 	ktls_trace_hooks = &hooks;
 	assert_int_equal(ksim_write(so, data, sizeof(data), &wr), 0);
-	assert_true(STAT(sw_tx_inqueue) == inq0 + 1);
+	assert_true(counter_u64_fetch(ktls_cnt_tx_queued) == inq0 + 1);
 	harness_run(&h);
 	ktls_trace_hooks = NULL;
 	assert_int_equal(nready, 1);
 	assert_true(inq_at_ready == inq0 + 1);
-	assert_true(STAT(sw_tx_inqueue) == inq0);
+	assert_true(counter_u64_fetch(ktls_cnt_tx_queued) == inq0);
 	ksim_close(so);
 	harness_run(&h);
 	harness_fini(&h);
@@ -778,8 +787,8 @@ test_drop_after_failed_encrypt(void **state)
 {
 	const struct ktls_crypto_backend *real = ktls_backend;
 	struct ktls_crypto_backend failing = *ktls_backend;
-	uint64_t failed0 = STAT(failed_crypto);
-	uint64_t active0 = STAT(stats_active);
+	uint64_t failed0 = counter_u64_fetch(ktls_offload_failed_crypto);
+	uint64_t active0 = counter_u64_fetch(ktls_offload_active);
 	struct harness_keys k;
 	struct harness h;
 	struct socket *so;
@@ -802,14 +811,15 @@ test_drop_after_failed_encrypt(void **state)
 	harness_run(&h);
 	platform->pl_wakeup = orig_wakeup;
 	ktls_backend = real;
-	assert_true(STAT(failed_crypto) == failed0 + 1);
+	assert_true(
+	    counter_u64_fetch(ktls_offload_failed_crypto) == failed0 + 1);
 	assert_int_equal(so->so_error, EIO);
 	assert_int_equal(nchan_wakeups, 0);
 	assert_int_equal(w.len, 0);
 	so->so_snd.sb_flags &= ~SB_WAIT;
 	ksim_close(so);
 	harness_run(&h);
-	assert_true(STAT(stats_active) == active0);
+	assert_true(counter_u64_fetch(ktls_offload_active) == active0);
 	harness_fini(&h);
 	wire_fini(&w);
 }

@@ -155,6 +155,30 @@ test_page_refcounts(void **state)
 	vm_page_release(pages[1]);
 }
 
+/*
+ * refcount_release_if_not_last(), which mb_free_extpg() uses to decide
+ * whether the session's worker must drop its last reference: it counts
+ * down to 1 and then refuses, leaving the last reference alone.
+ */
+static void
+test_refcount_release_if_not_last(void **state)
+{
+	volatile u_int count;
+
+	(void)state;
+	refcount_init(&count, 3);
+	assert_true(refcount_release_if_not_last(&count));
+	assert_int_equal(count, 2);
+	assert_true(refcount_release_if_not_last(&count));
+	assert_int_equal(count, 1);
+	assert_false(refcount_release_if_not_last(&count));
+	assert_int_equal(count, 1);
+	refcount_acquire(&count);
+	assert_true(refcount_release_if_not_last(&count));
+	assert_true(refcount_release(&count));
+	assert_int_equal(count, 0);
+}
+
 /* ---- m_uiotombuf(M_EXTPG) ------------------------------------------ */
 
 static struct mbuf *
@@ -967,6 +991,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_refcounts),
+		cmocka_unit_test(test_refcount_release_if_not_last),
 		cmocka_unit_test(test_uiotombuf_splits),
 		cmocka_unit_test(test_copydata_boundaries),
 		cmocka_unit_test(test_to_iovec_boundaries),
