@@ -507,7 +507,14 @@ nic_ifnet_snd_tag_alloc(struct ifnet *ifp,
 	so = params->tls.inp->inp_socket;
 	tp = sototcpcb(so);
 	seq = tp->snd_una + sbused(&so->so_snd);
-	recno = so->so_snd.sb_tls_seqno;
+	/*
+	 * At enable (no session installed yet) the socket buffer's number is
+	 * not set: the first one is in initial_offload_seqno, which
+	 * ktls_enable_tx() fills "for NICs that need" it.  After a route
+	 * change or a switch the buffer's number is the next record's.
+	 */
+	recno = so->so_snd.sb_tls_info == NULL ? tls->initial_offload_seqno :
+						 so->so_snd.sb_tls_seqno;
 	nt = calloc(1, sizeof(*nt));
 	if (nt == NULL)
 		return (ENOMEM);

@@ -455,31 +455,6 @@ harness_decrypt(const struct harness_keys *k, const struct wire *w,
 	oracle_free(o);
 }
 
-struct ktls_session *
-harness_pretend_ifnet(struct socket *so)
-{
-	struct ktls_session *tls = so->so_snd.sb_tls_info;
-
-	assert_int_equal(tls->mode, TCP_TLS_MODE_SW);
-	tls->mode = TCP_TLS_MODE_IFNET;
-	switch (tls->params.cipher_algorithm) {
-	case CRYPTO_AES_CBC:
-		counter_u64_add(ktls_sw_cbc, -1);
-		counter_u64_add(ktls_ifnet_cbc, 1);
-		break;
-	case CRYPTO_AES_NIST_GCM_16:
-		counter_u64_add(ktls_sw_gcm, -1);
-		counter_u64_add(ktls_ifnet_gcm, 1);
-		break;
-	default:
-		counter_u64_add(ktls_sw_chacha20, -1);
-		counter_u64_add(ktls_ifnet_chacha20, 1);
-		break;
-	}
-	sototcpcb(so)->t_nic_ktls_xmit = 1;
-	return (tls);
-}
-
 int
 harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents)
 {

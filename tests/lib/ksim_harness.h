@@ -139,17 +139,6 @@ void harness_decrypt(const struct harness_keys *k, const struct wire *w,
     void *arg);
 
 /*
- * For sockets on a wire without TLS offload: put the socket's session in
- * the state a successful ktls_try_ifnet() and switch would leave (mode
- * IFNET, t_nic_ktls_xmit set, counted as an ifnet session) but without a
- * send tag, so that a switch back to SW clones it.  Only with nothing in
- * flight, and nothing written afterwards: ip_output_send() drops a NIC
- * record without a tag.  Tests that send NIC records use a TLS-capable
- * test interface (tests/lib/testif.h).
- */
-struct ktls_session *harness_pretend_ifnet(struct socket *so);
-
-/*
  * Decrypt the whole wire with the oracle and fail the test unless it holds
  * exactly nrecords records whose plaintext is want[0..len).
  */

@@ -28,6 +28,8 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "net/if_var.h"
+#include "net/route/nhop.h"
 #include "netinet/tcp_var.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
@@ -621,6 +623,82 @@ test_fin_rexmit(void **state)
 }
 
 /*
+ * An interface that refuses every packet with ENOBUFS, as a full transmit
+ * queue does, and never calls tcp_output_kick() (if_kicks off).  Static,
+ * so that a failed case cannot leave TCP sending into a dead frame.
+ */
+static int refuse_npkts;
+
+static int
+refuse_transmit(struct ifnet *ifp, struct mbuf *m)
+{
+
+	refuse_npkts++;
+	ifp->if_oqdrops++;
+	m_freem(m);
+	return (ENOBUFS);
+}
+
+static struct ifnet refuse_ifnet = {
+	.if_xname = "full0",
+	.if_mtu = 1500,
+	.if_capabilities = IFCAP_MEXTPG,
+	.if_capenable = IFCAP_MEXTPG,
+	.if_transmit = refuse_transmit,
+};
+static struct nhop_object refuse_nh = {
+	.nh_ifp = &refuse_ifnet,
+	.nh_mtu = 1500,
+};
+
+/*
+ * The first packet of a burst refused before the wire (ENOBUFS, nothing
+ * sent): tcp_output() arms the retransmission timer as FreeBSD's error
+ * path does (sys/netinet/tcp_output.c), so once the route leads to a
+ * working interface again the data goes out when the timer fires, as a
+ * retransmission of nothing: first transmissions, from the first byte.
+ * Without the timer nothing is due and the connection waits forever.
+ */
+static void
+test_refused_arms_rexmt(void **state)
+{
+	struct ksim_tcpinfo ti;
+	struct testif_seg *seg;
+	struct tenv t;
+	int n0;
+
+	(void)state;
+	tenv_open(&t, 19, 1 << 20, "aes256_gcm_1_2");
+	refuse_npkts = 0;
+	assert_int_equal(ksim_set_route(t.so, &refuse_nh), 0);
+	tenv_write(&t, 3000);
+	testif_settle(&t.h);
+	assert_true(refuse_npkts >= 1);
+	assert_int_equal(t.ti.ti_nsent, 0);
+	ksim_tcpinfo(t.so, &ti);
+	assert_true(ti.rexmt_timer);
+	assert_false(ti.persist_timer);
+	assert_true(ti.sndbytes == 0);
+
+	/* The route is fixed; nothing kicks TCP but its timer. */
+	n0 = refuse_npkts;
+	assert_int_equal(ksim_set_route(t.so, testif_nhop(&t.ti)), 0);
+	testif_fire(&t.ti, &t.h);
+	assert_int_equal(refuse_npkts, n0);
+	assert_true(t.ti.ti_nsent >= 1);
+	seg = testif_seg(&t.ti, 0);
+	assert_non_null(seg);
+	assert_true(seg->off == 0);
+	assert_false(seg->rexmit);
+	assert_ptr_equal(seg->ifp, testif_port(&t.ti, 0));
+	testif_deliver_all(&t.ti);
+	testif_settle(&t.h);
+	testif_deliver_all(&t.ti);
+	tenv_check_stream(&t, 0);
+	tenv_close(&t);
+}
+
+/*
  * The byte wire: a take of part of a segment counts as sent and
  * acknowledged; the rest goes when the wire has room, as new data, not
  * as a retransmission.
@@ -687,6 +765,7 @@ main(void)
 		harness_unit_test(test_rto_backoff_and_drop),
 		harness_unit_test(test_fin_rexmit),
 		harness_unit_test(test_wire_partial_take),
+		harness_unit_test(test_refused_arms_rexmt),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
