@@ -556,6 +556,7 @@ conn_established(struct conn *c)
 	conf.ssl = c->ssl;
 	conf.id = c->id;
 	conf.trace = c->trace;
+	conf.sndbuf = s->sndbuf;
 	conf.up.progress = conn_tx_progress;
 	conf.up.failed = conn_tx_failed;
 	conf.up.arg = c;

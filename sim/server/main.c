@@ -76,8 +76,8 @@ usage(void)
 	    "[--cpus n]\n"
 	    "                  [--handshake-timeout s] [--header-timeout s] "
 	    "[--idle-timeout s]\n"
-	    "                  [--send-timeout s] "
-	    "[--backend evp|ipsecmb|auto]\n"
+	    "                  [--send-timeout s] [--sndbuf bytes[k|m]]\n"
+	    "                  [--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions]\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "defaults: --listen %s --mode sw --backend evp, generated "
@@ -103,6 +103,7 @@ enum {
 	OPT_HANDSHAKE_TMO,
 	OPT_HEADER_TMO,
 	OPT_SEND_TMO,
+	OPT_SNDBUF,
 	OPT_STATS,
 	OPT_STATS_DESCR,
 	OPT_TRACE,
@@ -125,6 +126,7 @@ static const struct option longopts[] = {
 	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
 	{ "root", required_argument, NULL, 'r' },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
+	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "stats-descriptions", no_argument, NULL, OPT_STATS_DESCR },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
@@ -147,6 +149,39 @@ numarg(const char *s, long lo, long hi, const char *what)
 	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
 		errx(2, "%s: %s: expected %ld..%ld", what, s, lo, hi);
 	return (v);
+}
+
+/*
+ * --sndbuf: bytes, or KiB and MiB with k and m, from 1 to the largest
+ * buffer kern.ipc.maxsockbuf allows (sbreserve_locked()).
+ */
+static u_int
+sndbuf_arg(const char *s)
+{
+	unsigned long long v;
+	u_long max;
+	char *end;
+
+	max = tx_kern_sndbuf_max();
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == 0 && end != s && s[0] != '-') {
+		if ((*end == 'k' || *end == 'K') && end[1] == '\0') {
+			v = v > max ? max + 1 : v * 1024;
+			end++;
+		} else if ((*end == 'm' || *end == 'M') && end[1] == '\0') {
+			v = v > max ? max + 1 : v * 1024 * 1024;
+			end++;
+		}
+	}
+	if (errno != 0 || end == s || s[0] == '-' || *end != '\0' || v < 1 ||
+	    v > max)
+		errx(2,
+		    "--sndbuf: %s: expected 1..%lu bytes (suffix k or m for "
+		    "KiB or MiB): SO_SNDBUF above kern.ipc.maxsockbuf less "
+		    "its mbuf overhead is ENOBUFS on FreeBSD",
+		    s, max);
+	return ((u_int)v);
 }
 
 /* "a.b.c.d:port" or "[v6]:port"; port 0 picks a free one. */
@@ -281,6 +316,9 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			s->send_timeout =
 			    numarg(optarg, 0, 86400, "--send-timeout");
 			break;
+		case OPT_SNDBUF:
+			s->sndbuf = sndbuf_arg(optarg);
+			break;
 		case OPT_STATS:
 			s->stats_url = true;
 			break;
@@ -306,6 +344,10 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 		errx(1,
 		    "--mode nic: not yet available (the simulated NIC "
 		    "offload is not built yet); use --mode sw or userland");
+	if (s->sndbuf != 0 && s->mode == SRV_MODE_USERLAND)
+		errx(2,
+		    "--sndbuf: sizes the simulated socket; --mode userland "
+		    "writes to the real one");
 	if ((o->cert == NULL) != (o->key == NULL))
 		errx(2, "--cert and --key go together");
 	o->sslen = parse_listen(o->listen_addr, &o->ss);

@@ -52,6 +52,8 @@ struct server {
 	SSL_CTX *ctx;
 	enum srv_mode mode;
 	bool use_sendfile;
+	/* --sndbuf: SO_SNDBUF of each simulated socket; 0 autosizes it. */
+	u_int sndbuf;
 	bool verbose;
 	bool stats_url;	  /* --stats: GET /stats answers with the counters */
 	bool stats_descr; /* --stats-descriptions: dumps say what each is */

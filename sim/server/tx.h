@@ -118,6 +118,7 @@ struct tx_conf {
 	SSL *ssl; /* the finished handshake; the core keeps reading with it */
 	uint64_t id;		   /* the connection's number */
 	struct bridge_conn *trace; /* --trace: its trace bridge, or NULL */
+	u_int sndbuf; /* SO_SNDBUF for a simulated socket, 0 to autosize */
 	struct tx_upcall up;
 };
 
@@ -133,6 +134,8 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
  * each one counts; NULL when out of memory.
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
+/* The largest SO_SNDBUF the simulated kernel accepts (sb_max_adj). */
+u_long tx_kern_sndbuf_max(void);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 /*

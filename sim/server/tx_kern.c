@@ -87,6 +87,13 @@ tx_kern_backend(void)
 	return (ktls_backend->kb_name);
 }
 
+u_long
+tx_kern_sndbuf_max(void)
+{
+
+	return (sb_max_adj);
+}
+
 void
 tx_kern_fini(void)
 {
@@ -449,7 +456,7 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	struct tx_kern *k;
 	struct socket *so;
 	socklen_t len;
-	int error;
+	int error, val;
 
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
@@ -478,6 +485,19 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	wire.tw_fin = kern_tw_fin;
 	wire.tw_arg = k;
 	error = ksim_connect(so, &wire, (uint32_t)conf->id);
+	if (error == 0 && conf->sndbuf != 0) {
+		/*
+		 * --sndbuf, as nginx's listen ... sndbuf=: a fixed size, which
+		 * turns TCP's autosizing off (sbsetopt()).
+		 */
+		val = (int)conf->sndbuf;
+		error = ksim_setsockopt(so, SOL_SOCKET, SO_SNDBUF, &val,
+		    sizeof(val));
+		if (error != 0)
+			snprintf(why, whylen, "SO_SNDBUF %u: %s", conf->sndbuf,
+			    strerror(error));
+	} else if (error != 0)
+		snprintf(why, whylen, "ksim_connect: %s", strerror(error));
 	if (error == 0) {
 		ksim_set_nbio(so, true);
 		error = ksim_setsockopt(so, IPPROTO_TCP, TCP_TXTLS_ENABLE,
@@ -485,8 +505,7 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 		if (error != 0)
 			snprintf(why, whylen, "TCP_TXTLS_ENABLE: %s",
 			    strerror(error));
-	} else
-		snprintf(why, whylen, "ksim_connect: %s", strerror(error));
+	}
 	/* The kernel copied the keys (ktls_copyin_tls_enable()). */
 	OPENSSL_cleanse(k->keys.cipher_key, sizeof(k->keys.cipher_key));
 	OPENSSL_cleanse(k->keys.auth_key, sizeof(k->keys.auth_key));

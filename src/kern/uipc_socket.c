@@ -19,9 +19,6 @@
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
 
-/* net.inet.tcp.sendspace: the send buffer tcp_usr_attach() reserves. */
-#define SIM_SENDSPACE 32768
-
 /*
  * soreserve(), send side: reserve the buffer and default the low-water
  * mark to a cluster (sys/kern/uipc_sockbuf.c soreserve()).
@@ -57,12 +54,15 @@ ksim_socket(int type, struct socket **sop)
 	refcount_init(&so->so_count, 1);
 	so->so_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
 	so->so_snd.sb_mtx = &so->so_lock;
-	/* tcp_usr_attach() */
+	/*
+	 * tcp_usr_attach(): net.inet.tcp.sendspace bytes, which TCP may
+	 * grow (tcp_sndbuf_autoscale()) until SO_SNDBUF fixes a size.
+	 */
 	if (so->so_proto == IPPROTO_TCP)
-		so->so_snd.sb_flags |= SB_AUTOLOWAT;
+		so->so_snd.sb_flags |= SB_AUTOLOWAT | SB_AUTOSIZE;
 	tp = tcp_newtcpcb(so);
 	so->so_pcb = tp;
-	error = soreserve(so, SIM_SENDSPACE);
+	error = soreserve(so, (u_long)tcp_sendspace);
 	if (error != 0) {
 		sorele(so);
 		return (error);
@@ -577,8 +577,10 @@ ksim_set_nbio(struct socket *so, bool on)
 /*
  * sbsetopt(), send side: values below 1 make no sense for either option;
  * SO_SNDBUF goes through sbreserve_locked(), which refuses more than
- * sb_max_adj with ENOBUFS; the low-water mark never exceeds the buffer
- * (sys/kern/uipc_sockbuf.c sbsetopt()).
+ * sb_max_adj with ENOBUFS, and once it succeeds the size is the
+ * application's: TCP no longer grows it (SB_AUTOSIZE cleared, also when
+ * the size is the one the socket had); the low-water mark never exceeds
+ * the buffer (sys/kern/uipc_sockbuf.c sbsetopt()).
  */
 int
 sbsetopt(struct socket *so, struct sockopt *sopt)
@@ -594,6 +596,8 @@ sbsetopt(struct socket *so, struct sockopt *sopt)
 	if (sopt->sopt_name == SO_SNDBUF) {
 		if (!sbreserve_locked(so, (u_int)optval))
 			error = ENOBUFS;
+		else
+			so->so_snd.sb_flags &= ~SB_AUTOSIZE;
 	} else {
 		so->so_snd.sb_lowat = min((u_int)optval, so->so_snd.sb_hiwat);
 		/*
@@ -731,6 +735,7 @@ ksim_sbstat(struct socket *so, struct ksim_sbstat *st)
 	st->mbcnt = so->so_snd.sb_mbcnt;
 	st->mbmax = so->so_snd.sb_mbmax;
 	st->tls_seqno = so->so_snd.sb_tls_seqno;
+	st->autosize = (so->so_snd.sb_flags & SB_AUTOSIZE) != 0;
 	for (m = so->so_snd.sb_mb; m != NULL; m = m->m_next) {
 		st->nmbufs++;
 		if (m->m_flags & M_NOTREADY)

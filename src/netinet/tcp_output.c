@@ -25,6 +25,13 @@
 
 #define TCP_HDRLEN ((int)(sizeof(struct ip) + sizeof(struct tcphdr)))
 
+/* net.inet.tcp.sendspace and sendbuf_* (tcp_var.h). */
+int tcp_sendspace = 32 * 1024;
+int tcp_do_autosndbuf = 1;
+int tcp_autosndbuf_inc = 8 * 1024;
+int tcp_autosndbuf_max = 2 * 1024 * 1024;
+int tcp_sendbuf_auto_lowat = 0;
+
 /*
  * The kind of data an mbuf holds, which one segment never mixes:
  * plain or unmapped (M_EXTPG), and for unmapped data whether it is a
@@ -230,6 +237,47 @@ tcp_output_enobufs(struct tcpcb *tp)
 }
 
 /*
+ * tcp_sndbuf_autoscale(): one step of send-buffer growth, taken only when
+ * the buffer rather than the path limits the sender, that is when all of
+ * these hold (sys/netinet/tcp_output.c tcp_sndbuf_autoscale()):
+ *  - the peer's window is at least 4/5 of the buffer (snd_wnd / 4 * 5 >=
+ *    sb_hiwat), so a larger buffer could be filled into it;
+ *  - the buffer is at least 7/8 full (sbused(), not-ready data counts),
+ *    so the application has more to give;
+ *  - it holds less than sendbuf_max;
+ *  - the send window, min(snd_wnd, cwnd) as tcp_output() computed it,
+ *    covers every byte not yet sent, so the window is not what stops us.
+ * The step is sendbuf_inc, up to sendbuf_max.  With sendbuf_auto_lowat
+ * the first two thresholds are lowered by sb_lowat.  The arithmetic is
+ * unsigned as FreeBSD's: a threshold below zero, or more in flight than
+ * queued (a FIN), wraps and blocks the step.  A step sbreserve_locked()
+ * refuses (beyond sb_max_adj, kern.ipc.maxsockbuf less mbuf overhead:
+ * 1864135 bytes by default, so the default 2 MiB is never reached) ends
+ * autosizing for the socket.  Nothing shrinks the buffer again.
+ */
+void
+tcp_sndbuf_autoscale(struct tcpcb *tp, struct socket *so, uint32_t sendwin)
+{
+	struct sockbuf *sb = &so->so_snd;
+	u_int lowat, used;
+
+	SOCKBUF_LOCK_ASSERT(sb);
+	if (!tcp_do_autosndbuf || (sb->sb_flags & SB_AUTOSIZE) == 0)
+		return;
+	lowat = tcp_sendbuf_auto_lowat ? sb->sb_lowat : 0;
+	used = sbused(sb);
+	if (tp->snd_wnd / 4 * 5 < sb->sb_hiwat - lowat ||
+	    used < sb->sb_hiwat / 8 * 7 - lowat ||
+	    used >= (u_int)tcp_autosndbuf_max ||
+	    sendwin < used - (u_int)(tp->snd_nxt - tp->snd_una))
+		return;
+	if (!sbreserve_locked(so,
+		min(sb->sb_hiwat + (u_int)tcp_autosndbuf_inc,
+		    (u_int)tcp_autosndbuf_max)))
+		sb->sb_flags &= ~SB_AUTOSIZE;
+}
+
+/*
  * tcp_output(): send what the window allows.  Called with the socket lock
  * held (SIM: it stands for the inpcb lock too) whenever data became ready,
  * an ACK arrived, a timer fired or the interface has room again.
@@ -282,6 +330,11 @@ tcp_output(struct tcpcb *tp)
 			if (!tcp_timer_active(tp, TT_PERSIST))
 				tcp_setpersist(tp);
 		}
+		/*
+		 * Every pass, as FreeBSD's "again" loop: a buffer that grows
+		 * here gives sosend and sendfile more room (sbspace()).
+		 */
+		tcp_sndbuf_autoscale(tp, so, sendwin);
 		len = min(len, tp->t_maxseg);
 		data = NULL;
 		if (len > 0) {

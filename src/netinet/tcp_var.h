@@ -173,6 +173,20 @@ extern uint64_t tcp_persmax;
 extern int tcprexmtthresh; /* duplicate ACKs that start a retransmit */
 
 /*
+ * Send-buffer knobs of sys/netinet/tcp_output.c, FreeBSD's names and
+ * defaults: net.inet.tcp.sendspace (the buffer a new socket reserves,
+ * 32 KiB), sendbuf_auto (automatic growth on), sendbuf_inc (its step,
+ * 8 KiB), sendbuf_max (its ceiling, 2 MiB) and sendbuf_auto_lowat (count
+ * SO_SNDLOWAT in the growth thresholds, off).  Read when used: a change
+ * applies to existing connections too, as a sysctl does.
+ */
+extern int tcp_sendspace;
+extern int tcp_do_autosndbuf;
+extern int tcp_autosndbuf_inc;
+extern int tcp_autosndbuf_max;
+extern int tcp_sendbuf_auto_lowat;
+
+/*
  * SIM: the initial sequence number.  FreeBSD's tcp_new_isn() is random;
  * the simulator's is fixed and close to 2^32 so that every connection
  * longer than 64 KiB wraps its sequence numbers.
@@ -185,6 +199,9 @@ int tcp_usr_send_control(struct socket *so, int flags, struct mbuf *m,
 int tcp_usr_ready(struct socket *so, struct mbuf *m, int count);
 int tcp_ctloutput(struct socket *so, struct sockopt *sopt);
 void tcp_output(struct tcpcb *tp);
+/* One growth step of the send buffer when it is the bottleneck. */
+void tcp_sndbuf_autoscale(struct tcpcb *tp, struct socket *so,
+    uint32_t sendwin);
 void tcp_drop(struct tcpcb *tp, int error);
 void tcp_account_for_send(struct tcpcb *tp, uint32_t len, bool is_rxt,
     bool is_tlp, bool hw_tls);

@@ -20,6 +20,13 @@ struct socket;
 
 /* sb_flags */
 #define SB_WAIT 0x0004
+/*
+ * TCP may grow the buffer (tcp_sndbuf_autoscale()).  tcp_usr_attach()
+ * sets it on every TCP socket; a successful SO_SNDBUF clears it, and so
+ * does a growth step that sbreserve_locked() refuses (sys/sys/sockbuf.h,
+ * sys/kern/uipc_sockbuf.c sbsetopt()).
+ */
+#define SB_AUTOSIZE 0x0800
 #define SB_STOP 0x1000
 /*
  * sendfile(2) may raise sb_lowat (sendfile_wait_generic()).  FreeBSD

@@ -219,6 +219,7 @@ struct ksim_sbstat {
 	uint64_t tls_seqno;
 	int nmbufs, nnotready;
 	bool fin_sent;
+	bool autosize; /* SB_AUTOSIZE: TCP may still grow hiwat */
 };
 void ksim_sbstat(struct socket *so, struct ksim_sbstat *st);
 

@@ -21,7 +21,8 @@
 #   - slowloris in the handshake and in the request header
 #   - garbage, a bad MAC, an oversized record after the handshake: a fatal
 #     alert and a logged reason
-#   - bad command lines: port out of range, --root a file, stray argument
+#   - bad command lines: port out of range, --root a file, stray argument,
+#     --sndbuf out of range or with --mode userland
 #
 # Usage: hostile_test.sh /path/to/sim_server /path/to/fifo_swap_preload.so
 #
@@ -72,6 +73,12 @@ badargs 'expected ADDR:PORT' "--listen port 65536" --listen 127.0.0.1:65536
 badargs 'expected ADDR:PORT' "--listen port 99999" --listen 127.0.0.1:99999
 badargs 'not a directory' "--root a regular file" --root "$ROOT/hello.txt"
 badargs "unexpected argument 'stray'" "stray positional argument" stray
+badargs 'expected 1..1864135' "--sndbuf 0" --sndbuf 0
+badargs 'expected 1..1864135' "--sndbuf 2m (above sb_max_adj)" --sndbuf 2m
+badargs 'expected 1..1864135' "--sndbuf 12x" --sndbuf 12x
+badargs 'expected 1..1864135' "--sndbuf -1" --sndbuf -1
+badargs 'sizes the simulated socket' "--sndbuf with --mode userland" \
+    --sndbuf 4096 --mode userland
 
 # --- resets, in every transmit path ------------------------------------------
 for mode in sw-sendfile sw-write userland; do

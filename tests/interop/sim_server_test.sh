@@ -168,6 +168,13 @@ stop
 start userland --mode userland
 fetch_cases userland
 stop
+# A fixed send buffer (SO_SNDBUF, autosizing off), smaller than a record.
+start sndbuf --sndbuf 4096
+fetch_cases sndbuf-4096
+stop
+start sndbuf-k --sndbuf 1820k --no-sendfile
+fetch_cases sndbuf-1820k-write
+stop
 
 # --- --stats-descriptions: what each kern.ipc.tls counter counts ------------
 start descr --stats-descriptions

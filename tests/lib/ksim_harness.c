@@ -56,6 +56,8 @@ static struct harness_wire *harness_wires;
 static struct {
 	bool enable, cbc, ext_pgs, async, compat12, safe_switch;
 	u_int maxlen, cache_pages, ifnet_permitted, rexmit_pct;
+	int sendspace, autosndbuf, autosndbuf_inc, autosndbuf_max;
+	int sendbuf_auto_lowat;
 	void (*switch_hook)(struct socket *);
 	uint64_t io_delay_ns;
 	struct ktls_trace_hooks *trace_hooks;
@@ -110,6 +112,11 @@ harness_save_knobs(void)
 	harness_knobs0.rexmit_pct = ktls_ifnet_max_rexmit_pct;
 	harness_knobs0.safe_switch = ktls_sim_safe_mode_switch;
 	harness_knobs0.switch_hook = ktls_sim_switch_hook;
+	harness_knobs0.sendspace = tcp_sendspace;
+	harness_knobs0.autosndbuf = tcp_do_autosndbuf;
+	harness_knobs0.autosndbuf_inc = tcp_autosndbuf_inc;
+	harness_knobs0.autosndbuf_max = tcp_autosndbuf_max;
+	harness_knobs0.sendbuf_auto_lowat = tcp_sendbuf_auto_lowat;
 }
 
 static void
@@ -130,6 +137,11 @@ harness_restore_knobs(void)
 	ktls_ifnet_max_rexmit_pct = harness_knobs0.rexmit_pct;
 	ktls_sim_safe_mode_switch = harness_knobs0.safe_switch;
 	ktls_sim_switch_hook = harness_knobs0.switch_hook;
+	tcp_sendspace = harness_knobs0.sendspace;
+	tcp_do_autosndbuf = harness_knobs0.autosndbuf;
+	tcp_autosndbuf_inc = harness_knobs0.autosndbuf_inc;
+	tcp_autosndbuf_max = harness_knobs0.autosndbuf_max;
+	tcp_sendbuf_auto_lowat = harness_knobs0.sendbuf_auto_lowat;
 }
 
 /*
