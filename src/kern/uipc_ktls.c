@@ -1080,6 +1080,17 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 	}
 
 	error = tls->be->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
+	/* SIM: the bytes the cipher moved (docs/cost-model.md). */
+	if (error == 0) {
+		len = m_epg_datalen(m);
+		counter_u64_add(ksim_crypto_read_bytes, len);
+		if (anon)
+			counter_u64_add(ksim_crypto_inplace_bytes, len);
+		else
+			counter_u64_add(ksim_crypto_newpage_bytes, len);
+		counter_u64_add(ksim_crypto_framing_bytes,
+		    m->m_epg_hdrlen + m->m_epg_trllen);
+	}
 	if (!anon) {
 		if (error == 0) {
 			ktls_finish_nonanon(m, newpg);

@@ -118,6 +118,7 @@ tcp_output(struct tcpcb *tp)
 		if (n == 0)
 			break;
 		MPASS((size_t)n <= total);
+		counter_u64_add(ksim_wire_read_bytes, n);
 		if (__predict_false(ktls_trace_hooks != NULL)) {
 			if (ktls_trace_hooks->th_segment != NULL)
 				tcp_trace_segments(tp, iov, cnt, n);
