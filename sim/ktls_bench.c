@@ -32,6 +32,7 @@
 #include <openssl/rand.h>
 
 #include "opencrypto/ktls.h"
+#include "sim/cost_snap.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
@@ -40,6 +41,7 @@
 struct meter {
 	struct timespec t0;
 	struct rusage r0;
+	struct cost_counts c0;
 };
 
 static void
@@ -48,6 +50,7 @@ meter_start(struct meter *mt)
 
 	clock_gettime(CLOCK_MONOTONIC, &mt->t0);
 	getrusage(RUSAGE_SELF, &mt->r0);
+	cost_snap(&mt->c0);
 }
 
 static double
@@ -60,8 +63,10 @@ tv_sec(const struct timeval *tv)
 static void
 meter_report(const struct meter *mt, const char *what, uint64_t bytes)
 {
+	struct cost_counts c;
 	struct timespec t1;
 	struct rusage r1;
+	struct cost_q q;
 	double wall, cpu;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -74,6 +79,14 @@ meter_report(const struct meter *mt, const char *what, uint64_t bytes)
 	       "%llu MiB)\n",
 	    what, bytes / wall / 1e6, cpu / (bytes / 1073741824.0), wall, cpu,
 	    (unsigned long long)(bytes >> 20));
+	/* Where the kernel moved the data (sim.cost, docs/cost-model.md). */
+	memset(&c, 0, sizeof(c));
+	c.payload = bytes;
+	cost_snap_since(&mt->c0, &c);
+	if (c.wire > 0 && cost_measured(&c, &q) == 0)
+		printf("%-14s per byte: %.3f copied, %.3f read and %.3f "
+		       "written by the CPU, %.3f by the wire\n",
+		    "", q.copy, q.mem_rd, q.mem_wr, q.nic_dma);
 }
 
 static void

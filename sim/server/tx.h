@@ -130,11 +130,13 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
  * reason and every connection stays in userland TLS.  tx_kern_counters()
  * gives the kern.ipc.tls.* counters as a JSON object keyed by sysctl leaf
  * name ("stats.sw_tx_inqueue"), their values or, with descriptions, what
- * each one counts; NULL when out of memory.
+ * each one counts; NULL when out of memory.  tx_kern_cost_counters() does
+ * the same for the sim.cost counters (docs/cost-model.md).
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
+struct json_t *tx_kern_cost_counters(bool descriptions);
 /*
  * --backend: the kernel's software crypto backend for new sessions
  * (evp, ipsecmb or auto: ktls_backend_select()).  -1 with the names this

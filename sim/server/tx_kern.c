@@ -133,6 +133,19 @@ tx_kern_counters(bool descriptions)
 	return (o);
 }
 
+json_t *
+tx_kern_cost_counters(bool descriptions)
+{
+	json_t *o;
+
+	o = json_object();
+	if (o != NULL)
+		ksim_cost_foreach(descriptions ? kern_counter_descr_cb :
+						 kern_counter_cb,
+		    o);
+	return (o);
+}
+
 /* Worker or loop thread, socket lock held: put ready bytes on the wire. */
 static ssize_t
 kern_tw_output(void *arg, const struct iovec *iov, int iovcnt)

@@ -126,6 +126,11 @@ sleep 0.3
 sed -n '/^{/,/^}/p' "$OUT" |
     python3 -c 'import json, sys; d = json.load(sys.stdin); s = d["sim_server"]; k = d["kern.ipc.tls"]; sys.exit(0 if s["accepted"] > 0 and s["tx"]["ktls_sw"]["records"] > 256 and k["stats.offload_total"] > 0 and k["stats.ocf.tls13_gcm_encrypts"] > 0 and "descriptions" not in d else 1)'
 ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included, no descriptions"
+# random.bin went by sendfile: its pages were encrypted into new pages, and
+# the wire read at least the ciphertext the cipher wrote.
+sed -n '/^{/,/^}/p' "$OUT" |
+    python3 -c 'import json, sys; d = json.load(sys.stdin); c = d["sim.cost"]; sys.exit(0 if c["crypto_write_newpages"] >= 4195538 and c["crypto_read"] == c["crypto_write_newpages"] + c["crypto_write_inplace"] and c["wire_read"] >= c["crypto_read"] + c["crypto_write_framing"] else 1)'
+ok $? "sim.cost: sendfile encrypted into new pages, the wire read it all"
 stop
 [ "$STATUS" -eq 0 ]
 ok $? "clean exit on SIGTERM"
@@ -178,8 +183,9 @@ k, t = d["kern.ipc.tls"], d["descriptions"]["kern.ipc.tls"]
 sys.exit(0 if len(k) >= 20 and set(t) == set(k) and
     all(isinstance(v, int) for v in k.values()) and
     all(isinstance(v, str) and len(v) > 10 for v in t.values()) and
-    len(set(t.values())) == len(t) else 1)'
-ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls counter"
+    len(set(t.values())) == len(t) and
+    set(d["descriptions"]["sim.cost"]) == set(d["sim.cost"]) else 1)'
+ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls and sim.cost counter"
 stop
 
 # --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
