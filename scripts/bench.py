@@ -59,14 +59,19 @@ TLS_CLIENT = {
 PROFILES = {
     # size_mib: end-to-end file; rounds: end-to-end rounds; mib: pipeline
     # and limit bytes; speed_s: openssl speed seconds per suite.
+    # every_pair: every TLS version with every client count; else the
+    # versions after the first run with the first client count only.
     # all_backends: every backend of the build in the pipeline and end to
     # end, else the default (evp) alone, with one worker.
     "full": dict(size_mib=1024, rounds=3, mib=1024, speed_s=3,
-                 clients=[1, 4, 16], tls=["1.3", "1.2"], all_backends=True),
+                 clients=[1, 4, 16], tls=["1.3", "1.2"], all_backends=True,
+                 every_pair=False),
     "quick": dict(size_mib=256, rounds=2, mib=256, speed_s=1,
-                  clients=[1, 4], tls=["1.3", "1.2"], all_backends=True),
+                  clients=[1, 4], tls=["1.3", "1.2"], all_backends=True,
+                  every_pair=True),
     "smoke": dict(size_mib=16, rounds=1, mib=64, speed_s=1,
-                  clients=[1], tls=["1.3"], all_backends=False),
+                  clients=[1], tls=["1.3"], all_backends=False,
+                  every_pair=True),
 }
 
 
@@ -405,19 +410,21 @@ def end_to_end(build, tmp, prof, bes, cpus, want_nginx):
         for s in servers:
             for tls in prof["tls"]:
                 fetch(s, tls, *files[prof["clients"][-1]], 1, cert)
+        pairs = [(tls, n) for i, tls in enumerate(prof["tls"])
+                 for n in prof["clients"]
+                 if prof["every_pair"] or i == 0 or n == prof["clients"][0]]
         for rnd in range(prof["rounds"]):
-            for tls in prof["tls"]:
-                for n in prof["clients"]:
-                    path, size = files[n]
-                    for s in servers:
-                        c0, x0, _ = proc_sample(s.proc.pid)
-                        wall = fetch(s, tls, path, size, n, cert)
-                        c1, x1, _ = proc_sample(s.proc.pid)
-                        nbytes = size * n
-                        samples.setdefault((s.name, tls, n), []).append(
-                            {"cpu_s_gib": (c1 - c0) / (nbytes / GIB),
-                             "mb_s": nbytes / wall / 1e6,
-                             "csw_per_gib": (x1 - x0) / (nbytes / GIB)})
+            for tls, n in pairs:
+                path, size = files[n]
+                nbytes = size * n
+                for s in servers:
+                    c0, x0, _ = proc_sample(s.proc.pid)
+                    wall = fetch(s, tls, path, size, n, cert)
+                    c1, x1, _ = proc_sample(s.proc.pid)
+                    samples.setdefault((s.name, tls, n), []).append(
+                        {"cpu_s_gib": (c1 - c0) / (nbytes / GIB),
+                         "mb_s": nbytes / wall / 1e6,
+                         "csw_per_gib": (x1 - x0) / (nbytes / GIB)})
             log("end to end: round %d of %d done" % (rnd + 1,
                                                      prof["rounds"]))
         hwm = {s.name: proc_sample(s.proc.pid)[2] for s in servers}
@@ -604,6 +611,10 @@ def main():
     ap.add_argument("--rounds", type=int, help="end-to-end rounds")
     ap.add_argument("--clients", help="client counts, e.g. 1,4,16")
     ap.add_argument("--tls", help="TLS versions, e.g. 1.3,1.2")
+    ap.add_argument("--every-pair", action="store_true",
+                    help="every TLS version with every client count (the "
+                    "full profile runs the second version with the first "
+                    "count only)")
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2,
                     help="sim_server KTLS workers (default: one per CPU)")
     ap.add_argument("--no-nginx", action="store_true",
@@ -618,6 +629,8 @@ def main():
         prof["clients"] = [int(x) for x in args.clients.split(",")]
     if args.tls:
         prof["tls"] = args.tls.split(",")
+    if args.every_pair:
+        prof["every_pair"] = True
     for t in prof["tls"]:
         if t not in TLS_CLIENT:
             ap.error("--tls: %s is not one of %s" % (t, ",".join(TLS_CLIENT)))
