@@ -262,7 +262,11 @@ class Server:
         self.logf = open(logpath, "w")
         self.proc = subprocess.Popen(argv, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
-        wait_port(port, self.proc)
+        try:
+            wait_port(port, self.proc)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self):
         if self.proc.poll() is None:
@@ -349,6 +353,20 @@ def start_servers(build, tmp, root, cert, key, bes, cpus, want_nginx):
                       ["--mode", "sw", "--backend", be, "--no-sendfile"]))
     specs.append(("userland", "userland", "libssl", ["--mode", "userland"]))
     servers = []
+    try:
+        nginx_note = start_all(servers, specs, sim, common, tmp, root, cert,
+                               key, want_nginx)
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
+    return servers, nginx_note
+
+
+def start_all(servers, specs, sim, common, tmp, root, cert, key,
+              want_nginx):
+    """Start every server into servers (the caller stops them if one
+    fails); returns why nginx is missing, or None."""
     for name, mode, be, extra in specs:
         port = free_port()
         argv = [sim, "--listen", "127.0.0.1:%d" % port] + common + extra
@@ -371,7 +389,7 @@ def start_servers(build, tmp, root, cert, key, bes, cpus, want_nginx):
                                   port, os.path.join(tmp, "nginx.log")))
     else:
         nginx_note = "nginx left out (--no-nginx)"
-    return servers, nginx_note
+    return nginx_note
 
 
 def fetch(srv, tls, path, size, n, cert):
@@ -480,7 +498,9 @@ def table(res):
                                m["load_before"], m["load_after"],
                                res["profile"]))
     out.append("")
-    out.append("Limit: raw AEAD, 16 KiB records, one thread")
+    out.append("Limit: raw AEAD, 16 KiB records, one thread (MB/s is wall "
+               "clock, CPU-s/GiB the thread's CPU)")
+    out.append("")
     out.append("| source | backend | suite | MB/s | CPU-s/GiB |")
     out.append("|---|---|---|---:|---:|")
     for r in res["limit"]["openssl_speed"]:
@@ -492,9 +512,14 @@ def table(res):
             be += " (declined: %s)" % r["taken_by"]
         out.append("| ktls_aead_bench | %s | %s | %.0f | %.3f |" %
                    (be, r["suite"], r["mb_s"], r["cpu_s_gib"]))
+    r = res["limit"].get("ktls_bench_evp")
+    if r:
+        out.append("| ktls_bench (evp line) | plain EVP loop | aes-256-gcm "
+                   "| %.0f | %.3f |" % (r["mb_s"], r["cpu_s_gib"]))
     out.append("")
     out.append("Pipeline: ktls_bench, AES-256-GCM TLS 1.3 (pipeline/limit = "
                "CPU-s/GiB over the backend's bare AES-256-GCM)")
+    out.append("")
     out.append("| backend | workers | path | MB/s | CPU-s/GiB | "
                "pipeline/limit |")
     out.append("|---|---:|---|---:|---:|---:|")
@@ -505,6 +530,7 @@ def table(res):
     out.append("")
     out.append("Userland baseline: ssl_write_bench (read(2) + SSL_write, "
                "records dropped)")
+    out.append("")
     out.append("| TLS | suite | MB/s | CPU-s/GiB |")
     out.append("|---|---|---:|---:|")
     for ver, r in sorted(res["userland_baseline"].items()):
@@ -517,8 +543,10 @@ def table(res):
                "%d interleaved rounds; x = ratio to nginx (CPU: lower is "
                "better, MB/s: higher is better)" % (e["size_mib"],
                                                     e["rounds"]))
+    out.append("")
     if e.get("nginx_note"):
         out.append("(%s)" % e["nginx_note"])
+        out.append("")
     out.append("| server | backend | TLS | clients | CPU-s/GiB | x nginx | "
                "MB/s | x nginx | csw/GiB | peak RSS MiB |")
     out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -668,7 +696,7 @@ def main():
     res["limit"] = {"openssl_speed": [openssl_speed(s, prof["speed_s"])
                                       for s in SPEED_SUITES]}
     log("limit: ktls_aead_bench")
-    res["limit"]["backends"] = aead_bench(build, max(16, prof["mib"] // 4))
+    res["limit"]["backends"] = aead_bench(build, max(64, prof["mib"] // 4))
     bare = {r["backend"]: r["cpu_s_gib"] for r in res["limit"]["backends"]
             if r["suite"] == "aes-256-gcm" and r["taken_by"] == r["backend"]}
 
