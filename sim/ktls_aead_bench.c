@@ -189,6 +189,10 @@ main(int argc, char **argv)
 		usage();
 	total <<= 20;
 
+	/* A backend by name: "auto" is no name of ktls_backends[]. */
+	if (only != NULL &&
+	    (strcmp(only, "auto") == 0 || ktls_backend_select(only) != 0))
+		errx(1, "-b %s: no such backend in this build", only);
 	pl = sim_rt_create(1);
 	platform_set(pl);
 	ktls_init();
