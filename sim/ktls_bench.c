@@ -12,7 +12,7 @@
  * For each: MB/s of plaintext and CPU seconds per GiB (user + system of
  * the whole process, so worker threads count).  -b NAME picks the
  * kernel's crypto backend for write and sendfile (evp, ipsecmb, auto:
- * ktls_backend_select()); the evp line is always plain EVP.
+ * ktls_backend_select(); default auto); the evp line is always plain EVP.
  */
 
 #include <sys/resource.h>

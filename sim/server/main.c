@@ -80,7 +80,7 @@ usage(void)
 	    "[--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions]\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
-	    "defaults: --listen %s --mode sw --backend evp, generated "
+	    "defaults: --listen %s --mode sw --backend auto, generated "
 	    "certificate and document root\n",
 	    SRV_DEFAULT_LISTEN);
 	exit(2);

@@ -35,7 +35,15 @@ const struct ktls_crypto_backend *const ktls_backends[] = {
 	&ktls_ocf_backend,
 	NULL,
 };
+/*
+ * "auto" from the start: the first of ktls_backends[] (C takes no array
+ * element as a static initializer, hence the repeated condition).
+ */
+#ifdef KTLS_HAVE_IPSECMB
+const struct ktls_crypto_backend *ktls_backend = &ktls_ipsecmb_backend;
+#else
 const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
+#endif
 
 /* The kern.ipc.tls counters (sys/ktls.h). */
 #define KTLS_COUNTER_DEFINE(var, leaf, descr) counter_u64_t var;

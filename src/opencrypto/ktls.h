@@ -49,7 +49,10 @@ extern const struct ktls_crypto_backend ktls_ocf_backend;     /* "evp" */
 extern const struct ktls_crypto_backend ktls_ipsecmb_backend; /* "ipsecmb" */
 /* The backends of this build, fastest first; NULL-terminated. */
 extern const struct ktls_crypto_backend *const ktls_backends[];
-/* The backend new sessions try first (default: the EVP one). */
+/*
+ * The backend new sessions try first (default: the first of ktls_backends[],
+ * as "auto" picks).
+ */
 extern const struct ktls_crypto_backend *ktls_backend;
 
 /*
@@ -78,5 +81,13 @@ struct ktls_aead_rec {
 
 void ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
     struct ktls_aead_rec *ar);
+
+/*
+ * Count one sealed AEAD record in its backend's per-suite counter: cnt[]
+ * is { TLS 1.2 GCM, TLS 1.3 GCM, TLS 1.2 ChaCha20, TLS 1.3 ChaCha20 }
+ * (counter_u64_t, sys/kern_compat.h, which this header does not include).
+ */
+void ktls_ocf_aead_count(const struct ktls_session *tls, bool tls13,
+    uint64_t *const cnt[4]);
 
 #endif /* !_OPENCRYPTO_KTLS_H_ */

@@ -96,6 +96,16 @@ ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
 	}
 }
 
+void
+ktls_ocf_aead_count(const struct ktls_session *tls, bool tls13,
+    counter_u64_t *const cnt[4])
+{
+	int i;
+
+	i = tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16 ? 0 : 2;
+	counter_u64_add(*cnt[i + (tls13 ? 1 : 0)], 1);
+}
+
 static int
 ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
@@ -127,17 +137,10 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 		AES_GMAC_HASH_LEN, ar.tag) != 1)
 		return (EIO);
 
-	if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
-		if (tls13)
-			counter_u64_add(ocf_tls13_gcm_encrypts, 1);
-		else
-			counter_u64_add(ocf_tls12_gcm_encrypts, 1);
-	} else {
-		if (tls13)
-			counter_u64_add(ocf_tls13_chacha20_encrypts, 1);
-		else
-			counter_u64_add(ocf_tls12_chacha20_encrypts, 1);
-	}
+	ktls_ocf_aead_count(tls, tls13,
+	    (counter_u64_t *const[4]) { &ocf_tls12_gcm_encrypts,
+		&ocf_tls13_gcm_encrypts, &ocf_tls12_chacha20_encrypts,
+		&ocf_tls13_chacha20_encrypts });
 	return (0);
 }
 
