@@ -109,6 +109,22 @@ if bad:
 sys.exit(1 if bad else 0)' "${@:2}"
 }
 
+# --- a null cipher build (-Dnull_cipher=true) must refuse to serve: checked
+# here, then the test ends as skipped (77), never as passed ----------------
+case " ${KTLSIM_BACKENDS:-evp} " in
+*" null "*)
+	"$SERVER" --listen 127.0.0.1:0 >/dev/null 2>"$WORK/null.err"
+	st=$?
+	if [ $st -eq 2 ] && grep -q 'REFUSING TO START.*null cipher' \
+	    "$WORK/null.err"; then
+		echo "SKIP: null cipher build; sim_server refuses to start, as it must"
+		exit 77
+	fi
+	echo "not ok - null cipher build: sim_server started (status $st)"
+	exit 1
+	;;
+esac
+
 # --- default mode (sw; userland until src/ is linked in) -------------------
 start default
 [ -n "$PORT" ] && [ -f "$CA" ]
