@@ -146,6 +146,11 @@ struct json_t *tx_kern_cost_counters(bool descriptions);
 int tx_kern_set_backend(const char *name, char *why, size_t whylen);
 const char *tx_kern_backend(void);
 /*
+ * True if the kernel was built with -Dnull_cipher=true: its records are
+ * not encrypted, and sim_server refuses to start (docs/sim_server.md).
+ */
+bool tx_kern_null_cipher(void);
+/*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls
  * back to userland TLS, as OpenSSL's ktls_start() does).

@@ -87,6 +87,13 @@ tx_kern_backend(void)
 	return (ktls_backend->kb_name);
 }
 
+bool
+tx_kern_null_cipher(void)
+{
+
+	return (ktls_sim_null_cipher);
+}
+
 void
 tx_kern_fini(void)
 {

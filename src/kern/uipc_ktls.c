@@ -28,14 +28,30 @@ bool ktls_sim_compat_freebsd12 = true;
  * SIM: the software backends, fastest first (opencrypto/ktls.h); FreeBSD
  * 12 kept a list ordered by priority (ktls_crypto_backend_register()).
  */
+#if defined(KTLS_NULL_CIPHER)
+#define KTLS_BACKEND_AUTO (&ktls_null_backend)
+#elif defined(KTLS_HAVE_IPSECMB)
+#define KTLS_BACKEND_AUTO (&ktls_ipsecmb_backend)
+#else
+#define KTLS_BACKEND_AUTO (&ktls_ocf_backend)
+#endif
 const struct ktls_crypto_backend *const ktls_backends[] = {
+#ifdef KTLS_NULL_CIPHER
+	&ktls_null_backend, /* -Dnull_cipher=true: fuzzing and benchmarks */
+#endif
 #ifdef KTLS_HAVE_IPSECMB
 	&ktls_ipsecmb_backend,
 #endif
 	&ktls_ocf_backend,
 	NULL,
 };
-const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
+/* "auto" from the start: the first of ktls_backends[]. */
+const struct ktls_crypto_backend *ktls_backend = KTLS_BACKEND_AUTO;
+#ifdef KTLS_NULL_CIPHER
+const bool ktls_sim_null_cipher = true;
+#else
+const bool ktls_sim_null_cipher = false;
+#endif
 
 /* The kern.ipc.tls counters (sys/ktls.h). */
 #define KTLS_COUNTER_DEFINE(var, leaf, descr) counter_u64_t var;
