@@ -6,6 +6,12 @@
 # the default tree in ./build.  Idempotent: a second run installs nothing,
 # skips `apt-get update` and only re-runs the incremental build.
 #
+# Options:
+#   --bench             also install what scripts/bench.py compares with and
+#                       draws with: nginx-light and gnuplot-nox
+#                       (docs/performance.md); never needed by the tests
+#   -h, --help          this text
+#
 # Environment:
 #   BUILD_DIR           build directory (default: build)
 #   MESON_SETUP_ARGS    extra arguments for `meson setup`
@@ -43,6 +49,27 @@ if command -v dpkg >/dev/null 2>&1 &&
     [ "$(dpkg --print-architecture)" = amd64 ]; then
 	PACKAGES+=(libipsec-mb-dev)
 fi
+
+usage() {
+	sed -n '5,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+for arg in "$@"; do
+	case $arg in
+	--bench)
+		PACKAGES+=(nginx-light gnuplot-nox)
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		printf 'setup: unknown option %s\n' "$arg" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+done
 
 log() {
 	printf 'setup: %s\n' "$*" >&2

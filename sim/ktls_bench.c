@@ -12,7 +12,12 @@
  * For each: MB/s of plaintext and CPU seconds per GiB (user + system of
  * the whole process, so worker threads count).  -b NAME picks the
  * kernel's crypto backend for write and sendfile (evp, ipsecmb, auto:
- * ktls_backend_select()); the evp line is always plain EVP.
+ * ktls_backend_select(); default auto); the evp line is always plain EVP.
+ *
+ * -d BYTES instead: records per second through the deterministic runner
+ * (one CPU, writes of BYTES, so one record each up to 16384), the figure
+ * a -Dnull_cipher=true build is for: framing and socket-buffer cost
+ * without the cipher's (docs/fuzzing.md, "Null cipher builds").
  */
 
 #include <sys/resource.h>
@@ -32,6 +37,7 @@
 #include <openssl/rand.h>
 
 #include "opencrypto/ktls.h"
+#include "sim/cost_snap.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/sendfile_sim.h"
@@ -40,6 +46,7 @@
 struct meter {
 	struct timespec t0;
 	struct rusage r0;
+	struct cost_counts c0;
 };
 
 static void
@@ -48,6 +55,7 @@ meter_start(struct meter *mt)
 
 	clock_gettime(CLOCK_MONOTONIC, &mt->t0);
 	getrusage(RUSAGE_SELF, &mt->r0);
+	cost_snap(&mt->c0);
 }
 
 static double
@@ -60,8 +68,10 @@ tv_sec(const struct timeval *tv)
 static void
 meter_report(const struct meter *mt, const char *what, uint64_t bytes)
 {
+	struct cost_counts c;
 	struct timespec t1;
 	struct rusage r1;
+	struct cost_q q;
 	double wall, cpu;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -74,6 +84,14 @@ meter_report(const struct meter *mt, const char *what, uint64_t bytes)
 	       "%llu MiB)\n",
 	    what, bytes / wall / 1e6, cpu / (bytes / 1073741824.0), wall, cpu,
 	    (unsigned long long)(bytes >> 20));
+	/* Where the kernel moved the data (sim.cost, docs/cost-model.md). */
+	memset(&c, 0, sizeof(c));
+	c.payload = bytes;
+	cost_snap_since(&mt->c0, &c);
+	if (c.wire > 0 && cost_measured(&c, &q) == 0)
+		printf("%-14s per byte: %.3f copied, %.3f read and %.3f "
+		       "written by the CPU, %.3f by the wire\n",
+		    "", q.copy, q.mem_rd, q.mem_wr, q.nic_dma);
 }
 
 static void
@@ -217,12 +235,69 @@ bench_sendfile(struct platform *pl, uint64_t total, uint64_t filesize,
 	sendfile_sim_cache_flush();
 }
 
+/*
+ * Records of reclen bytes written one at a time into a socket of the
+ * deterministic runner, which runs the worker between batches.
+ */
+static void
+bench_det(uint64_t total, size_t reclen)
+{
+	struct platform *pl;
+	struct socket *so;
+	struct meter mt;
+	struct timespec t0, t1;
+	struct rusage r1;
+	uint64_t nrec;
+	uint8_t *buf;
+	ssize_t n;
+	double cpu, wall;
+
+	buf = malloc(reclen);
+	if (buf == NULL)
+		err(1, "malloc");
+	RAND_bytes(buf, (int)reclen);
+	pl = sim_det_create(1, 1);
+	platform_set(pl);
+	if (ktls_init() != 0)
+		errx(1, "ktls_init");
+	so = bench_socket(0);
+	nrec = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	meter_start(&mt);
+	for (uint64_t done = 0; done < total; done += reclen) {
+		if (ksim_write(so, buf, reclen, &n) != 0 || (size_t)n != reclen)
+			errx(1, "ksim_write");
+		nrec += (reclen + 16383) / 16384;
+		if (nrec % 32 == 0)
+			sim_det_run(pl);
+	}
+	sim_det_run(pl);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &r1);
+	meter_report(&mt, "det-write", total);
+	wall = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* One thread: per CPU second is the figure a busy machine keeps. */
+	cpu = tv_sec(&r1.ru_utime) - tv_sec(&mt.r0.ru_utime) +
+	    tv_sec(&r1.ru_stime) - tv_sec(&mt.r0.ru_stime);
+	printf("det-records    %8.0f records/s, %.0f per CPU second  (%llu "
+	       "records of %zu bytes, backend %s)\n",
+	    nrec / wall, cpu > 0 ? nrec / cpu : 0.0, (unsigned long long)nrec,
+	    reclen, ktls_backend->kb_name);
+	ksim_close(so);
+	sim_det_run(pl);
+	ktls_uninit();
+	sim_det_destroy(pl);
+	platform_set(NULL);
+	free(buf);
+}
+
 static void
 usage(void)
 {
 
 	fprintf(stderr,
-	    "usage: ktls_bench [-b evp|ipsecmb|auto] [-c cpus] [-m MiB]\n");
+	    "usage: ktls_bench [-b evp|ipsecmb|auto] [-c cpus] [-m MiB] "
+	    "[-d record-bytes]\n");
 	exit(1);
 }
 
@@ -232,11 +307,13 @@ main(int argc, char **argv)
 	struct platform *pl;
 	char names[64];
 	uint64_t total;
+	long detlen;
 	int ch, ncpus;
 
 	ncpus = 2;
 	total = 1024;
-	while ((ch = getopt(argc, argv, "b:c:hm:")) != -1) {
+	detlen = 0;
+	while ((ch = getopt(argc, argv, "b:c:d:hm:")) != -1) {
 		switch (ch) {
 		case 'b':
 			if (ktls_backend_select(optarg) != 0) {
@@ -250,6 +327,11 @@ main(int argc, char **argv)
 		case 'c':
 			ncpus = atoi(optarg);
 			break;
+		case 'd':
+			detlen = strtol(optarg, NULL, 10);
+			if (detlen < 1 || detlen > 16384)
+				usage();
+			break;
 		case 'm':
 			total = strtoull(optarg, NULL, 10);
 			break;
@@ -261,6 +343,14 @@ main(int argc, char **argv)
 		usage();
 	total <<= 20;
 
+	if (ktls_sim_null_cipher)
+		printf("ktls_bench: NULL CIPHER BUILD (-Dnull_cipher=true): "
+		       "the kernel's backend %s does not encrypt\n",
+		    ktls_backend->kb_name);
+	if (detlen > 0) {
+		bench_det(total, (size_t)detlen);
+		return (0);
+	}
 	printf("ktls_bench: AES-256-GCM TLS 1.3, %d worker(s), backend %s\n",
 	    ncpus, ktls_backend->kb_name);
 	bench_evp(total);

@@ -80,7 +80,7 @@ usage(void)
 	    "                  [--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions]\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
-	    "defaults: --listen %s --mode sw --backend evp, generated "
+	    "defaults: --listen %s --mode sw --backend auto, generated "
 	    "certificate and document root\n",
 	    SRV_DEFAULT_LISTEN);
 	exit(2);
@@ -719,6 +719,15 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	sigset_t sigs;
 
+	/* Never serve "TLS" whose records are plaintext (meson_options.txt). */
+	if (tx_kern_null_cipher()) {
+		fprintf(stderr,
+		    "sim_server: REFUSING TO START: this build has the null "
+		    "cipher (-Dnull_cipher=true), whose records are NOT "
+		    "encrypted; it is for fuzzing and benchmarks only.  "
+		    "Reconfigure with -Dnull_cipher=false.\n");
+		return (2);
+	}
 	srv_options(&srv, &opts, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	/* Each connection is a descriptor: allow as many as we may. */

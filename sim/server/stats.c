@@ -46,7 +46,7 @@ static json_t *
 srv_counters_json(struct server *s)
 {
 	json_t *o, *tx, *st, *closes;
-	json_t *kern;
+	json_t *kern, *cost;
 	int i;
 
 	st = json_object();
@@ -80,12 +80,20 @@ srv_counters_json(struct server *s)
 	    (json_int_t)s->key_updates_refused, "responses", st, "closed",
 	    closes, "tx", tx, "kern.ipc.tls",
 	    kern != NULL ? kern : json_null());
+	/* Where the simulated kernel moved data (docs/cost-model.md). */
+	if (o != NULL) {
+		cost = tx_kern_cost_counters(false);
+		json_object_set_new(o, "sim.cost",
+		    cost != NULL ? cost : json_null());
+	}
 	/* --stats-descriptions: beside the values, keyed the same way. */
 	if (o != NULL && s->stats_descr) {
 		kern = tx_kern_counters(true);
+		cost = tx_kern_cost_counters(true);
 		json_object_set_new(o, "descriptions",
-		    json_pack("{s:o}", "kern.ipc.tls",
-			kern != NULL ? kern : json_null()));
+		    json_pack("{s:o,s:o}", "kern.ipc.tls",
+			kern != NULL ? kern : json_null(), "sim.cost",
+			cost != NULL ? cost : json_null()));
 	}
 	return (o);
 }

@@ -131,13 +131,15 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
  * reason and every connection stays in userland TLS.  tx_kern_counters()
  * gives the kern.ipc.tls.* counters as a JSON object keyed by sysctl leaf
  * name ("stats.sw_tx_inqueue"), their values or, with descriptions, what
- * each one counts; NULL when out of memory.
+ * each one counts; NULL when out of memory.  tx_kern_cost_counters() does
+ * the same for the sim.cost counters (docs/cost-model.md).
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
 /* The largest SO_SNDBUF the simulated kernel accepts (sb_max_adj). */
 u_long tx_kern_sndbuf_max(void);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
+struct json_t *tx_kern_cost_counters(bool descriptions);
 /*
  * --backend: the kernel's software crypto backend for new sessions
  * (evp, ipsecmb or auto: ktls_backend_select()).  -1 with the names this
@@ -146,6 +148,11 @@ struct json_t *tx_kern_counters(bool descriptions);
  */
 int tx_kern_set_backend(const char *name, char *why, size_t whylen);
 const char *tx_kern_backend(void);
+/*
+ * True if the kernel was built with -Dnull_cipher=true: its records are
+ * not encrypted, and sim_server refuses to start (docs/sim_server.md).
+ */
+bool tx_kern_null_cipher(void);
 /*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls

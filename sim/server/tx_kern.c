@@ -94,6 +94,13 @@ tx_kern_sndbuf_max(void)
 	return (sb_max_adj);
 }
 
+bool
+tx_kern_null_cipher(void)
+{
+
+	return (ktls_sim_null_cipher);
+}
+
 void
 tx_kern_fini(void)
 {
@@ -136,6 +143,19 @@ tx_kern_counters(bool descriptions)
 	if (o != NULL)
 		ktls_counters_foreach(descriptions ? kern_counter_descr_cb :
 						     kern_counter_cb,
+		    o);
+	return (o);
+}
+
+json_t *
+tx_kern_cost_counters(bool descriptions)
+{
+	json_t *o;
+
+	o = json_object();
+	if (o != NULL)
+		ksim_cost_foreach(descriptions ? kern_counter_descr_cb :
+						 kern_counter_cb,
 		    o);
 	return (o);
 }

@@ -11,6 +11,21 @@
 
 struct platform *platform;
 
+#define KSIM_COST_DEFINE(var, leaf, descr) counter_u64_t var;
+KSIM_COST_COUNTERS(KSIM_COST_DEFINE)
+#undef KSIM_COST_DEFINE
+
+void
+ksim_cost_foreach(void (*fn)(void *, const char *, const char *, uint64_t),
+    void *arg)
+{
+
+#define KSIM_COST_VISIT(var, leaf, descr) \
+	fn(arg, leaf, descr, counter_u64_fetch(var));
+	KSIM_COST_COUNTERS(KSIM_COST_VISIT)
+#undef KSIM_COST_VISIT
+}
+
 void
 platform_set(struct platform *pl)
 {

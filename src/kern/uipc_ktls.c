@@ -34,14 +34,30 @@ void (*ktls_sim_switch_hook)(struct socket *so);
  * SIM: the software backends, fastest first (opencrypto/ktls.h); FreeBSD
  * 12 kept a list ordered by priority (ktls_crypto_backend_register()).
  */
+#if defined(KTLS_NULL_CIPHER)
+#define KTLS_BACKEND_AUTO (&ktls_null_backend)
+#elif defined(KTLS_HAVE_IPSECMB)
+#define KTLS_BACKEND_AUTO (&ktls_ipsecmb_backend)
+#else
+#define KTLS_BACKEND_AUTO (&ktls_ocf_backend)
+#endif
 const struct ktls_crypto_backend *const ktls_backends[] = {
+#ifdef KTLS_NULL_CIPHER
+	&ktls_null_backend, /* -Dnull_cipher=true: fuzzing and benchmarks */
+#endif
 #ifdef KTLS_HAVE_IPSECMB
 	&ktls_ipsecmb_backend,
 #endif
 	&ktls_ocf_backend,
 	NULL,
 };
-const struct ktls_crypto_backend *ktls_backend = &ktls_ocf_backend;
+/* "auto" from the start: the first of ktls_backends[]. */
+const struct ktls_crypto_backend *ktls_backend = KTLS_BACKEND_AUTO;
+#ifdef KTLS_NULL_CIPHER
+const bool ktls_sim_null_cipher = true;
+#else
+const bool ktls_sim_null_cipher = false;
+#endif
 
 /* The kern.ipc.tls counters (sys/ktls.h). */
 #define KTLS_COUNTER_DEFINE(var, leaf, descr) counter_u64_t var;
@@ -1329,6 +1345,17 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 	}
 
 	error = tls->be->kb_encrypt(tls, m, outiov, m->m_epg_npgs);
+	/* SIM: the bytes the cipher moved (docs/cost-model.md). */
+	if (error == 0) {
+		len = m_epg_datalen(m);
+		counter_u64_add(ksim_crypto_read_bytes, len);
+		if (anon)
+			counter_u64_add(ksim_crypto_inplace_bytes, len);
+		else
+			counter_u64_add(ksim_crypto_newpage_bytes, len);
+		counter_u64_add(ksim_crypto_framing_bytes,
+		    m->m_epg_hdrlen + m->m_epg_trllen);
+	}
 	if (!anon) {
 		if (error == 0) {
 			ktls_finish_nonanon(m, newpg);

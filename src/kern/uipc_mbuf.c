@@ -624,10 +624,13 @@ uiomove(void *cp, int n, struct uio *uio)
 		}
 		if (cnt > (size_t)n)
 			cnt = n;
-		if (uio->uio_rw == UIO_WRITE)
+		if (uio->uio_rw == UIO_WRITE) {
 			memcpy(p, iov->iov_base, cnt);
-		else
+			counter_u64_add(ksim_copyin_bytes, cnt);
+		} else {
 			memcpy(iov->iov_base, p, cnt);
+			counter_u64_add(ksim_copyout_bytes, cnt);
+		}
 		iov->iov_base = (char *)iov->iov_base + cnt;
 		iov->iov_len -= cnt;
 		uio->uio_resid -= cnt;

@@ -451,6 +451,7 @@ tcp_output(struct tcpcb *tp)
 			} else
 				TCPSTAT_INC(tcps_sndctrl);
 			tcp_account_for_send(tp, sent, rexmit, false, hw_tls);
+			counter_u64_add(ksim_wire_read_bytes, sent);
 			if (sent > 0 &&
 			    __predict_false(ktls_trace_hooks != NULL))
 				tcp_trace_segment(tp, seq, sent, rexmit);

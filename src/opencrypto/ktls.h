@@ -47,9 +47,21 @@ struct ktls_crypto_backend {
 
 extern const struct ktls_crypto_backend ktls_ocf_backend;     /* "evp" */
 extern const struct ktls_crypto_backend ktls_ipsecmb_backend; /* "ipsecmb" */
+/* Only in -Dnull_cipher=true builds (ktls_null.c): no encryption at all. */
+extern const struct ktls_crypto_backend ktls_null_backend; /* "null" */
+/* The byte the null cipher fills every tag, MAC and padding with. */
+#define KTLS_NULL_TAG_BYTE 0xa5
+/*
+ * True in a -Dnull_cipher=true build: records leave unencrypted.  Programs
+ * that must never run so (sim_server) test it and refuse.
+ */
+extern const bool ktls_sim_null_cipher;
 /* The backends of this build, fastest first; NULL-terminated. */
 extern const struct ktls_crypto_backend *const ktls_backends[];
-/* The backend new sessions try first (default: the EVP one). */
+/*
+ * The backend new sessions try first (default: the first of ktls_backends[],
+ * as "auto" picks).
+ */
 extern const struct ktls_crypto_backend *ktls_backend;
 
 /*
@@ -60,6 +72,14 @@ extern const struct ktls_crypto_backend *ktls_backend;
 int ktls_backend_select(const char *name);
 /* "ipsecmb evp": the names ktls_backends[] holds, for messages. */
 void ktls_backend_names(char *buf, size_t len);
+
+/*
+ * 0 if the EVP backend takes the suite in tls->params, else its error
+ * (ktls_ocf_try() in ktls_ocf.c); *namep, if not NULL, gets the cipher's
+ * EVP name.
+ */
+int ktls_ocf_check(const struct ktls_session *tls, int direction,
+    const char **namep);
 
 /*
  * The nonce, additional data and tag of one AEAD record, as FreeBSD's
@@ -78,5 +98,13 @@ struct ktls_aead_rec {
 
 void ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
     struct ktls_aead_rec *ar);
+
+/*
+ * Count one sealed AEAD record in its backend's per-suite counter: cnt[]
+ * is { TLS 1.2 GCM, TLS 1.3 GCM, TLS 1.2 ChaCha20, TLS 1.3 ChaCha20 }
+ * (counter_u64_t, sys/kern_compat.h, which this header does not include).
+ */
+void ktls_ocf_aead_count(const struct ktls_session *tls, bool tls13,
+    uint64_t *const cnt[4]);
 
 #endif /* !_OPENCRYPTO_KTLS_H_ */

@@ -119,6 +119,10 @@ ktls_ipsecmb_encrypt(struct ktls_session *tls, struct mbuf *m,
 	else
 		is->gcm_final(&is->gcm_key, &c.gcm, ar.tag, AES_GMAC_HASH_LEN);
 	explicit_bzero(&c, sizeof(c));
+	ktls_ocf_aead_count(tls, ar.tls13,
+	    (counter_u64_t *const[4]) { &ipsecmb_tls12_gcm_encrypts,
+		&ipsecmb_tls13_gcm_encrypts, &ipsecmb_tls12_chacha20_encrypts,
+		&ipsecmb_tls13_chacha20_encrypts });
 	return (0);
 }
 

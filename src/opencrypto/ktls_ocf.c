@@ -96,6 +96,16 @@ ktls_ocf_aead_rec(const struct ktls_session *tls, struct mbuf *m,
 	}
 }
 
+void
+ktls_ocf_aead_count(const struct ktls_session *tls, bool tls13,
+    counter_u64_t *const cnt[4])
+{
+	int i;
+
+	i = tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16 ? 0 : 2;
+	counter_u64_add(*cnt[i + (tls13 ? 1 : 0)], 1);
+}
+
 static int
 ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
@@ -127,17 +137,10 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 		AES_GMAC_HASH_LEN, ar.tag) != 1)
 		return (EIO);
 
-	if (tls->params.cipher_algorithm == CRYPTO_AES_NIST_GCM_16) {
-		if (tls13)
-			counter_u64_add(ocf_tls13_gcm_encrypts, 1);
-		else
-			counter_u64_add(ocf_tls12_gcm_encrypts, 1);
-	} else {
-		if (tls13)
-			counter_u64_add(ocf_tls13_chacha20_encrypts, 1);
-		else
-			counter_u64_add(ocf_tls12_chacha20_encrypts, 1);
-	}
+	ktls_ocf_aead_count(tls, tls13,
+	    (counter_u64_t *const[4]) { &ocf_tls12_gcm_encrypts,
+		&ocf_tls13_gcm_encrypts, &ocf_tls12_chacha20_encrypts,
+		&ocf_tls13_chacha20_encrypts });
 	return (0);
 }
 
@@ -258,16 +261,16 @@ ktls_ocf_free(struct ktls_session *tls)
 }
 
 /*
- * ktls_ocf_try(): pick the cipher for the suite.  AES keys must be 128 or
- * 256 bits and ChaCha20 keys 256 bits, else EINVAL, as FreeBSD's software
- * driver answers.  CBC is always dispatched synchronously; the AEADs are
- * synchronous unless the simulated "co-processor" mode is on.
+ * What FreeBSD's software driver answers for the suite in tls->params
+ * (ktls_ocf_try()): AES keys must be 128 or 256 bits and ChaCha20 keys 256
+ * bits, else EINVAL; CBC is not for TLS 1.3 and needs an HMAC of SHA-1,
+ * SHA2-256 or SHA2-384.  *namep is the EVP cipher's name.  The null
+ * cipher (ktls_null.c) answers the same.
  */
-static int
-ktls_ocf_try(struct ktls_session *tls, int direction)
+int
+ktls_ocf_check(const struct ktls_session *tls, int direction,
+    const char **namep)
 {
-	struct ktls_ocf_session *os;
-	EVP_CIPHER *cipher;
 	const char *name;
 	int keylen;
 
@@ -285,6 +288,14 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 			return (EINVAL);
 		if (tls->params.tls_vminor == TLS_MINOR_VER_THREE)
 			return (EPROTONOSUPPORT);
+		switch (tls->params.auth_algorithm) {
+		case CRYPTO_SHA1_HMAC:
+		case CRYPTO_SHA2_256_HMAC:
+		case CRYPTO_SHA2_384_HMAC:
+			break;
+		default:
+			return (EINVAL);
+		}
 		name = keylen == 16 ? "AES-128-CBC" : "AES-256-CBC";
 		break;
 	case CRYPTO_CHACHA20_POLY1305:
@@ -295,6 +306,27 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 	default:
 		return (EPROTONOSUPPORT);
 	}
+	if (namep != NULL)
+		*namep = name;
+	return (0);
+}
+
+/*
+ * ktls_ocf_try(): pick the cipher for the suite (ktls_ocf_check()).  CBC
+ * is always dispatched synchronously; the AEADs are synchronous unless the
+ * simulated "co-processor" mode is on.
+ */
+static int
+ktls_ocf_try(struct ktls_session *tls, int direction)
+{
+	struct ktls_ocf_session *os;
+	EVP_CIPHER *cipher;
+	const char *name;
+	int error;
+
+	error = ktls_ocf_check(tls, direction, &name);
+	if (error != 0)
+		return (error);
 
 	os = kmalloc(sizeof(*os), M_WAITOK | M_ZERO);
 	mtx_init(&os->lock, "ktls_ocf");
@@ -318,12 +350,10 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 			os->digest = "SHA2-256";
 			os->maclen = SHA2_256_HASH_LEN;
 			break;
-		case CRYPTO_SHA2_384_HMAC:
+		default: /* CRYPTO_SHA2_384_HMAC: ktls_ocf_check() */
 			os->digest = "SHA2-384";
 			os->maclen = SHA2_384_HASH_LEN;
 			break;
-		default:
-			goto inval;
 		}
 		os->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 		if (os->mac == NULL ||
@@ -345,10 +375,6 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 
 	tls->ocf_session = os;
 	return (0);
-inval:
-	tls->ocf_session = os;
-	ktls_ocf_free(tls);
-	return (EINVAL);
 fail:
 	tls->ocf_session = os;
 	ktls_ocf_free(tls);

@@ -140,6 +140,37 @@ typedef uint64_t counter_u64_t;
 #define counter_u64_fetch(c) __atomic_load_n(&(c), __ATOMIC_RELAXED)
 #define counter_u64_zero(c) __atomic_store_n(&(c), 0, __ATOMIC_RELAXED)
 
+/*
+ * SIM: where data really moves, by the byte (docs/cost-model.md, "What
+ * the simulator counts").  FreeBSD keeps no such counters; each entry is
+ * one counter_u64_t, its leaf under "sim.cost" (a name no FreeBSD sysctl
+ * uses) and what it counts.  kern_compat.c defines them.
+ */
+#define KSIM_COST_COUNTERS(X)                                             \
+	X(ksim_copyin_bytes, "copyin",                                    \
+	    "Bytes uiomove() copied from user buffers into the kernel")   \
+	X(ksim_copyout_bytes, "copyout",                                  \
+	    "Bytes uiomove() copied from the kernel into user buffers")   \
+	X(ksim_crypto_read_bytes, "crypto_read",                          \
+	    "Plaintext bytes the software cipher read from record pages") \
+	X(ksim_crypto_inplace_bytes, "crypto_write_inplace",              \
+	    "Ciphertext bytes written over the plaintext's own pages")    \
+	X(ksim_crypto_newpage_bytes, "crypto_write_newpages",             \
+	    "Ciphertext bytes written to new pages, the plaintext kept")  \
+	X(ksim_crypto_framing_bytes, "crypto_write_framing",              \
+	    "Header and trailer bytes of the records software encrypted") \
+	X(ksim_wire_read_bytes, "wire_read",                              \
+	    "Bytes the wire (a NIC's DMA) read out of send buffers")
+
+#define KSIM_COST_DECLARE(var, leaf, descr) extern counter_u64_t var;
+KSIM_COST_COUNTERS(KSIM_COST_DECLARE)
+#undef KSIM_COST_DECLARE
+
+/* Visit the sim.cost counters: leaf, description, value. */
+void ksim_cost_foreach(void (*fn)(void *arg, const char *leaf,
+			   const char *descr, uint64_t value),
+    void *arg);
+
 /* refcount(9) */
 static inline void
 refcount_init(volatile u_int *count, u_int value)

@@ -194,6 +194,8 @@ struct ktls_session {
  * with counter_u64_add(), read them with counter_u64_fetch().
  * uipc_ktls.c defines them all.  SIM: FreeBSD's stats.threads is the int
  * ktls_number_threads (SYSCTL_INT); here it is a counter like the rest.
+ * The stats.ipsecmb ones are the simulator's own: the ocf ones of the
+ * ipsec-mb backend (opencrypto/ktls_ipsecmb.c), counted in every build.
  */
 #define KTLS_COUNTERS(X)                                                      \
 	X(ktls_offload_active, "stats.active",                                \
@@ -252,6 +254,18 @@ struct ktls_session {
 	    "TLS 1.2 ChaCha20-Poly1305 records encrypted through OCF")        \
 	X(ocf_tls13_chacha20_encrypts, "stats.ocf.tls13_chacha20_encrypts",   \
 	    "TLS 1.3 ChaCha20-Poly1305 records encrypted through OCF")        \
+	X(ipsecmb_tls12_gcm_encrypts, "stats.ipsecmb.tls12_gcm_encrypts",     \
+	    "SIM: TLS 1.2 AES-GCM records encrypted by the ipsec-mb backend") \
+	X(ipsecmb_tls13_gcm_encrypts, "stats.ipsecmb.tls13_gcm_encrypts",     \
+	    "SIM: TLS 1.3 AES-GCM records encrypted by the ipsec-mb backend") \
+	X(ipsecmb_tls12_chacha20_encrypts,                                    \
+	    "stats.ipsecmb.tls12_chacha20_encrypts",                          \
+	    "SIM: TLS 1.2 ChaCha20-Poly1305 records encrypted by the "        \
+	    "ipsec-mb backend")                                               \
+	X(ipsecmb_tls13_chacha20_encrypts,                                    \
+	    "stats.ipsecmb.tls13_chacha20_encrypts",                          \
+	    "SIM: TLS 1.3 ChaCha20-Poly1305 records encrypted by the "        \
+	    "ipsec-mb backend")                                               \
 	X(ocf_inplace, "stats.ocf.inplace",                                   \
 	    "OCF encryptions that overwrote the plaintext's own pages")       \
 	X(ocf_separate_output, "stats.ocf.separate_output",                   \

@@ -107,6 +107,14 @@ srv_start() {
 		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.05
 	done
+	if [ -z "$PORT" ] && grep -q 'null cipher' "$LOG" &&
+	    case " ${KTLSIM_BACKENDS:-} " in *" null "*) true ;; *) false ;; esac; then
+		# A -Dnull_cipher=true build (meson lists the null backend):
+		# nothing to check against real clients.  In any other build
+		# the refusal is a failure, below.
+		echo "SKIP: $(cat "$LOG")"
+		exit 77
+	fi
 	if [ -z "$PORT" ]; then
 		note "server $name did not start: $(tail -3 "$LOG")"
 		return 1

@@ -166,6 +166,42 @@ oracle_suite_ok(const struct test_suite *s, const uint8_t *cipher_key,
 	}
 }
 
+/*
+ * Set by the kernel of a -Dnull_cipher=true build (opencrypto/ktls.h);
+ * weak, so that programs without the kernel (oracle_test) link as they
+ * are and find it NULL.
+ */
+extern const bool ktls_sim_null_cipher __attribute__((weak));
+
+/*
+ * A program that checks the kernel's records with the oracle or the
+ * reference encryptor cannot do so when the kernel does not encrypt: it
+ * ends before its first case with 77, which meson counts as skipped, never
+ * as passed (docs/fuzzing.md, "Null cipher builds").  Runs before main()
+ * in every program that links this file.
+ */
+void
+oracle_null_cipher_skip(void)
+{
+
+	if (&ktls_sim_null_cipher != NULL && ktls_sim_null_cipher) {
+		fprintf(stderr,
+		    "SKIP: null cipher build (-Dnull_cipher=true): the "
+		    "kernel's records are not encrypted, so the oracle cannot "
+		    "check them\n");
+		exit(77);
+	}
+}
+
+static void oracle_null_cipher_ctor(void) __attribute__((constructor));
+
+static void
+oracle_null_cipher_ctor(void)
+{
+
+	oracle_null_cipher_skip();
+}
+
 struct oracle *
 oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
     const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno)

@@ -69,4 +69,10 @@ int oracle_stream(struct oracle *o, const uint8_t *buf, size_t len,
 /* Why the last call failed. */
 const char *oracle_error(const struct oracle *o);
 
+/*
+ * Exit 77 (skipped) if the program's kernel is a null cipher build; runs
+ * by itself before main() wherever oracle.c or refenc.c is linked.
+ */
+void oracle_null_cipher_skip(void);
+
 #endif /* !_TESTS_ORACLE_H_ */

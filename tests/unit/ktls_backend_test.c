@@ -43,8 +43,9 @@ expected_backend(const struct ktls_crypto_backend *be,
 
 /*
  * The build's table holds the backends meson registered the per-backend
- * tests for (KTLSIM_BACKENDS), EVP last; names select, "auto" takes the
- * first, and a name the build lacks changes nothing.
+ * tests for (KTLSIM_BACKENDS, fastest first), EVP last; the default is
+ * the first ("auto"); names select, "auto" takes the first, and a name the
+ * build lacks changes nothing.
  */
 static void
 test_select(void **state)
@@ -58,6 +59,12 @@ test_select(void **state)
 	if (env == NULL)
 		fail_msg("KTLSIM_BACKENDS unset (meson sets it)");
 	snprintf(list, sizeof(list), "%s", env);
+	/* Before any select: the default, unless KTLSIM_BACKEND named one. */
+	if (getenv("KTLSIM_BACKEND") == NULL) {
+		assert_ptr_equal(ktls_backend, ktls_backends[0]);
+		assert_true(strncmp(list, ktls_backend->kb_name,
+				strlen(ktls_backend->kb_name)) == 0);
+	}
 	nlisted = 0;
 	for (name = strtok_r(list, " ", &last); name != NULL;
 	     name = strtok_r(NULL, " ", &last)) {

@@ -51,7 +51,10 @@ framed_record(struct ktls_session *tls, const uint8_t *buf, int len,
 	return (m);
 }
 
-/* Encrypt m in place through the backend, as ktls_encrypt_record() does. */
+/*
+ * Encrypt m in place through the session's backend (tls->be: EVP for CBC
+ * whichever backend is the default), as ktls_encrypt_record() does.
+ */
 static int
 encrypt_in_place(struct ktls_session *tls, struct mbuf *m)
 {
@@ -63,7 +66,8 @@ encrypt_in_place(struct ktls_session *tls, struct mbuf *m)
 		iov[i].iov_base = vm_page_data(m->m_epg_pa[i]) + off;
 		iov[i].iov_len = m_epg_pagelen(m, i, off);
 	}
-	return (ktls_backend->kb_encrypt(tls, m, iov, m->m_epg_npgs));
+	assert_ptr_equal(tls->be, &ktls_ocf_backend);
+	return (tls->be->kb_encrypt(tls, m, iov, m->m_epg_npgs));
 }
 
 /* Drop the record's session reference and free it. */
