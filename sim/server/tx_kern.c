@@ -92,6 +92,8 @@ static struct {
 	struct nic_ifnet_stats ifs;
 	struct link_stats ls;
 	uint64_t conns, ifnet_sessions, sw_sessions, flips, leaks;
+	/* The real socket was full: the receiver stopped (any thread). */
+	atomic_uint_fast64_t client_full;
 } kn = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 static int kern_nic_init(const struct tx_nic_conf *conf, char *why,
@@ -387,8 +389,10 @@ kern_nic_data(void *arg, const uint8_t *buf, size_t len)
 		event_active(k->ev_kick, EV_WRITE, 0);
 		took = len;
 	}
-	if (took < len)
+	if (took < len) {
+		atomic_fetch_add(&kn.client_full, 1);
 		event_add(nc->ev_drain, NULL);
+	}
 	pthread_mutex_unlock(&nc->mtx);
 	return (took);
 }
@@ -709,8 +713,8 @@ tx_kern_nic_counters(void)
 	 * seen from the driver and from the engine.
 	 */
 	plain = t->plaintext_segs;
-	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,"
-		      "s:o,s:I}",
+	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
+		      "s:o,s:o,s:I}",
 	    "profile", nic_profile_name((enum nic_profile)kn.conf.profile),
 	    "link", spec, "route_flip_every", (json_int_t)kn.conf.flip_every,
 	    "route_flip_to",
@@ -722,7 +726,8 @@ tx_kern_nic_counters(void)
 	    "connections", (json_int_t)kn.conns, "ifnet_sessions",
 	    (json_int_t)kn.ifnet_sessions, "sw_sessions",
 	    (json_int_t)kn.sw_sessions, "route_flips", (json_int_t)kn.flips,
-	    "plaintext_segments", (json_int_t)plain, "engine",
+	    "plaintext_segments", (json_int_t)plain, "client_socket_full",
+	    (json_int_t)atomic_load(&kn.client_full), "engine",
 	    e0 != NULL ? e0 : json_null(), "flip_engine",
 	    e1 != NULL ? e1 : json_null(), "ifnet",
 	    ifs != NULL ? ifs : json_null(), "link_totals",
