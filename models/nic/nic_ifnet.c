@@ -91,7 +91,7 @@ nic_path_ack(void *arg, const struct link_seg *ack)
 	tcp_input_ack(np->np_so, np->np_seq0 + (tcp_seq)ack->ls_ack, wnd,
 	    flags);
 	if (np->np_hooks.nph_acked != NULL)
-		np->np_hooks.nph_acked(np->np_hooks.nph_arg);
+		np->np_hooks.nph_acked(np->np_hooks.nph_arg, ack->ls_ack);
 }
 
 void

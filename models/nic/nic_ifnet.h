@@ -60,14 +60,15 @@ struct link *nic_path_link(struct nic_path *np);
  * Observers of a path (sim_server uses them for its traces and for send
  * wake-ups), each optional.  nph_segment: a segment went to the link
  * (stream offset off, the bytes as on the wire), called with the
- * connection's socket lock held.  nph_acked: an ACK of the link was given
- * to TCP (tcp_input_ack()), called on the link's task without the lock.
+ * connection's socket lock held.  nph_acked: an ACK of the link up to
+ * stream offset ack (a FIN counts one) was given to TCP (tcp_input_ack()),
+ * called on the link's task without the lock.
  * Set them before nic_path_connect().
  */
 struct nic_path_hooks {
 	void (*nph_segment)(void *arg, struct nic_ifnet *nif, uint64_t off,
 	    const uint8_t *data, uint32_t len, unsigned int flags);
-	void (*nph_acked)(void *arg);
+	void (*nph_acked)(void *arg, uint64_t ack);
 	void *nph_arg;
 };
 void nic_path_set_hooks(struct nic_path *np, const struct nic_path_hooks *h);

@@ -234,6 +234,15 @@ bridge_conn_wire(struct bridge_conn *bc, const char *iface, uint64_t off,
 }
 
 void
+bridge_conn_wire_ack(struct bridge_conn *bc, uint64_t off)
+{
+
+	if (bc == NULL || bc->so == NULL)
+		return;
+	(void)ktrace_conn_wire_ack(bc->set, bc->so, off);
+}
+
+void
 bridge_conn_end(struct bridge_conn *bc)
 {
 

@@ -55,6 +55,8 @@ void bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
  */
 void bridge_conn_wire(struct bridge_conn *bc, const char *iface, uint64_t off,
     const uint8_t *data, uint32_t len, unsigned int flags);
+/* --mode nic: the path's receiver acknowledged up to off.  Any thread. */
+void bridge_conn_wire_ack(struct bridge_conn *bc, uint64_t off);
 /* Bytes the client sent that libssl did not read (a closing drain). */
 void bridge_conn_client(struct bridge_conn *bc, const void *buf, size_t len);
 /* The simulated socket is about to go. */

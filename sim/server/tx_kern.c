@@ -16,7 +16,7 @@
  * reassembles the stream and writes its in-order prefix to the real
  * socket: the client reads a clean stream while the simulated connection
  * loses, reorders and retransmits.  When the real socket is full the
- * receiver takes no more, so its window closes and TCP stops (persist);
+ * receiver takes no more, so its window closes and TCP stops;
  * once it drains, link_rcv_ready() reopens it (docs/sim_server.md, "NIC
  * mode").
  *
@@ -67,16 +67,13 @@ static struct platform *kern_platform;
 
 /* A connection's NIC path; it outlives the connection until quiet. */
 struct kern_nic {
-	pthread_mutex_t mtx; /* closed, and k while it is not */
-	bool closed;
+	pthread_mutex_t mtx; /* k, NULL once the connection closed */
 	struct tx_kern *k;
-	struct event_base *base;
 	struct nic_path *np;
 	struct nic_ifnet *nif[2]; /* the NIC, the --route-flip-every other */
 	struct event *ev_drain;	  /* real socket writable: link_rcv_ready() */
 	struct event *ev_poll;	  /* a blocked send looks again */
 	struct event *ev_reap;	  /* after close: free once quiet */
-	bool ifnet;		  /* the session took a send tag */
 	LIST_ENTRY(kern_nic) link;
 };
 
@@ -414,15 +411,20 @@ kern_nic_fin(void *arg)
 	pthread_mutex_unlock(&nc->mtx);
 }
 
-/* An ACK freed socket-buffer space: a blocked send may go on. */
+/*
+ * An ACK freed socket-buffer space: a blocked send may go on.  The trace's
+ * client acknowledges what the receiver did.
+ */
 static void
-kern_nic_acked(void *arg)
+kern_nic_acked(void *arg, uint64_t ack)
 {
 	struct kern_nic *nc = arg;
 	struct tx_kern *k;
 
 	pthread_mutex_lock(&nc->mtx);
 	k = nc->k;
+	if (k != NULL && k->trace != NULL)
+		bridge_conn_wire_ack(k->trace, ack);
 	if (k != NULL && atomic_load(&k->want_space))
 		event_active(k->ev_kick, EV_WRITE, 0);
 	pthread_mutex_unlock(&nc->mtx);
@@ -498,7 +500,6 @@ kern_nic_connect(struct tx_kern *k, const struct tx_conf *conf,
 	}
 	pthread_mutex_init(&nc->mtx, NULL);
 	nc->k = k;
-	nc->base = conf->base;
 	LIST_INSERT_HEAD(&kn.nics, nc, link);
 	k->nic = nc;
 	nc->ev_drain =
@@ -569,10 +570,9 @@ kern_nic_enabled(struct tx_kern *k)
 {
 
 	kn.conns++;
-	if (k->mode == TCP_TLS_MODE_IFNET) {
-		k->nic->ifnet = true;
+	if (k->mode == TCP_TLS_MODE_IFNET)
 		kn.ifnet_sessions++;
-	} else
+	else
 		kn.sw_sessions++;
 }
 
@@ -624,7 +624,6 @@ kern_nic_close(struct tx_kern *k)
 	k->nic = NULL;
 	pthread_mutex_lock(&nc->mtx);
 	nc->k = NULL;
-	nc->closed = true;
 	pthread_mutex_unlock(&nc->mtx);
 	if (k->so != NULL)
 		ksim_drop(k->so, ECONNRESET);

@@ -360,6 +360,9 @@ pc_prepare(struct ktrace_set *set, struct tconn *c, int i, uint64_t t)
 		    pcapng_flow_open(o->pw, c->cport, c->sport, t, &error);
 		if (c->flow[i] == NULL)
 			out_fail(o, error);
+		else if (c->wire)
+			/* ktrace_conn_wire_ack() gives the client's ACKs. */
+			(void)pcapng_flow_peer_acks(c->flow[i], 1);
 	}
 	return (c->flow[i]);
 }
@@ -1031,6 +1034,31 @@ ktrace_conn_wire(struct ktrace_set *set, struct socket *so)
 	error = c == NULL ? ENOENT : c->kern_started ? EBUSY : 0;
 	if (error == 0)
 		c->wire = true;
+	pthread_mutex_unlock(&set->mtx);
+	return (error);
+}
+
+int
+ktrace_conn_wire_ack(struct ktrace_set *set, struct socket *so, uint64_t off)
+{
+	struct tconn *c;
+	uint64_t t;
+	int error, i;
+
+	pthread_mutex_lock(&set->mtx);
+	c = conn_find(set, so);
+	error = c == NULL || !c->wire ? EINVAL : 0;
+	if (error == 0 && c->kern_started) {
+		t = set->now(set->now_arg);
+		for (i = 0; i < set->nout; i++) {
+			if (set->out[i].fmt != KTRACE_FMT_PCAPNG ||
+			    c->flow[i] == NULL || set->out[i].error != 0)
+				continue;
+			if (pcapng_flow_ack_to(c->flow[i], 0, c->srv_base + off,
+				t) != 0)
+				continue;
+		}
+	}
 	pthread_mutex_unlock(&set->mtx);
 	return (error);
 }

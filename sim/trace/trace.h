@@ -145,6 +145,16 @@ int ktrace_conn_wire(struct ktrace_set *set, struct socket *so);
 #define KTRACE_SEG_PLAIN 0x08	 /* record bytes sent unencrypted */
 
 /*
+ * The client acknowledged so's stream up to off (the kernel's stream
+ * offset; a FIN counts one), as the receiver on the path did: pcapng
+ * outputs write a pure ACK, so that the capture shows which bytes the
+ * receiver was missing when a retransmission went out.  Without these
+ * calls a wire connection's pcapng never acknowledges the server's data.
+ */
+int ktrace_conn_wire_ack(struct ktrace_set *set, struct socket *so,
+    uint64_t off);
+
+/*
  * A segment of so as it left interface iface: [off, off + len) of the
  * kernel's stream (offset 0 = the first byte after the handshake).  Any
  * thread; EINVAL unless so was given to ktrace_conn_wire().
