@@ -109,7 +109,7 @@ struct link {
 	size_t lk_heap_cap;
 	uint64_t lk_order;
 	uint64_t lk_next_id;
-	uint64_t lk_tasks; /* posted, not yet run */
+	uint64_t lk_tasks; /* posted, not yet run or running */
 	bool lk_dead;	   /* destroyed; the last task frees */
 	bool lk_dispatching;
 	uint64_t lk_hash;
@@ -1118,16 +1118,18 @@ link_tick(void *arg)
 
 	lk = arg;
 	pthread_mutex_lock(&lk->lk_mtx);
+	/*
+	 * The task counts until it is done: the callbacks run with the lock
+	 * dropped, and a link_pending() of 0 meanwhile would let another
+	 * thread free the link under the dispatch (the real-time runner).
+	 */
+	if (!lk->lk_dead)
+		link_dispatch(lk);
 	lk->lk_tasks--;
-	if (lk->lk_dead) {
-		gone = lk->lk_tasks == 0;
-		pthread_mutex_unlock(&lk->lk_mtx);
-		if (gone)
-			link_free(lk);
-		return;
-	}
-	link_dispatch(lk);
+	gone = lk->lk_dead && lk->lk_tasks == 0;
 	pthread_mutex_unlock(&lk->lk_mtx);
+	if (gone)
+		link_free(lk);
 }
 
 /* --- Configuration and the public functions -------------------------- */

@@ -37,13 +37,18 @@ struct nic_path {
 	tcp_seq np_seq0; /* sequence number of stream offset 0 */
 	uint64_t np_hi;	 /* end of the highest byte sent (stream offset) */
 	uint64_t np_last_ack;
-	volatile u_int np_tasks; /* kicks posted, not run */
+	volatile u_int np_tasks; /* kicks and flips posted, not run */
+	struct nic_path_hooks np_hooks;
+	/* nic_path_flip_every(): packets so far, the two routes. */
+	uint64_t np_packets, np_flip_n, np_flips;
+	struct nhop_object *np_flip_nh[2];
 };
 
 struct nic_ifnet {
 	struct ifnet nif_ifnet;
 	struct nhop_object nif_nh;
-	struct nic *nif_nic; /* NULL: plain */
+	struct nic *nif_nic;	   /* NULL: plain */
+	pthread_mutex_t *nif_lock; /* around the engine, or NULL */
 	struct nic_path *nif_path;
 	struct nic_ifnet_stats nif_stats;
 	uint8_t *nif_buf; /* raw payload of a packet */
@@ -85,6 +90,32 @@ nic_path_ack(void *arg, const struct link_seg *ack)
 	np->np_last_ack = ack->ls_ack;
 	tcp_input_ack(np->np_so, np->np_seq0 + (tcp_seq)ack->ls_ack, wnd,
 	    flags);
+	if (np->np_hooks.nph_acked != NULL)
+		np->np_hooks.nph_acked(np->np_hooks.nph_arg, ack->ls_ack);
+}
+
+void
+nic_path_set_hooks(struct nic_path *np, const struct nic_path_hooks *h)
+{
+
+	np->np_hooks = *h;
+}
+
+void
+nic_path_flip_every(struct nic_path *np, uint64_t n, struct nhop_object *a,
+    struct nhop_object *b)
+{
+
+	np->np_flip_n = n;
+	np->np_flip_nh[0] = a;
+	np->np_flip_nh[1] = b;
+}
+
+uint64_t
+nic_path_flips(const struct nic_path *np)
+{
+
+	return (np->np_flips);
 }
 
 struct nic_path *
@@ -150,6 +181,26 @@ nic_path_off(const struct nic_path *np, tcp_seq seq)
 
 	d = (int32_t)(seq - (np->np_seq0 + (tcp_seq)np->np_hi));
 	return (np->np_hi + (uint64_t)(int64_t)d);
+}
+
+/*
+ * The route moves to the other interface.  The socket lock is not held
+ * here; ksim_set_route() takes it.  The session's tag stays on the old
+ * interface until ip_output_send() refuses the next packet and the reset
+ * task (ktls_reset_send_tag()) allocates one on the new route.
+ */
+static void
+nic_path_flip_task(void *arg)
+{
+	struct nic_path *np = arg;
+	struct nhop_object *nh;
+
+	if (np->np_so != NULL) {
+		nh = np->np_flip_nh[np->np_flips % 2 == 0 ? 1 : 0];
+		if (ksim_set_route(np->np_so, nh) == 0)
+			np->np_flips++;
+	}
+	refcount_release(&np->np_tasks);
 }
 
 static void
@@ -318,7 +369,7 @@ nic_ifnet_seg_tags(const struct nic_record *recs, int nrecs, tcp_seq base,
 /* One segment onto the link, as a stream offset; 0 or the link's errno. */
 static int
 nic_ifnet_wire(struct nic_ifnet *nif, tcp_seq seq, const uint8_t *data,
-    uint32_t len, uint32_t tags, bool fin)
+    uint32_t len, uint32_t tags, bool fin, unsigned int segflags)
 {
 	struct nic_path *np = nif->nif_path;
 	struct link_seg seg;
@@ -342,9 +393,17 @@ nic_ifnet_wire(struct nic_ifnet *nif, tcp_seq seq, const uint8_t *data,
 	if (seg.ls_tags & LINK_TAG_REXMIT) {
 		nif->nif_stats.rexmit_segs++;
 		nif->nif_stats.rexmit_bytes += len;
+		segflags |= NIC_SEG_REXMIT;
 	}
+	if (segflags & NIC_SEG_PLAIN)
+		nif->nif_stats.plaintext_segs++;
+	if (fin)
+		segflags |= NIC_SEG_FIN;
 	if (off + len > np->np_hi)
 		np->np_hi = off + len;
+	if (np->np_hooks.nph_segment != NULL)
+		np->np_hooks.nph_segment(np->np_hooks.nph_arg, nif, off, data,
+		    len, segflags);
 	return (0);
 }
 
@@ -361,6 +420,19 @@ nic_ifnet_buf(struct nic_ifnet *nif, size_t len)
 		nif->nif_bufcap = len;
 	}
 	return (nif->nif_buf);
+}
+
+/* A packet for the path: time for a route change? */
+static void
+np_flip_count(struct nic_path *np)
+{
+
+	np->np_packets++;
+	if (np->np_flip_n == 0 || np->np_so == NULL ||
+	    np->np_packets % np->np_flip_n != 0)
+		return;
+	refcount_acquire(&np->np_tasks);
+	np->np_pl->pl_task_post(np->np_pl, 0, nic_path_flip_task, np);
 }
 
 /*
@@ -385,10 +457,11 @@ nic_ifnet_transmit(struct ifnet *ifp, struct mbuf *m)
 	tcp_seq seq;
 	uint32_t len, tags;
 	int error, hlen, nrecs;
-	unsigned int i;
+	unsigned int i, segflags;
 	bool fin, live, finwent;
 
 	nif->nif_stats.packets++;
+	np_flip_count(nif->nif_path);
 	ip = (const struct ip *)(const void *)m->m_data;
 	hlen = ip->ip_hl << 2;
 	th = (const struct tcphdr *)(const void *)(m->m_data + hlen);
@@ -409,6 +482,7 @@ nic_ifnet_transmit(struct ifnet *ifp, struct mbuf *m)
 		tag = ((struct nic_ifnet_tag *)(void *)mst)->nt_tag;
 		nif->nif_stats.tagged_packets++;
 	}
+	live = false;
 	nrecs = len > 0 ? nic_ifnet_records(nif, m->m_next, seq, &live) : 0;
 	if (nrecs < 0) {
 		error = ENOBUFS;
@@ -418,12 +492,14 @@ nic_ifnet_transmit(struct ifnet *ifp, struct mbuf *m)
 		nif->nif_stats.record_packets++;
 	if (len == 0) {
 		/* A bare FIN: nothing for the engine. */
-		error = nic_ifnet_wire(nif, seq, NULL, 0, 0, fin);
+		error = nic_ifnet_wire(nif, seq, NULL, 0, 0, fin, 0);
 		if (error != 0)
 			goto drop;
 		goto done;
 	}
 
+	/* Record bytes of a live session without a tag leave in plaintext. */
+	segflags = live && tag == NULL ? NIC_SEG_PLAIN : 0;
 	memset(&req, 0, sizeof(req));
 	req.seq = seq;
 	req.len = len;
@@ -444,14 +520,27 @@ nic_ifnet_transmit(struct ifnet *ifp, struct mbuf *m)
 	}
 	if (nif->nif_nic == NULL) {
 		tags = nic_ifnet_seg_tags(nif->nif_recs, nrecs, seq, seq, len);
-		error = nic_ifnet_wire(nif, seq, req.raw, len, tags, fin);
+		error =
+		    nic_ifnet_wire(nif, seq, req.raw, len, tags, fin, segflags);
 		if (error != 0)
 			goto drop;
 		goto done;
 	}
+	/* res.segs is the engine's: keep it to ourselves until sent. */
+	if (nif->nif_lock != NULL)
+		pthread_mutex_lock(nif->nif_lock);
 	error = nic_transmit(nif->nif_nic, tag, &req, &res);
-	if (error != 0)
+	if (error != 0) {
+		if (nif->nif_lock != NULL)
+			pthread_mutex_unlock(nif->nif_lock);
 		goto drop;
+	}
+	if (req.recs != NULL)
+		segflags |= NIC_SEG_TLS;
+	if (res.ooo && res.resync_bytes > 0)
+		segflags |= NIC_SEG_RESYNC;
+	if (res.fallback)
+		segflags |= NIC_SEG_FALLBACK;
 	finwent = false;
 	for (i = 0; i < res.nsegs; i++) {
 		tags = nic_ifnet_seg_tags(nif->nif_recs, nrecs, seq,
@@ -460,10 +549,14 @@ nic_ifnet_transmit(struct ifnet *ifp, struct mbuf *m)
 		finwent = fin && i == res.nsegs - 1 &&
 		    res.segs[i].seq + res.segs[i].len == seq + len;
 		error = nic_ifnet_wire(nif, res.segs[i].seq, res.segs[i].data,
-		    res.segs[i].len, tags, finwent);
+		    res.segs[i].len, tags, finwent, segflags);
 		if (error != 0)
-			goto drop;
+			break;
 	}
+	if (nif->nif_lock != NULL)
+		pthread_mutex_unlock(nif->nif_lock);
+	if (error != 0)
+		goto drop;
 	(void)finwent;
 done:
 	ifp->if_opackets++;
@@ -518,8 +611,12 @@ nic_ifnet_snd_tag_alloc(struct ifnet *ifp,
 	nt = calloc(1, sizeof(*nt));
 	if (nt == NULL)
 		return (ENOMEM);
+	if (nif->nif_lock != NULL)
+		pthread_mutex_lock(nif->nif_lock);
 	error =
 	    nic_tag_alloc(nif->nif_nic, &tls->params, seq, recno, &nt->nt_tag);
+	if (nif->nif_lock != NULL)
+		pthread_mutex_unlock(nif->nif_lock);
 	if (error != 0) {
 		free(nt);
 		return (error);
@@ -534,8 +631,13 @@ static void
 nic_ifnet_tag_free(struct m_snd_tag *mst)
 {
 	struct nic_ifnet_tag *nt = (struct nic_ifnet_tag *)(void *)mst;
+	struct nic_ifnet *nif = mst->ifp->if_softc;
 
+	if (nif->nif_lock != NULL)
+		pthread_mutex_lock(nif->nif_lock);
 	nic_tag_rele(nt->nt_tag);
+	if (nif->nif_lock != NULL)
+		pthread_mutex_unlock(nif->nif_lock);
 	free(nt);
 }
 
@@ -596,6 +698,20 @@ nic_ifnet_stats(const struct nic_ifnet *nif)
 {
 
 	return (&nif->nif_stats);
+}
+
+const char *
+nic_ifnet_name(const struct nic_ifnet *nif)
+{
+
+	return (nif->nif_ifnet.if_xname);
+}
+
+void
+nic_ifnet_set_lock(struct nic_ifnet *nif, pthread_mutex_t *mtx)
+{
+
+	nif->nif_lock = mtx;
 }
 
 unsigned int

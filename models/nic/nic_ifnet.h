@@ -18,6 +18,7 @@
 #ifndef _MODELS_NIC_IFNET_H_
 #define _MODELS_NIC_IFNET_H_
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,40 @@ struct nic_path *nic_path_create(struct platform *pl,
  */
 void nic_path_connect(struct nic_path *np, struct socket *so);
 struct link *nic_path_link(struct nic_path *np);
+
+/* What a wire segment was (nph_segment's flags). */
+#define NIC_SEG_REXMIT 0x01   /* starts below the highest byte sent */
+#define NIC_SEG_TLS 0x02      /* TLS record bytes the engine encrypted */
+#define NIC_SEG_RESYNC 0x04   /* its packet made the engine rebuild state */
+#define NIC_SEG_FALLBACK 0x08 /* its packet was encrypted by the host */
+#define NIC_SEG_PLAIN 0x10    /* record bytes of a live session, untagged */
+#define NIC_SEG_FIN 0x20
+
+/*
+ * Observers of a path (sim_server uses them for its traces and for send
+ * wake-ups), each optional.  nph_segment: a segment went to the link
+ * (stream offset off, the bytes as on the wire), called with the
+ * connection's socket lock held.  nph_acked: an ACK of the link up to
+ * stream offset ack (a FIN counts one) was given to TCP (tcp_input_ack()),
+ * called on the link's task without the lock.
+ * Set them before nic_path_connect().
+ */
+struct nic_path_hooks {
+	void (*nph_segment)(void *arg, struct nic_ifnet *nif, uint64_t off,
+	    const uint8_t *data, uint32_t len, unsigned int flags);
+	void (*nph_acked)(void *arg, uint64_t ack);
+	void *nph_arg;
+};
+void nic_path_set_hooks(struct nic_path *np, const struct nic_path_hooks *h);
+/*
+ * Route changes on a schedule: after every n packets the path's
+ * interfaces took, the connection's route moves to the other of a and b
+ * (ksim_set_route(), from a platform task, as a routing-table change
+ * would happen beside the sender).  n 0 stops it.
+ */
+void nic_path_flip_every(struct nic_path *np, uint64_t n, struct nhop_object *a,
+    struct nhop_object *b);
+uint64_t nic_path_flips(const struct nic_path *np);
 /*
  * Drop the socket reference and destroy the link.  Only once the platform
  * is idle: EBUSY (and nothing done) while tasks of the path or the link
@@ -64,7 +99,8 @@ struct nic_ifnet_stats {
 	uint64_t rexmit_bytes;
 	/* Record bytes of a live session sent without a tag: plaintext. */
 	uint64_t untagged_tls_bytes;
-	uint64_t kicks; /* tcp_output_kick() after a drop */
+	uint64_t plaintext_segs; /* wire segments carrying such bytes */
+	uint64_t kicks;		 /* tcp_output_kick() after a drop */
 };
 
 /*
@@ -79,6 +115,14 @@ struct nic_ifnet *nic_ifnet_create(const char *name, struct nic *nic,
 struct ifnet *nic_ifnet_ifp(struct nic_ifnet *nif);
 struct nhop_object *nic_ifnet_nhop(struct nic_ifnet *nif);
 const struct nic_ifnet_stats *nic_ifnet_stats(const struct nic_ifnet *nif);
+const char *nic_ifnet_name(const struct nic_ifnet *nif);
+/*
+ * An engine shared by interfaces that transmit on different threads (one
+ * NIC, many connections): every call into it, and the use of the wire
+ * segments it returns, is made holding mtx.  Readers of the engine's
+ * counters take it too.  Set before the interface is used.
+ */
+void nic_ifnet_set_lock(struct nic_ifnet *nif, pthread_mutex_t *mtx);
 /* The engine's tag behind a send tag of a NIC interface, else NULL. */
 struct nic_tag *nic_ifnet_tag(struct m_snd_tag *mst);
 /*

@@ -560,10 +560,11 @@ conn_established(struct conn *c)
 	conf.up.progress = conn_tx_progress;
 	conf.up.failed = conn_tx_failed;
 	conf.up.arg = c;
-	if (s->mode == SRV_MODE_SW) {
+	if (s->mode == SRV_MODE_SW || s->mode == SRV_MODE_NIC) {
 		c->tx = tx_kern_new(&conf, why, sizeof(why));
 		if (c->tx != NULL)
-			c->txstats = &s->tx_sw;
+			c->txstats =
+			    s->mode == SRV_MODE_NIC ? &s->tx_nic : &s->tx_sw;
 		else {
 			/* Like OpenSSL, fall back; unlike it, say why. */
 			s->fallbacks++;
@@ -1008,7 +1009,7 @@ conn_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	SSL_set_info_callback(c->ssl, conn_info_cb);
 	SSL_set_accept_state(c->ssl);
 	/* --trace: the handshake is kept for the kernel's trace. */
-	if (s->trace != NULL && s->mode == SRV_MODE_SW) {
+	if (s->trace != NULL && s->mode != SRV_MODE_USERLAND) {
 		c->trace = bridge_conn_new(s->trace, c->id, c->peer, s->port);
 		if (c->trace != NULL)
 			sim_tap_set_wire_fn(c->ssl, bridge_wire, c->trace);

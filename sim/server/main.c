@@ -6,7 +6,9 @@
  * socket; then, in --mode sw, the server derives struct tls_enable
  * (handoff.c), enables TCP_TXTLS_ENABLE on the connection's simulated socket
  * (tx_kern.c) and from then on every byte the client reads was framed and
- * encrypted by src/.  Received bytes are still decrypted by libssl.
+ * encrypted by src/.  Received bytes are still decrypted by libssl.  In
+ * --mode nic the simulated socket's route is a simulated NIC over a lossy
+ * link (tx_kern.c, docs/sim_server.md "NIC mode").
  *
  * This file: the options, the embedded defaults (with no arguments it
  * generates a self-signed certificate and a sample document root, prints
@@ -45,6 +47,17 @@
 #include "sim/server/server.h"
 #include "sim/server/trace_bridge.h"
 #include "sim/server/tx.h"
+#include "nic.h"
+
+/*
+ * --mode nic's link when nothing else is said: short delays (the real
+ * client waits in real time for every retransmission timeout), SACK
+ * blocks for the sender's duplicate-ACK test, and a 1 MiB receive
+ * buffer, the most the link holds for a real socket that is full.
+ */
+#define SRV_NIC_LINK "delay=200us,ack.delay=200us,sack=3,wnd=1m"
+#define SRV_NIC_REORDER_HOLD "1ms" /* how long a reordered segment waits */
+#define SRV_NIC_DUP_AFTER "300us"  /* when a duplicate arrives */
 
 /* What the command line asks for, beyond struct server's settings. */
 struct srv_opts {
@@ -57,6 +70,12 @@ struct srv_opts {
 	int ncpus;
 	char *traces[SRV_MAX_TRACES];
 	int ntraces;
+	/* --mode nic */
+	const char *nic, *flip_to, *link;
+	const char *loss, *reorder, *dup;
+	uint64_t flip_every, seed;
+	bool nic_opts; /* some option of --mode nic was given */
+	struct tx_nic_conf nicconf;
 };
 
 static struct server srv;
@@ -80,6 +99,11 @@ usage(void)
 	    "                  [--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions]\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
+	    "    --mode nic:   [--nic mlx5|t6|linux] [--loss p] [--reorder p] "
+	    "[--dup p]\n"
+	    "                  [--route-flip-every n [--route-flip-to "
+	    "mlx5|t6|linux|plain]]\n"
+	    "                  [--link spec] [--seed n]\n"
 	    "defaults: --listen %s --mode sw --backend auto, generated "
 	    "certificate and document root\n",
 	    SRV_DEFAULT_LISTEN);
@@ -107,6 +131,14 @@ enum {
 	OPT_STATS,
 	OPT_STATS_DESCR,
 	OPT_TRACE,
+	OPT_NIC,
+	OPT_LOSS,
+	OPT_REORDER,
+	OPT_DUP,
+	OPT_FLIP_EVERY,
+	OPT_FLIP_TO,
+	OPT_LINK,
+	OPT_SEED,
 };
 
 static const struct option longopts[] = {
@@ -115,16 +147,24 @@ static const struct option longopts[] = {
 	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 	{ "ciphersuites", required_argument, NULL, OPT_SUITES },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "dup", required_argument, NULL, OPT_DUP },
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TMO },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TMO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "key", required_argument, NULL, OPT_KEY },
+	{ "link", required_argument, NULL, OPT_LINK },
 	{ "listen", required_argument, NULL, 'l' },
+	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "mode", required_argument, NULL, 'm' },
+	{ "nic", required_argument, NULL, OPT_NIC },
 	{ "no-sendfile", no_argument, NULL, OPT_NOSENDFILE },
 	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
+	{ "reorder", required_argument, NULL, OPT_REORDER },
 	{ "root", required_argument, NULL, 'r' },
+	{ "route-flip-every", required_argument, NULL, OPT_FLIP_EVERY },
+	{ "route-flip-to", required_argument, NULL, OPT_FLIP_TO },
+	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "send-timeout", required_argument, NULL, OPT_SEND_TMO },
 	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -184,6 +224,87 @@ sndbuf_arg(const char *s)
 	return ((u_int)v);
 }
 
+/* A probability for a link knob: 0 <= p < 1, as a string for the spec. */
+static const char *
+probarg(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || end == s || !(v >= 0 && v < 1))
+		errx(2, "%s: %s: expected a probability, 0 <= p < 1", what, s);
+	return (s);
+}
+
+static uint64_t
+u64arg(const char *s, uint64_t lo, uint64_t hi, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || s[0] == '-' || v < lo ||
+	    v > hi)
+		errx(2, "%s: %s: expected %ju..%ju", what, s, (uintmax_t)lo,
+		    (uintmax_t)hi);
+	return (v);
+}
+
+/*
+ * --mode nic: the NICs and the link from the options; exits 2 with the
+ * reason on a bad one.
+ */
+static void
+srv_nic_options(struct srv_opts *o)
+{
+	struct tx_nic_conf *nc = &o->nicconf;
+	enum nic_profile prof;
+	char spec[1024], why[200];
+
+	memset(nc, 0, sizeof(*nc));
+	if (nic_profile_lookup(o->nic != NULL ? o->nic : "mlx5", &prof) != 0)
+		errx(2, "--nic: %s: expected mlx5, t6 or linux", o->nic);
+	nc->profile = prof;
+	if (o->flip_to != NULL && o->flip_every == 0)
+		errx(2, "--route-flip-to needs --route-flip-every");
+	nc->flip_every = o->flip_every;
+	nc->flip_to = prof;
+	if (o->flip_to != NULL) {
+		if (strcmp(o->flip_to, "plain") == 0)
+			nc->flip_plain = true;
+		else if (nic_profile_lookup(o->flip_to, &prof) == 0)
+			nc->flip_to = prof;
+		else
+			errx(2,
+			    "--route-flip-to: %s: expected mlx5, t6, linux or "
+			    "plain",
+			    o->flip_to);
+	}
+	snprintf(spec, sizeof(spec), "%s", SRV_NIC_LINK);
+	if (o->link != NULL)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+		    ",%s", o->link);
+	if (o->loss != NULL)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+		    ",loss=%s", o->loss);
+	if (o->reorder != NULL)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+		    ",reorder=%s/%s", o->reorder, SRV_NIC_REORDER_HOLD);
+	if (o->dup != NULL)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+		    ",dup=%s/%s", o->dup, SRV_NIC_DUP_AFTER);
+	if (strlen(spec) >= sizeof(spec) - 1)
+		errx(2, "--link: too long");
+	if (link_conf_parse(&nc->lc, spec, why, sizeof(why)) != 0)
+		errx(2, "--link: %s", why);
+	if (!link_conf_check(&nc->lc, why, sizeof(why)))
+		errx(2, "--link: %s", why);
+	nc->lc.lc_seed = o->seed;
+}
+
 /* "a.b.c.d:port" or "[v6]:port"; port 0 picks a free one. */
 static int
 parse_listen(const char *s, struct sockaddr_storage *ss)
@@ -230,6 +351,7 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 	o->listen_addr = SRV_DEFAULT_LISTEN;
 	o->ntickets = 2;
 	o->ncpus = 2;
+	o->seed = 1;
 	s->mode = SRV_MODE_SW;
 	s->use_sendfile = true;
 	s->handshake_timeout = 10;
@@ -325,6 +447,39 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 		case OPT_STATS_DESCR:
 			s->stats_descr = true;
 			break;
+		case OPT_NIC:
+			o->nic = optarg;
+			o->nic_opts = true;
+			break;
+		case OPT_LOSS:
+			o->loss = probarg(optarg, "--loss");
+			o->nic_opts = true;
+			break;
+		case OPT_REORDER:
+			o->reorder = probarg(optarg, "--reorder");
+			o->nic_opts = true;
+			break;
+		case OPT_DUP:
+			o->dup = probarg(optarg, "--dup");
+			o->nic_opts = true;
+			break;
+		case OPT_FLIP_EVERY:
+			o->flip_every = u64arg(optarg, 1, UINT64_C(1) << 40,
+			    "--route-flip-every");
+			o->nic_opts = true;
+			break;
+		case OPT_FLIP_TO:
+			o->flip_to = optarg;
+			o->nic_opts = true;
+			break;
+		case OPT_LINK:
+			o->link = optarg;
+			o->nic_opts = true;
+			break;
+		case OPT_SEED:
+			o->seed = u64arg(optarg, 0, UINT64_MAX, "--seed");
+			o->nic_opts = true;
+			break;
 		case OPT_TRACE:
 			if (o->ntraces == SRV_MAX_TRACES)
 				errx(2, "--trace: at most %d files",
@@ -340,10 +495,12 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 		    "unexpected argument '%s' (every setting is an option; "
 		    "see --help)",
 		    argv[optind]);
+	if (o->nic_opts && s->mode != SRV_MODE_NIC)
+		errx(2,
+		    "--nic, --loss, --reorder, --dup, --route-flip-*, --link "
+		    "and --seed need --mode nic");
 	if (s->mode == SRV_MODE_NIC)
-		errx(1,
-		    "--mode nic: not yet available (the simulated NIC "
-		    "offload is not built yet); use --mode sw or userland");
+		srv_nic_options(o);
 	if (s->sndbuf != 0 && s->mode == SRV_MODE_USERLAND)
 		errx(2,
 		    "--sndbuf: sizes the simulated socket; --mode userland "
@@ -555,18 +712,21 @@ srv_kernel(struct server *s, const struct srv_opts *o)
 {
 	char why[200];
 
+	if (s->mode == SRV_MODE_NIC &&
+	    tx_kern_init(o->ncpus, &o->nicconf, why, sizeof(why)) != 0)
+		errx(1, "--mode nic: %s", why);
 	if (s->mode == SRV_MODE_SW &&
-	    tx_kern_init(o->ncpus, why, sizeof(why)) != 0) {
+	    tx_kern_init(o->ncpus, NULL, why, sizeof(why)) != 0) {
 		srv_log("simulated kernel unavailable (%s); every connection "
 			"uses userland TLS",
 		    why);
 		s->mode = SRV_MODE_USERLAND;
 	}
 	if (o->ntraces > 0) {
-		if (s->mode != SRV_MODE_SW)
+		if (s->mode == SRV_MODE_USERLAND)
 			errx(2,
-			    "--trace: needs --mode sw (traces record the "
-			    "simulated kernel's records)");
+			    "--trace: needs --mode sw or nic (traces record "
+			    "the simulated kernel's records)");
 		if (bridge_open(&s->trace, (char **)o->traces, o->ntraces, why,
 			sizeof(why)) != 0)
 			errx(1, "--trace: %s", why);
@@ -646,9 +806,9 @@ srv_listen(struct server *s, const struct srv_opts *o, const char *certpath)
 		s->port = sockaddr_port(&ss);
 	}
 	srv_log("listening on %s, root %s, mode %s%s%s, %s%s", addr, s->root,
-	    s->mode == SRV_MODE_SW ? "sw" : "userland",
-	    s->mode == SRV_MODE_SW ? " backend " : "",
-	    s->mode == SRV_MODE_SW ? tx_kern_backend() : "",
+	    srv_mode_name(s->mode),
+	    s->mode != SRV_MODE_USERLAND ? " backend " : "",
+	    s->mode != SRV_MODE_USERLAND ? tx_kern_backend() : "",
 	    s->use_sendfile ? "sendfile" : "write",
 	    s->stats_url ? ", /stats" : "");
 	ca = certpath[0] != '\0' ? certpath : NULL;

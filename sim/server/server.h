@@ -33,8 +33,17 @@
 enum srv_mode {
 	SRV_MODE_USERLAND, /* SSL_write(): the baseline */
 	SRV_MODE_SW,	   /* simulated kernel, software crypto */
-	SRV_MODE_NIC,	   /* simulated NIC offload (not yet) */
+	SRV_MODE_NIC,	   /* simulated kernel on a simulated NIC */
 };
+
+static inline const char *
+srv_mode_name(enum srv_mode mode)
+{
+
+	return (mode == SRV_MODE_NIC ? "nic" :
+		mode == SRV_MODE_SW  ? "sw" :
+				       "userland");
+}
 
 struct srv_txstats {
 	uint64_t conns;
@@ -70,7 +79,7 @@ struct server {
 	uint64_t status[6]; /* 1xx .. 5xx by hundreds */
 	uint64_t fallbacks, key_updates, key_updates_refused;
 	uint64_t accept_errors;
-	struct srv_txstats tx_userland, tx_sw;
+	struct srv_txstats tx_userland, tx_sw, tx_nic;
 	/* Closed connections by reason (the reasons are string literals). */
 	struct {
 		const char *reason;

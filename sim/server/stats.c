@@ -46,7 +46,7 @@ static json_t *
 srv_counters_json(struct server *s)
 {
 	json_t *o, *tx, *st, *closes;
-	json_t *kern, *cost;
+	json_t *kern, *cost, *nic, *tcp;
 	int i;
 
 	st = json_object();
@@ -56,12 +56,14 @@ srv_counters_json(struct server *s)
 		snprintf(k, sizeof(k), "%dxx", i);
 		json_object_set_new(st, k, json_integer(s->status[i]));
 	}
-	tx = json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I}}", "userland",
-	    "connections", (json_int_t)s->tx_userland.conns, "bytes",
-	    (json_int_t)s->tx_userland.bytes, "records",
+	tx = json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+	    "userland", "connections", (json_int_t)s->tx_userland.conns,
+	    "bytes", (json_int_t)s->tx_userland.bytes, "records",
 	    (json_int_t)s->tx_userland.records, "ktls_sw", "connections",
 	    (json_int_t)s->tx_sw.conns, "bytes", (json_int_t)s->tx_sw.bytes,
-	    "records", (json_int_t)s->tx_sw.records);
+	    "records", (json_int_t)s->tx_sw.records, "ktls_nic", "connections",
+	    (json_int_t)s->tx_nic.conns, "bytes", (json_int_t)s->tx_nic.bytes,
+	    "records", (json_int_t)s->tx_nic.records);
 	closes = json_object();
 	for (i = 0; i < SRV_MAX_CLOSE_REASONS && s->closes[i].reason != NULL;
 	     i++)
@@ -70,7 +72,7 @@ srv_counters_json(struct server *s)
 	kern = tx_kern_counters(false);
 	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
 		      "s:o},s:o}",
-	    "sim_server", "mode", s->mode == SRV_MODE_SW ? "sw" : "userland",
+	    "sim_server", "mode", srv_mode_name(s->mode),
 	    "backend", tx_kern_backend(), "accepted", (json_int_t)s->accepted,
 	    "accept_errors", (json_int_t)s->accept_errors, "active",
 	    (json_int_t)s->active, "handshake_failed",
@@ -95,6 +97,17 @@ srv_counters_json(struct server *s)
 			kern != NULL ? kern : json_null(), "sim.cost",
 			cost != NULL ? cost : json_null()));
 	}
+	/*
+	 * --mode nic: the NIC engines' and the path's counters
+	 * (docs/nic-engine.md, "Counters"), and TCP's, whose
+	 * retransmissions the NIC has to resynchronise for.
+	 */
+	nic = tx_kern_nic_counters();
+	if (o != NULL && nic != NULL)
+		json_object_set_new(o, "nic", nic);
+	tcp = s->mode != SRV_MODE_USERLAND ? tx_kern_tcp_counters() : NULL;
+	if (o != NULL && tcp != NULL)
+		json_object_set_new(o, "net.inet.tcp.stats", tcp);
 	return (o);
 }
 

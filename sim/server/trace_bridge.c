@@ -14,6 +14,7 @@
 #include "sys/socketvar.h"
 #include "sim/trace/trace.h"
 
+#include "nic_ifnet.h"
 #include "sim/server/ssl_tap.h"
 #include "sim/server/log.h"
 #include "sim/server/trace_bridge.h"
@@ -155,7 +156,8 @@ bridge_peer_port(const struct bridge_conn *bc)
 }
 
 void
-bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl)
+bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
+    bool wire)
 {
 	const char *keylog;
 	char label[160];
@@ -172,6 +174,8 @@ bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl)
 	cport = bridge_peer_port(bc);
 	error = ktrace_conn_open(bc->set, so, cport != 0 ? cport : 1,
 	    bc->port != 0 ? (uint16_t)bc->port : 443, label);
+	if (error == 0 && wire)
+		error = ktrace_conn_wire(bc->set, so);
 	if (error == 0) {
 		keylog = sim_tap_keylog(ssl, &klen);
 		if (klen > 0)
@@ -206,6 +210,36 @@ bridge_conn_client(struct bridge_conn *bc, const void *buf, size_t len)
 	(void)ktrace_conn_client_bytes(bc->set, bc->so, bc->client_off, buf,
 	    len);
 	bc->client_off += len;
+}
+
+void
+bridge_conn_wire(struct bridge_conn *bc, const char *iface, uint64_t off,
+    const uint8_t *data, uint32_t len, unsigned int flags)
+{
+	unsigned int tf;
+
+	if (bc == NULL || bc->so == NULL)
+		return;
+	tf = 0;
+	if (flags & NIC_SEG_REXMIT)
+		tf |= KTRACE_SEG_REXMIT;
+	if (flags & NIC_SEG_RESYNC)
+		tf |= KTRACE_SEG_RESYNC;
+	if (flags & NIC_SEG_FALLBACK)
+		tf |= KTRACE_SEG_FALLBACK;
+	if (flags & NIC_SEG_PLAIN)
+		tf |= KTRACE_SEG_PLAIN;
+	(void)ktrace_conn_wire_segment(bc->set, bc->so, iface, off, data, len,
+	    tf);
+}
+
+void
+bridge_conn_wire_ack(struct bridge_conn *bc, uint64_t off)
+{
+
+	if (bc == NULL || bc->so == NULL)
+		return;
+	(void)ktrace_conn_wire_ack(bc->set, bc->so, off);
 }
 
 void

@@ -41,8 +41,22 @@ struct bridge_conn *bridge_conn_new(struct ktrace_set *set, uint64_t id,
     const char *peer, int port);
 /* sim_tap_wire_fn: bytes libssl read (client) or wrote (handshake). */
 void bridge_wire(void *arg, bool from_server, const void *buf, size_t len);
-/* KTLS is on for so: register it, key log first, then the handshake. */
-void bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl);
+/*
+ * KTLS is on for so: register it, key log first, then the handshake.
+ * wire: --mode nic, the segments come from bridge_conn_wire() (what the
+ * NIC put on the link), not from the kernel, which holds plaintext.
+ */
+void bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
+    bool wire);
+/*
+ * --mode nic: a segment the NIC put on the link, stream offset off, flags
+ * NIC_SEG_* (models/nic/nic_ifnet.h).  Any thread, between
+ * bridge_conn_start() and bridge_conn_end().
+ */
+void bridge_conn_wire(struct bridge_conn *bc, const char *iface, uint64_t off,
+    const uint8_t *data, uint32_t len, unsigned int flags);
+/* --mode nic: the path's receiver acknowledged up to off.  Any thread. */
+void bridge_conn_wire_ack(struct bridge_conn *bc, uint64_t off);
 /* Bytes the client sent that libssl did not read (a closing drain). */
 void bridge_conn_client(struct bridge_conn *bc, const void *buf, size_t len);
 /* The simulated socket is about to go. */

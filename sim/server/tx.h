@@ -8,13 +8,16 @@
  *	tx_userland.c	libssl's SSL_write() on the real socket (the baseline)
  *	tx_kern.c	the simulated kernel: TCP_TXTLS_ENABLE on a simulated
  *			socket whose wire is the real socket, then
- *			ksim_sendfile()/ksim_write() through src/
+ *			ksim_sendfile()/ksim_write() through src/; in --mode
+ *			nic its route is a simulated NIC (models/nic) over a
+ *			lossy link (models/link) whose receiver writes the
+ *			real socket
  *
  * The core owns the response (header, file, staged records) and libssl's
  * receive side; a backend owns what it needs to put bytes on the wire and
  * waits for the wire by itself.  It reports back only through the upcall
  * it was given, always on the event-loop thread: never by calling into the
- * core.  A future NIC mode is tx_kern.c with TCP_TXTLS_MODE set to IFNET.
+ * core.
  *
  * Every function runs on the event-loop thread.  Lifetime: tx_close() when
  * the connection closes (nothing of the backend calls the upcall after it
@@ -33,6 +36,8 @@
 #include <stdint.h>
 
 #include <openssl/ssl.h>
+
+#include "link.h"
 
 struct event_base;
 struct json_t;
@@ -126,20 +131,42 @@ struct tx_conf {
 struct tx *tx_userland_new(const struct tx_conf *conf);
 
 /*
+ * --mode nic (docs/sim_server.md, "NIC mode"): every connection's route is
+ * an interface of a NIC of profile nic (nic_profile_lookup() names) on a
+ * path of its own over a link made from lc, seeded lc.lc_seed plus the
+ * connection's number.  flip_every > 0 moves the route every that many
+ * packets between the NIC and a second interface: a NIC of profile
+ * flip_to, or a plain one when flip_plain.
+ */
+struct tx_nic_conf {
+	int profile;
+	uint64_t flip_every;
+	int flip_to;
+	bool flip_plain;
+	struct link_conf lc;
+};
+
+/*
  * The simulated kernel (tx_kern.c), process-wide: the real-time runner's
  * KTLS workers and ktls_init(); without them tx_kern_init() fails with a
- * reason and every connection stays in userland TLS.  tx_kern_counters()
+ * reason and every connection stays in userland TLS.  nic: --mode nic's
+ * NICs, or NULL for software KTLS on the byte wire.  tx_kern_counters()
  * gives the kern.ipc.tls.* counters as a JSON object keyed by sysctl leaf
  * name ("stats.sw_tx_inqueue"), their values or, with descriptions, what
  * each one counts; NULL when out of memory.  tx_kern_cost_counters() does
- * the same for the sim.cost counters (docs/cost-model.md).
+ * the same for the sim.cost counters (docs/cost-model.md).  The NIC
+ * counters (tx_kern_nic_counters()) are NULL outside --mode nic; the TCP
+ * counters are net.inet.tcp.stats by field name ("tcps_sndrexmitpack").
  */
-int tx_kern_init(int ncpus, char *why, size_t whylen);
+int tx_kern_init(int ncpus, const struct tx_nic_conf *nic, char *why,
+    size_t whylen);
 /* The largest SO_SNDBUF the simulated kernel accepts (sb_max_adj). */
 u_long tx_kern_sndbuf_max(void);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 struct json_t *tx_kern_cost_counters(bool descriptions);
+struct json_t *tx_kern_nic_counters(void);
+struct json_t *tx_kern_tcp_counters(void);
 /*
  * --backend: the kernel's software crypto backend for new sessions
  * (evp, ipsecmb or auto: ktls_backend_select()).  -1 with the names this

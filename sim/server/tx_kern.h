@@ -18,6 +18,7 @@
 #include "sim/server/tx.h"
 
 struct event;
+struct kern_nic;
 struct socket;
 
 struct tx_kern {
@@ -28,6 +29,7 @@ struct tx_kern {
 	struct sim_keys keys; /* secrets wiped once the kernel has them */
 	int mode;	      /* TCP_TXTLS_MODE at enable time */
 	struct bridge_conn *trace;
+	struct kern_nic *nic;  /* --mode nic: the connection's path */
 	struct event *ev_wr;   /* wire full: tcp_output_kick() when it drains */
 	struct event *ev_kick; /* progress or failure, from any thread */
 	/* The closing alert: close_notify unless kern_fatal() set one. */

@@ -213,15 +213,21 @@ check_rec(const struct ktrace_log *log, struct checker *ck,
 	}
 	*nsegsp = nsegs;
 	if (nsegs != 0) {
-		if ((r->has & 1U << RK_ENCRYPTED) == 0)
+		if ((r->has & 1U << RK_ENCRYPTED) == 0 && !r->ifnet)
 			diverge(ck,
 			    "conn %u seq %" PRIu64 ": sent, never encrypted",
 			    r->conn, r->seq);
-		if ((r->has & 1U << RK_READY) == 0)
-			diverge(ck,
-			    "conn %u seq %" PRIu64 ": sent, never ready",
-			    r->conn, r->seq);
-		else if (firstidx < r->at[RK_READY])
+		/*
+		 * An ifnet record written with write(2) is ready when it is
+		 * appended (nothing to encrypt first): no ready event.
+		 */
+		if ((r->has & 1U << RK_READY) == 0) {
+			if (!r->ifnet)
+				diverge(ck,
+				    "conn %u seq %" PRIu64
+				    ": sent, never ready",
+				    r->conn, r->seq);
+		} else if (firstidx < r->at[RK_READY])
 			diverge(ck,
 			    "conn %u seq %" PRIu64 ": sent before ready",
 			    r->conn, r->seq);
@@ -301,6 +307,10 @@ ktrace_check(const struct ktrace_log *log, FILE *out, char *first,
 		bytes += reach;
 	}
 
+	/* A NIC trace: no record byte may leave unencrypted. */
+	if (log->plaintext_segs != 0)
+		diverge(&ck, "%" PRIu64 " segment(s) carried plaintext",
+		    log->plaintext_segs);
 	nconn = 0;
 	prev = NULL;
 	lo = hi = 0;
@@ -343,6 +353,11 @@ ktrace_check(const struct ktrace_log *log, FILE *out, char *first,
 			    " (+%" PRIu64 " plain server bytes, %" PRIu64
 			    " client bytes)",
 			    log->plain_bytes, log->client_bytes);
+		if (log->resync_segs != 0 || log->fallback_segs != 0)
+			fprintf(out,
+			    " (NIC: %" PRIu64 " resync, %" PRIu64
+			    " fallback segments)",
+			    log->resync_segs, log->fallback_segs);
 		fprintf(out, ": %s\n", ck.ndiv == 0 ? "OK" : "DIVERGENCE");
 	}
 	return (ck.ndiv);

@@ -49,6 +49,7 @@ struct rrec {
 	int type, inner, cipher, auth, vminor;
 	uint64_t plen, reclen, hdrlen, trllen, off;
 	uint8_t hdr[HDR_MAX];
+	bool ifnet; /* the NIC encrypts it: no encrypted event */
 	/* encrypted */
 	uint8_t trailer[TRL_MAX];
 	size_t trlbytes;
@@ -83,6 +84,8 @@ struct ktrace_log {
 	size_t nconn, capconn;
 	uint64_t nev; /* events so far (their index) */
 	uint64_t client_bytes, plain_bytes, packets;
+	/* NIC traces: segments marked resync, fallback, plaintext. */
+	uint64_t resync_segs, fallback_segs, plaintext_segs;
 	uint8_t *owned; /* file contents, for ktrace_read_file() */
 };
 

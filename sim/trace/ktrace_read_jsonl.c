@@ -139,6 +139,8 @@ json_event(struct ktrace_log *log, json_t *o, char *err, size_t errlen,
 			!jget_u64(o, "off", OFF_MAX, &r.off) || r.hdrlen < 5 ||
 			!jget_hex(o, "hdr", r.hdr, sizeof(r.hdr), r.hdrlen)))
 			goto bad;
+		if (kind == RK_FRAMED)
+			r.ifnet = json_is_true(json_object_get(o, "ifnet"));
 		if (kind == RK_ENCRYPTED &&
 		    json_object_get(o, "trailer") != NULL) {
 			if (!jget_u64(o, "trllen", TRL_MAX, &v) ||
@@ -154,6 +156,12 @@ json_event(struct ktrace_log *log, json_t *o, char *err, size_t errlen,
 		if (!jget_u64(o, "off", OFF_MAX, &sg.off) ||
 		    !jget_u64(o, "len", SEG_MAX, &sg.len))
 			goto bad;
+		if (json_is_true(json_object_get(o, "resync")))
+			log->resync_segs++;
+		if (json_is_true(json_object_get(o, "fallback")))
+			log->fallback_segs++;
+		if (json_is_true(json_object_get(o, "plaintext")))
+			log->plaintext_segs++;
 		/* In pcapng the packets themselves are the segments. */
 		if (log->pcapng || (dir != NULL && strcmp(dir, "s2c") != 0))
 			return (0);

@@ -56,6 +56,12 @@ struct pcapng_half {
 	unsigned int unacked; /* new segments not acked by peer */
 	bool fin;
 	uint64_t fin_off;
+	/*
+	 * pcapng_flow_peer_acks(): the peer acknowledges this side's bytes
+	 * only through pcapng_flow_ack_to(), up to acked (a lossy path).
+	 */
+	bool ext_ack;
+	uint64_t acked;
 };
 
 struct pcapng_flow {
@@ -368,7 +374,9 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	be16enc(ip + 10, in_fold(in_sum(ip, IP_HDR_LEN)));
 
 	ack = 0;
-	if ((flags & TH_ACK) != 0)
+	if ((flags & TH_ACK) != 0 && peer->ext_ack)
+		ack = peer->isn + 1 + (uint32_t)peer->acked;
+	else if ((flags & TH_ACK) != 0)
 		ack = peer->isn + 1 + (uint32_t)peer->sent + peer->fin;
 	th = ip + IP_HDR_LEN;
 	be16enc(th, me->port);
@@ -587,9 +595,39 @@ pcapng_flow_data(struct pcapng_flow *f, int from_server, uint64_t stream_off,
 	 * least every second full-sized segment.  Doing the same keeps
 	 * Wireshark's bytes-in-flight small and its analysis quiet.
 	 */
-	if (++me->unacked >= 2)
+	if (++me->unacked >= 2 && !me->ext_ack)
 		return (flow_ack(f, !dir, ts_ns));
 	return (0);
+}
+
+int
+pcapng_flow_peer_acks(struct pcapng_flow *f, int from_server)
+{
+
+	if (f == NULL)
+		return (EINVAL);
+	f->h[from_server ? SERVER : CLIENT].ext_ack = true;
+	return (0);
+}
+
+int
+pcapng_flow_ack_to(struct pcapng_flow *f, int from_server, uint64_t ack_off,
+    uint64_t ts_ns)
+{
+	struct pcapng_half *peer;
+	int dir;
+
+	if (f == NULL)
+		return (EINVAL);
+	if (f->w->error != 0)
+		return (f->w->error);
+	dir = from_server ? SERVER : CLIENT;
+	peer = &f->h[!dir];
+	if (!peer->ext_ack || ack_off > peer->sent + 1)
+		return (EINVAL);
+	if (ack_off > peer->acked)
+		peer->acked = ack_off;
+	return (flow_ack(f, dir, ts_ns));
 }
 
 int

@@ -93,6 +93,20 @@ struct pcapng_flow *pcapng_flow_open(struct pcapng_writer *w,
  * pure ACK from that side at its next sequence number; stream_off is then
  * ignored.
  */
+/*
+ * A lossy path: the peer of side from_server acknowledges that side's
+ * bytes only when pcapng_flow_ack_to() says so, as the real receiver did,
+ * instead of the lossless model above.  A retransmission then shows as
+ * one of data the receiver had not acknowledged, not as a spurious one.
+ */
+int pcapng_flow_peer_acks(struct pcapng_flow *f, int from_server);
+/*
+ * A pure ACK from side from_server acknowledging the peer's stream up to
+ * ack_off (a FIN counts one); EINVAL without pcapng_flow_peer_acks() or
+ * beyond what the peer sent.
+ */
+int pcapng_flow_ack_to(struct pcapng_flow *f, int from_server, uint64_t ack_off,
+    uint64_t ts_ns);
 int pcapng_flow_data(struct pcapng_flow *f, int from_server,
     uint64_t stream_off, const struct iovec *iov, int iovcnt, uint64_t ts_ns);
 

@@ -68,6 +68,7 @@ struct tconn {
 	uint64_t srv_base;  /* server plain bytes before the kernel's */
 	uint64_t kern_end;  /* end of the highest kernel byte sent */
 	bool kern_started;  /* the kernel sent a byte */
+	bool wire;	    /* segments from ktrace_conn_wire_segment() */
 	uint64_t cli_end;   /* end of the client's bytes */
 	uint64_t frame_end; /* kernel offset after the last framed record */
 	int cipher, auth, vminor;
@@ -359,6 +360,9 @@ pc_prepare(struct ktrace_set *set, struct tconn *c, int i, uint64_t t)
 		    pcapng_flow_open(o->pw, c->cport, c->sport, t, &error);
 		if (c->flow[i] == NULL)
 			out_fail(o, error);
+		else if (c->wire)
+			/* ktrace_conn_wire_ack() gives the client's ACKs. */
+			(void)pcapng_flow_peer_acks(c->flow[i], 1);
 	}
 	return (c->flow[i]);
 }
@@ -857,6 +861,13 @@ ev_framed(struct ktrace_set *set, struct tconn *c, struct socket *so,
 
 		snprintf(mb, sizeof(mb), "%p", (const void *)m);
 		json_object_set_new(ev, "mbuf", json_string(mb));
+		/*
+		 * A record of an ifnet session is encrypted by the NIC as it
+		 * leaves: no "encrypted" event will follow.
+		 */
+		if (m->m_epg_tls != NULL &&
+		    m->m_epg_tls->mode == TCP_TLS_MODE_IFNET)
+			json_object_set_new(ev, "ifnet", json_true());
 	}
 	snprintf(text, sizeof(text),
 	    "seq %" PRIu64 " framed %s(%u) plen %u reclen %u off %" PRIu64
@@ -928,25 +939,23 @@ out:
 	pthread_mutex_unlock(&set->mtx);
 }
 
+/* A segment of c on iface; set->mtx held. */
 static void
-th_segment(void *arg, struct socket *so, uint64_t off, const struct iovec *iov,
-    int iovcnt, int rexmit)
+seg_locked(struct ktrace_set *set, struct tconn *c, uint64_t off,
+    const struct iovec *iov, int iovcnt, unsigned int flags, const char *iface)
 {
-	struct ktrace_set *set = arg;
-	struct tconn *c;
 	struct trec *r;
 	struct tcut *nc;
-	char text[160];
+	char text[200];
 	json_t *ev, *seqs;
 	uint64_t t, end, s, e;
 	size_t len;
+	bool rexmit;
 	int i;
 
 	for (i = 0, len = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
-	pthread_mutex_lock(&set->mtx);
-	if ((c = conn_get(set, so)) == NULL)
-		goto out;
+	rexmit = (flags & KTRACE_SEG_REXMIT) != 0;
 	t = set->now(set->now_arg);
 	end = off + len;
 	seqs = json_array();
@@ -973,18 +982,105 @@ th_segment(void *arg, struct socket *so, uint64_t off, const struct iovec *iov,
 	}
 	ev = json_pack("{s:s, s:s, s:I, s:I, s:b, s:s, s:o}", "ev", "segment",
 	    "dir", "s2c", "off", (json_int_t)off, "len", (json_int_t)len,
-	    "rexmit", rexmit != 0, "iface", TRACE_IFNAME, "seqs", seqs);
+	    "rexmit", rexmit, "iface", iface, "seqs", seqs);
 	snprintf(text, sizeof(text),
-	    "segment s2c [%" PRIu64 ",%" PRIu64 ") %zu bytes %s on %s", off,
-	    end, len, rexmit ? "rexmit" : "first", TRACE_IFNAME);
-	/* pcapng: the packet is the segment. */
-	emit(set, c, ev, t, text, false);
+	    "segment s2c [%" PRIu64 ",%" PRIu64 ") %zu bytes %s on %s%s%s%s",
+	    off, end, len, rexmit ? "rexmit" : "first", iface,
+	    flags & KTRACE_SEG_RESYNC ? " resync" : "",
+	    flags & KTRACE_SEG_FALLBACK ? " fallback" : "",
+	    flags & KTRACE_SEG_PLAIN ? " PLAINTEXT" : "");
+	if (ev != NULL && (flags & KTRACE_SEG_RESYNC))
+		json_object_set_new(ev, "resync", json_true());
+	if (ev != NULL && (flags & KTRACE_SEG_FALLBACK))
+		json_object_set_new(ev, "fallback", json_true());
+	if (ev != NULL && (flags & KTRACE_SEG_PLAIN))
+		json_object_set_new(ev, "plaintext", json_true());
+	/*
+	 * pcapng: the packet is the segment; what the NIC did to it goes in
+	 * its comment.
+	 */
+	emit(set, c, ev, t, text,
+	    (flags &
+		(KTRACE_SEG_RESYNC | KTRACE_SEG_FALLBACK | KTRACE_SEG_PLAIN)) !=
+		0);
 	c->kern_started = true;
 	pc_bytes(set, c, 1, c->srv_base + off, iov, iovcnt, t);
 	if (end > c->kern_end)
 		c->kern_end = end;
-out:
+}
+
+static void
+th_segment(void *arg, struct socket *so, uint64_t off, const struct iovec *iov,
+    int iovcnt, int rexmit)
+{
+	struct ktrace_set *set = arg;
+	struct tconn *c;
+
+	pthread_mutex_lock(&set->mtx);
+	if ((c = conn_get(set, so)) != NULL && !c->wire)
+		seg_locked(set, c, off, iov, iovcnt,
+		    rexmit ? KTRACE_SEG_REXMIT : 0, TRACE_IFNAME);
 	pthread_mutex_unlock(&set->mtx);
+}
+
+int
+ktrace_conn_wire(struct ktrace_set *set, struct socket *so)
+{
+	struct tconn *c;
+	int error;
+
+	pthread_mutex_lock(&set->mtx);
+	c = conn_find(set, so);
+	error = c == NULL ? ENOENT : c->kern_started ? EBUSY : 0;
+	if (error == 0)
+		c->wire = true;
+	pthread_mutex_unlock(&set->mtx);
+	return (error);
+}
+
+int
+ktrace_conn_wire_ack(struct ktrace_set *set, struct socket *so, uint64_t off)
+{
+	struct tconn *c;
+	uint64_t t;
+	int error, i;
+
+	pthread_mutex_lock(&set->mtx);
+	c = conn_find(set, so);
+	error = c == NULL || !c->wire ? EINVAL : 0;
+	if (error == 0 && c->kern_started) {
+		t = set->now(set->now_arg);
+		for (i = 0; i < set->nout; i++) {
+			if (set->out[i].fmt != KTRACE_FMT_PCAPNG ||
+			    c->flow[i] == NULL || set->out[i].error != 0)
+				continue;
+			if (pcapng_flow_ack_to(c->flow[i], 0, c->srv_base + off,
+				t) != 0)
+				continue;
+		}
+	}
+	pthread_mutex_unlock(&set->mtx);
+	return (error);
+}
+
+int
+ktrace_conn_wire_segment(struct ktrace_set *set, struct socket *so,
+    const char *iface, uint64_t off, const void *buf, size_t len,
+    unsigned int flags)
+{
+	struct iovec iov;
+	struct tconn *c;
+	int error;
+
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	pthread_mutex_lock(&set->mtx);
+	c = conn_find(set, so);
+	error = c == NULL || !c->wire ? EINVAL : 0;
+	if (error == 0)
+		seg_locked(set, c, off, &iov, 1, flags, iface);
+	pthread_mutex_unlock(&set->mtx);
+	return (error);
 }
 
 int

@@ -130,6 +130,40 @@ int ktrace_conn_server_plain_bytes(struct ktrace_set *set, struct socket *so,
     const void *buf, size_t len);
 
 /*
+ * NIC offload (sim_server --mode nic): the kernel's segments of so hold
+ * the plaintext the NIC encrypts, so the trace takes so's segments from
+ * ktrace_conn_wire_segment() instead, as the interface put them on the
+ * wire, and ignores the kernel's.  Call after ktrace_conn_open(), before
+ * the connection's first segment.
+ */
+int ktrace_conn_wire(struct ktrace_set *set, struct socket *so);
+
+/* ktrace_conn_wire_segment() flags. */
+#define KTRACE_SEG_REXMIT 0x01	 /* a retransmission */
+#define KTRACE_SEG_RESYNC 0x02	 /* the NIC rebuilt its crypto state */
+#define KTRACE_SEG_FALLBACK 0x04 /* encrypted by the host instead */
+#define KTRACE_SEG_PLAIN 0x08	 /* record bytes sent unencrypted */
+
+/*
+ * The client acknowledged so's stream up to off (the kernel's stream
+ * offset; a FIN counts one), as the receiver on the path did: pcapng
+ * outputs write a pure ACK, so that the capture shows which bytes the
+ * receiver was missing when a retransmission went out.  Without these
+ * calls a wire connection's pcapng never acknowledges the server's data.
+ */
+int ktrace_conn_wire_ack(struct ktrace_set *set, struct socket *so,
+    uint64_t off);
+
+/*
+ * A segment of so as it left interface iface: [off, off + len) of the
+ * kernel's stream (offset 0 = the first byte after the handshake).  Any
+ * thread; EINVAL unless so was given to ktrace_conn_wire().
+ */
+int ktrace_conn_wire_segment(struct ktrace_set *set, struct socket *so,
+    const char *iface, uint64_t off, const void *buf, size_t len,
+    unsigned int flags);
+
+/*
  * End the connection: pending records are drawn (text), both sides' FINs
  * are written (pcapng), and so is forgotten.  Unknown sockets are ignored.
  */

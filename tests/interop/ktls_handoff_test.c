@@ -160,7 +160,7 @@ test_handoff(void **state)
 	conf.id = 1;
 	conf.up.progress = ho_progress;
 	conf.up.failed = ho_failed;
-	assert_int_equal(tx_kern_init(1, why, sizeof(why)), 0);
+	assert_int_equal(tx_kern_init(1, NULL, why, sizeof(why)), 0);
 
 	why[0] = '\0';
 	tx = tx_kern_new(&conf, why, sizeof(why));
