@@ -72,8 +72,8 @@ srv_counters_json(struct server *s)
 	kern = tx_kern_counters(false);
 	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
 		      "s:o},s:o}",
-	    "sim_server", "mode", srv_mode_name(s->mode),
-	    "backend", tx_kern_backend(), "accepted", (json_int_t)s->accepted,
+	    "sim_server", "mode", srv_mode_name(s->mode), "backend",
+	    tx_kern_backend(), "accepted", (json_int_t)s->accepted,
 	    "accept_errors", (json_int_t)s->accept_errors, "active",
 	    (json_int_t)s->active, "handshake_failed",
 	    (json_int_t)s->handshake_failed, "requests",
