@@ -43,11 +43,11 @@
 #include "fuzz_input.h"
 #include "golden.h"
 #include "hexutil.h"
+#include "models/disk/disk.h"
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "suites.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -557,14 +557,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.wlimit = SIZE_MAX;
 
 	saved_async = ktls_sim_async;
-	saved_cache = sendfile_sim_cache_pages;
-	saved_delay = sendfile_sim_io_delay_ns;
+	saved_cache = disk_profile.dp_cache_pages;
+	saved_delay = disk_profile.dp_latency_ns;
 	ktls_sim_async = flags & 0x01;
 	if (flags & 0x20)
-		sendfile_sim_cache_pages = 0;
+		disk_profile.dp_cache_pages = 0;
 	if (flags & 0x40)
-		sendfile_sim_io_delay_ns = (uint64_t)iodelay * 1000;
-	sendfile_sim_cache_flush();
+		disk_profile.dp_latency_ns = (uint64_t)iodelay * 1000;
+	disk_cache_flush();
 
 	st.pl = sim_det_create(seed, (flags & 0x04) ? 2 : 1);
 	if (flags & 0x08)
@@ -704,8 +704,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_det_destroy(st.pl);
 	platform_set(NULL);
 	ktls_sim_async = saved_async;
-	sendfile_sim_cache_pages = saved_cache;
-	sendfile_sim_io_delay_ns = saved_delay;
+	disk_profile.dp_cache_pages = saved_cache;
+	disk_profile.dp_latency_ns = saved_delay;
 	free(st.wbuf);
 	free(st.exp);
 	free(st.recs);
