@@ -1,12 +1,11 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Unit tests for the simulated page cache behind sendfile(2)
- * (src/kern/kern_sendfile.c, shared/spec/freebsd-ktls.md section 6):
- * cold and cached reads give identical bytes (with and without KTLS, so
- * encryption must never write into cached pages), a rewritten file never
- * serves stale pages, and a small cache budget bounds memory while
- * content stays correct.
+ * Unit tests for the page cache of the disk model (models/disk/) as
+ * sendfile(2) (src/kern/kern_sendfile.c) uses it: cold and cached reads
+ * give identical bytes (with and without KTLS, so encryption must never
+ * write into cached pages), a rewritten file never serves stale pages,
+ * and a small cache budget bounds memory while content stays correct.
  */
 
 #include <sys/socket.h>
