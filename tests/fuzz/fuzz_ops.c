@@ -8,10 +8,11 @@
  * all under the deterministic runner.
  *
  * The input picks a suite from tests/lib/suites.h, the initial sequence
- * number, the keys, the runner seed and policy, ktls_sim_async, the page
- * cache, the socket buffer, and then a sequence of operations: writes,
- * control records, sendfile (from a few files made once per process),
- * wire limits and drains, scheduler steps, buffer changes, shutdown and
+ * number, the keys, the runner seed and policy, ktls_sim_async, the disk
+ * (page cache, latency, and reads that overtake each other), the socket
+ * buffer, and then a sequence of operations: writes, control records,
+ * sendfile (from a few files made once per process), wire limits and
+ * drains, scheduler steps, buffer changes, shutdown and
  * drop.  Checks, each an abort() so that libFuzzer reports it:
  *   - every call returns what sosend/vn_sendfile may return in that state
  *     (spec 3.2), and never less than everything when space was ample;
@@ -537,8 +538,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t seed;
 	uint32_t hiwat;
 	uint16_t lowat;
-	u_int saved_cache;
-	uint64_t saved_delay;
+	struct disk_profile saved_disk;
 	bool saved_async;
 
 	files_init();
@@ -557,13 +557,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.wlimit = SIZE_MAX;
 
 	saved_async = ktls_sim_async;
-	saved_cache = disk_profile.dp_cache_pages;
-	saved_delay = disk_profile.dp_latency_ns;
+	saved_disk = disk_profile;
 	ktls_sim_async = flags & 0x01;
 	if (flags & 0x20)
 		disk_profile.dp_cache_pages = 0;
 	if (flags & 0x40)
 		disk_profile.dp_latency_ns = (uint64_t)iodelay * 1000;
+	if (flags & 0x80) {
+		/* Disk reads overtake each other (models/disk/disk.h). */
+		disk_profile.dp_jitter_ns = (uint64_t)iodelay * 1000;
+		disk_profile.dp_reorder_pct = 50;
+		disk_profile.dp_reorder_ns = ((uint64_t)iodelay + 1) * 4000;
+	}
 	disk_cache_flush();
 
 	st.pl = sim_det_create(seed, (flags & 0x04) ? 2 : 1);
@@ -704,8 +709,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_det_destroy(st.pl);
 	platform_set(NULL);
 	ktls_sim_async = saved_async;
-	disk_profile.dp_cache_pages = saved_cache;
-	disk_profile.dp_latency_ns = saved_delay;
+	disk_profile = saved_disk;
 	free(st.wbuf);
 	free(st.exp);
 	free(st.recs);
