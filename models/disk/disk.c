@@ -20,7 +20,8 @@
  * interrupt, after the delay the profile draws; the task pread(2)s the
  * pages, makes them resident and calls the caller's iodone.
  *
- * One mutex guards the table, the trees, the LRU list and the statistics.
+ * One mutex guards the table, the trees and the LRU list; the counters
+ * (DISK_COUNTERS in disk.h) are counter(9)s of their own.
  */
 
 #include <sys/queue.h>
@@ -92,7 +93,9 @@ static TAILQ_HEAD(, disk_page) disk_lru = TAILQ_HEAD_INITIALIZER(disk_lru);
 static u_int disk_resident;
 static TAILQ_HEAD(, disk_read) disk_pending =
     TAILQ_HEAD_INITIALIZER(disk_pending);
-static struct disk_stats disk_st;
+#define DISK_COUNTER_DEFINE(var, name, descr) static counter_u64_t var;
+DISK_COUNTERS(DISK_COUNTER_DEFINE)
+#undef DISK_COUNTER_DEFINE
 
 static void
 disk_init(void)
@@ -365,9 +368,9 @@ disk_read_task(void *arg)
 		for (int i = 0; i < rd->dr_count; i++)
 			disk_page_insert(obj, rd->dr_pindex + i, rd->dr_pa[i]);
 	} else
-		disk_st.ds_errors++;
+		counter_u64_add(disk_errors, 1);
 	if (rd != TAILQ_FIRST(&disk_pending))
-		disk_st.ds_overtaken++;
+		counter_u64_add(disk_overtaken, 1);
 	TAILQ_REMOVE(&disk_pending, rd, dr_link);
 	disk_object_rele(obj);
 	disk_unlock();
@@ -400,9 +403,9 @@ disk_getpages_async(struct vm_object *obj, vm_pindex_t pindex,
 	MPASS(obj->do_refs > 0 && obj->do_fd >= 0);
 	obj->do_refs++;
 	TAILQ_INSERT_TAIL(&disk_pending, rd, dr_link);
-	disk_st.ds_reads++;
-	disk_st.ds_pages_read += count;
 	disk_unlock();
+	counter_u64_add(v_vnodein, 1);
+	counter_u64_add(v_vnodepgsin, count);
 	delay = disk_delay(&disk_profile);
 	platform->pl_task_post(platform, delay, disk_read_task, rd);
 }
@@ -440,10 +443,21 @@ disk_cache_resident(void)
 }
 
 void
-disk_stats_get(struct disk_stats *ds)
+disk_counters_get(struct disk_counters *dc)
 {
 
-	disk_lock();
-	*ds = disk_st;
-	disk_unlock();
+#define DISK_COUNTER_GET(var, name, descr) dc->var = counter_u64_fetch(var);
+	DISK_COUNTERS(DISK_COUNTER_GET)
+#undef DISK_COUNTER_GET
+}
+
+void
+disk_counters_foreach(void (*fn)(void *, const char *, const char *, uint64_t),
+    void *arg)
+{
+
+#define DISK_COUNTER_VISIT(var, name, descr) \
+	fn(arg, name, descr, counter_u64_fetch(var));
+	DISK_COUNTERS(DISK_COUNTER_VISIT)
+#undef DISK_COUNTER_VISIT
 }

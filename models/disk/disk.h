@@ -61,13 +61,33 @@ void disk_cache_flush(void);
 /* Pages the cache holds now. */
 u_int disk_cache_resident(void);
 
-/* Totals since the program started. */
-struct disk_stats {
-	uint64_t ds_reads; /* pgo_getpages_async() calls */
-	uint64_t ds_pages_read;
-	uint64_t ds_overtaken; /* reads completed before an earlier one */
-	uint64_t ds_errors;    /* reads that failed (EIO) */
+/*
+ * The disk's counters, each defined by its counter_u64_t variable in
+ * disk.c, its sysctl name and what it counts, as `sysctl -d` would tell.
+ * The first two are FreeBSD's own vnode pager counts (struct vmmeter,
+ * sys/sys/vmmeter.h, raised in vnode_pager_generic_getpages() and shown
+ * by sys/vm/vm_meter.c under vm.stats.vm); the others exist only here.
+ * They count from program start.
+ */
+#define DISK_COUNTERS(X)                                           \
+	X(v_vnodein, "vm.stats.vm.v_vnodein",                      \
+	    "Reads the pager issued (pgo_getpages_async() calls)") \
+	X(v_vnodepgsin, "vm.stats.vm.v_vnodepgsin",                \
+	    "Pages those reads asked for")                         \
+	X(disk_overtaken, "sim.disk.overtaken",                    \
+	    "Reads that completed before one issued earlier")      \
+	X(disk_errors, "sim.disk.errors", "Reads that failed (EIO)")
+
+/* The counters' values at one moment (disk_counters_get()). */
+struct disk_counters {
+#define DISK_COUNTER_FIELD(var, name, descr) uint64_t var;
+	DISK_COUNTERS(DISK_COUNTER_FIELD)
+#undef DISK_COUNTER_FIELD
 };
-void disk_stats_get(struct disk_stats *ds);
+void disk_counters_get(struct disk_counters *dc);
+/* Visit every counter: its sysctl name, its description and its value. */
+void disk_counters_foreach(void (*fn)(void *arg, const char *name,
+			       const char *descr, uint64_t value),
+    void *arg);
 
 #endif /* !_MODELS_DISK_DISK_H_ */

@@ -7,8 +7,9 @@
  * bytes a read brings (zeros past EOF), the delays each profile gives
  * (latency, jitter, reorder) and that the default profile draws no
  * randomness, completion order and the overtaken count, one object per
- * version of a file, the cache budget, read errors, and that an object
- * holds its own descriptor exactly while it is referenced.
+ * version of a file, the cache budget, read errors, that an object
+ * holds its own descriptor exactly while it is referenced, and the
+ * counters under their sysctl names.
  */
 
 #include <sys/stat.h>
@@ -282,7 +283,7 @@ test_reorder(void **state)
 	static const uint64_t draws[] = { 49, 50, 149, 99, 0 };
 	static const bool held[] = { true, false, true, false, true };
 	struct vm_page *pa[nitems(draws)];
-	struct disk_stats s0, s1;
+	struct disk_counters s0, s1;
 	struct done d = { 0 };
 	struct vm_object *obj;
 	struct stat st;
@@ -297,17 +298,18 @@ test_reorder(void **state)
 	fd = tmpfile_len(nitems(draws) * PAGE_SIZE, &st);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
 	alloc_pages(pa, nitems(draws));
-	disk_stats_get(&s0);
+	disk_counters_get(&s0);
 	for (size_t i = 0; i < nitems(draws); i++)
 		vm_pager_get_pages_async(obj, i, &pa[i], 1, iodone, &d);
 	for (size_t i = 0; i < nitems(draws); i++)
 		assert_int_equal(fake.tasks[i].delay, held[i] ? 7010 : 10);
 	while (fake.ntasks > 0)
 		fake_run(fake.ntasks - 1);
-	disk_stats_get(&s1);
-	assert_int_equal(s1.ds_reads - s0.ds_reads, nitems(draws));
-	assert_int_equal(s1.ds_pages_read - s0.ds_pages_read, nitems(draws));
-	assert_int_equal(s1.ds_overtaken - s0.ds_overtaken, nitems(draws) - 1);
+	disk_counters_get(&s1);
+	assert_int_equal(s1.v_vnodein - s0.v_vnodein, nitems(draws));
+	assert_int_equal(s1.v_vnodepgsin - s0.v_vnodepgsin, nitems(draws));
+	assert_int_equal(s1.disk_overtaken - s0.disk_overtaken,
+	    nitems(draws) - 1);
 
 	/* In issue order nothing is overtaken; 0 % draws nothing. */
 	disk_profile.dp_reorder_pct = 0;
@@ -317,8 +319,8 @@ test_reorder(void **state)
 	assert_int_equal(fake.ndraws, nitems(draws));
 	while (fake.ntasks > 0)
 		fake_run(0);
-	disk_stats_get(&s0);
-	assert_int_equal(s0.ds_overtaken, s1.ds_overtaken);
+	disk_counters_get(&s0);
+	assert_int_equal(s0.disk_overtaken, s1.disk_overtaken);
 	release_pages(pa, nitems(draws));
 	vm_object_deallocate(obj);
 	close(fd);
@@ -408,7 +410,7 @@ test_budget(void **state)
 static void
 test_read_error(void **state)
 {
-	struct disk_stats s0, s1;
+	struct disk_counters s0, s1;
 	struct done d = { 0 };
 	struct vm_object *obj;
 	struct vm_page *pa[1];
@@ -421,16 +423,81 @@ test_read_error(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
-	disk_stats_get(&s0);
+	disk_counters_get(&s0);
 	alloc_pages(pa, 1);
 	vm_pager_get_pages_async(obj, 0, pa, 1, iodone, &d);
 	fake_run(0);
-	disk_stats_get(&s1);
+	disk_counters_get(&s1);
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.error, EIO);
-	assert_int_equal(s1.ds_errors - s0.ds_errors, 1);
+	assert_int_equal(s1.disk_errors - s0.disk_errors, 1);
 	assert_int_equal(disk_cache_resident(), 0);
 	release_pages(pa, 1);
+	vm_object_deallocate(obj);
+	close(fd);
+}
+
+/* What disk_counters_foreach() visits. */
+struct visit {
+	int n;
+	const char *names[8];
+	uint64_t values[8];
+};
+
+static void
+visit_cb(void *arg, const char *name, const char *descr, uint64_t value)
+{
+	struct visit *v = arg;
+
+	assert_true(v->n < (int)nitems(v->names));
+	assert_non_null(descr);
+	assert_true(descr[0] != '\0');
+	v->names[v->n] = name;
+	v->values[v->n++] = value;
+}
+
+/*
+ * The counters under their sysctl names: a read of three pages is one
+ * v_vnodein and three v_vnodepgsin, as vnode_pager_generic_getpages()
+ * counts them; the visit and the snapshot agree.
+ */
+static void
+test_counters(void **state)
+{
+	static const char *const names[] = { "vm.stats.vm.v_vnodein",
+		"vm.stats.vm.v_vnodepgsin", "sim.disk.overtaken",
+		"sim.disk.errors" };
+	struct disk_counters c0, c1;
+	struct visit v = { 0 };
+	struct done d = { 0 };
+	struct vm_page *pa[3];
+	struct vm_object *obj;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = tmpfile_len(3 * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	disk_counters_get(&c0);
+	alloc_pages(pa, 3);
+	vm_pager_get_pages_async(obj, 0, pa, 3, iodone, &d);
+	fake_run(0);
+	assert_int_equal(d.error, 0);
+	disk_counters_get(&c1);
+	assert_int_equal(c1.v_vnodein - c0.v_vnodein, 1);
+	assert_int_equal(c1.v_vnodepgsin - c0.v_vnodepgsin, 3);
+	assert_int_equal(c1.disk_overtaken, c0.disk_overtaken);
+	assert_int_equal(c1.disk_errors, c0.disk_errors);
+
+	disk_counters_foreach(visit_cb, &v);
+	assert_int_equal(v.n, nitems(names));
+	for (size_t i = 0; i < nitems(names); i++)
+		assert_string_equal(v.names[i], names[i]);
+	assert_int_equal(v.values[0], c1.v_vnodein);
+	assert_int_equal(v.values[1], c1.v_vnodepgsin);
+	assert_int_equal(v.values[2], c1.disk_overtaken);
+	assert_int_equal(v.values[3], c1.disk_errors);
+	release_pages(pa, 3);
 	vm_object_deallocate(obj);
 	close(fd);
 }
@@ -488,6 +555,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_object_descriptor, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -80,10 +80,10 @@ log_record(void *arg, const struct oracle_record *rec)
 static uint64_t
 overtaken(void)
 {
-	struct disk_stats ds;
+	struct disk_counters ds;
 
-	disk_stats_get(&ds);
-	return (ds.ds_overtaken);
+	disk_counters_get(&ds);
+	return (ds.disk_overtaken);
 }
 
 /*
@@ -205,7 +205,7 @@ static void
 test_reorder_one_pass(void **state)
 {
 	const struct test_suite *s = test_suite_named("aes128_gcm_1_2");
-	struct disk_stats d0, d1;
+	struct disk_counters d0, d1;
 	struct harness_keys k;
 	struct harness h;
 	struct socket *so;
@@ -243,13 +243,13 @@ test_reorder_one_pass(void **state)
 	harness_sndbuf(so, 4 << 20, 2048);
 	harness_keys(&h, s, 0, &k);
 	assert_int_equal(harness_enable(so, &k), 0);
-	disk_stats_get(&d0);
+	disk_counters_get(&d0);
 	assert_int_equal(ksim_sendfile(so, fd, 0, 0, NULL, &sbytes, 0), 0);
 	assert_int_equal(sbytes, FLEN);
 	harness_run(&h);
-	disk_stats_get(&d1);
-	assert_int_equal(d1.ds_reads - d0.ds_reads, npages / 2);
-	assert_true(d1.ds_overtaken > d0.ds_overtaken);
+	disk_counters_get(&d1);
+	assert_int_equal(d1.v_vnodein - d0.v_vnodein, npages / 2);
+	assert_true(d1.disk_overtaken > d0.disk_overtaken);
 	harness_decrypt(&k, &w, &plain, &plen, &nrec, NULL, NULL);
 	assert_int_equal(plen, FLEN);
 	assert_memory_equal(plain, contents, FLEN);
