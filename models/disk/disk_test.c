@@ -239,6 +239,29 @@ test_read_default(void **state)
 	vm_object_deallocate(obj);
 }
 
+/*
+ * Script arc4rand() to return draws[0..n), make a file of n pages and
+ * issue one single-page read of each page, in page order, into pa[]:
+ * each read takes one draw.  Returns the file's descriptor.
+ */
+static int
+read_each_page(const uint64_t *draws, int n, struct vm_object **objp,
+    struct vm_page **pa, struct done *d)
+{
+	struct stat st;
+	int fd;
+
+	assert_true(n <= MAXTASKS);
+	memcpy(fake.script, draws, n * sizeof(draws[0]));
+	fake.nscript = n;
+	fd = tmpfile_len((size_t)n * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, objp), 0);
+	alloc_pages(pa, n);
+	for (int i = 0; i < n; i++)
+		vm_pager_get_pages_async(*objp, i, &pa[i], 1, iodone, d);
+	return (fd);
+}
+
 /* Latency plus jitter, uniform in [0, jitter], from arc4rand(). */
 static void
 test_latency_jitter(void **state)
@@ -248,19 +271,12 @@ test_latency_jitter(void **state)
 	struct vm_page *pa[nitems(draws)];
 	struct done d = { 0 };
 	struct vm_object *obj;
-	struct stat st;
 	int fd;
 
 	(void)state;
 	disk_profile.dp_latency_ns = 1000;
 	disk_profile.dp_jitter_ns = 500;
-	memcpy(fake.script, draws, sizeof(draws));
-	fake.nscript = nitems(draws);
-	fd = tmpfile_len(nitems(draws) * PAGE_SIZE, &st);
-	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
-	alloc_pages(pa, nitems(draws));
-	for (size_t i = 0; i < nitems(draws); i++)
-		vm_pager_get_pages_async(obj, i, &pa[i], 1, iodone, &d);
+	fd = read_each_page(draws, nitems(draws), &obj, pa, &d);
 	assert_int_equal(fake.ndraws, nitems(draws));
 	for (size_t i = 0; i < nitems(draws); i++)
 		assert_int_equal(fake.tasks[i].delay, want[i]);
@@ -286,21 +302,14 @@ test_reorder(void **state)
 	struct disk_counters s0, s1;
 	struct done d = { 0 };
 	struct vm_object *obj;
-	struct stat st;
 	int fd;
 
 	(void)state;
 	disk_profile.dp_latency_ns = 10;
 	disk_profile.dp_reorder_pct = 50;
 	disk_profile.dp_reorder_ns = 7000;
-	memcpy(fake.script, draws, sizeof(draws));
-	fake.nscript = nitems(draws);
-	fd = tmpfile_len(nitems(draws) * PAGE_SIZE, &st);
-	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
-	alloc_pages(pa, nitems(draws));
 	disk_counters_get(&s0);
-	for (size_t i = 0; i < nitems(draws); i++)
-		vm_pager_get_pages_async(obj, i, &pa[i], 1, iodone, &d);
+	fd = read_each_page(draws, nitems(draws), &obj, pa, &d);
 	for (size_t i = 0; i < nitems(draws); i++)
 		assert_int_equal(fake.tasks[i].delay, held[i] ? 7010 : 10);
 	while (fake.ntasks > 0)
