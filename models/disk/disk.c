@@ -94,11 +94,14 @@ static TAILQ_HEAD(, disk_read) disk_pending =
     TAILQ_HEAD_INITIALIZER(disk_pending);
 static struct disk_stats disk_st;
 
+static u_int disk_pageout(u_int npages);
+
 static void
 disk_init(void)
 {
 
 	mtx_init(&disk_mtx, "disk");
+	vm_page_set_pageout_sim(disk_pageout);
 }
 
 static void
@@ -128,16 +131,57 @@ disk_page_remove(struct disk_page *dpg)
 	kfree(dpg);
 }
 
-/* Evict least recently used pages until the budget holds. */
+/*
+ * Evict up to n least recently used pages that only the cache holds, as
+ * FreeBSD's page daemon skips wired pages (vm_pageout_scan_inactive()):
+ * a page an mbuf or a pending read holds would stay in memory anyway.
+ * Under disk_mtx nobody can wire a page that the cache alone holds
+ * (disk_lookup() takes the lock), so the check cannot go stale.  Returns
+ * the number evicted.
+ */
+static u_int
+disk_evict_lru(u_int n)
+{
+	struct disk_page *dpg, *next;
+	u_int freed;
+
+	mtx_assert(&disk_mtx, MA_OWNED);
+	freed = 0;
+	TAILQ_FOREACH_SAFE(dpg, &disk_lru, dpg_lru, next) {
+		if (freed >= n)
+			break;
+		if (refcount_load(&dpg->dpg_m->refcount) > 1)
+			continue;
+		disk_page_remove(dpg);
+		freed++;
+	}
+	return (freed);
+}
+
+/* Evict least recently used unwired pages until the budget holds. */
 static void
 disk_trim(void)
 {
-	struct disk_page *dpg;
 
 	mtx_assert(&disk_mtx, MA_OWNED);
-	while (disk_resident > disk_profile.dp_cache_pages &&
-	    (dpg = TAILQ_FIRST(&disk_lru)) != NULL)
-		disk_page_remove(dpg);
+	if (disk_resident > disk_profile.dp_cache_pages)
+		(void)disk_evict_lru(
+		    disk_resident - disk_profile.dp_cache_pages);
+}
+
+/*
+ * The page daemon hook of src/vm/vm_page.c: the allocator ran out of
+ * pages, free some cached ones whatever the budget.
+ */
+static u_int
+disk_pageout(u_int npages)
+{
+	u_int freed;
+
+	disk_lock();
+	freed = disk_evict_lru(npages);
+	disk_unlock();
+	return (freed);
 }
 
 static void

@@ -163,6 +163,13 @@ refcount_release(volatile u_int *count)
 	return (__atomic_sub_fetch(count, 1, __ATOMIC_ACQ_REL) == 0);
 }
 
+static inline u_int
+refcount_load(volatile u_int *count)
+{
+
+	return (__atomic_load_n(count, __ATOMIC_RELAXED));
+}
+
 /*
  * SIM: kmalloc()/kfree() stand in for malloc(9)/free(9) and uma(9) zones:
  * libc's allocator, with no malloc type (M_KTLS) and no zone, under names
