@@ -132,15 +132,15 @@ disk_page_remove(struct disk_page *dpg)
 }
 
 /*
- * Evict up to n least recently used pages that only the cache holds, as
- * FreeBSD's page daemon skips wired pages (vm_pageout_scan_inactive()):
- * a page an mbuf or a pending read holds would stay in memory anyway.
- * Under disk_mtx nobody can wire a page that the cache alone holds
- * (disk_lookup() takes the lock), so the check cannot go stale.  Returns
- * the number evicted.
+ * Evict up to n least recently used pages; unless wired_too, only pages
+ * that the cache alone holds, as FreeBSD's page daemon skips wired pages
+ * (vm_pageout_scan_inactive()): evicting a page an mbuf or a pending read
+ * holds frees no memory.  Under disk_mtx nobody can wire a page that the
+ * cache alone holds (disk_lookup() takes the lock), so the check cannot
+ * go stale.  Returns the number evicted.
  */
 static u_int
-disk_evict_lru(u_int n)
+disk_evict_lru(u_int n, bool wired_too)
 {
 	struct disk_page *dpg, *next;
 	u_int freed;
@@ -150,7 +150,7 @@ disk_evict_lru(u_int n)
 	TAILQ_FOREACH_SAFE(dpg, &disk_lru, dpg_lru, next) {
 		if (freed >= n)
 			break;
-		if (refcount_load(&dpg->dpg_m->refcount) > 1)
+		if (!wired_too && refcount_load(&dpg->dpg_m->refcount) > 1)
 			continue;
 		disk_page_remove(dpg);
 		freed++;
@@ -158,15 +158,24 @@ disk_evict_lru(u_int n)
 	return (freed);
 }
 
-/* Evict least recently used unwired pages until the budget holds. */
+/*
+ * Keep the budget: evict least recently used unwired pages first, and
+ * only if that is not enough wired ones, which leave the cache but live
+ * on in their mbufs until those are freed.  SIM: FreeBSD has no budget,
+ * and never takes a wired page out of its object (docs/differences.md).
+ */
 static void
 disk_trim(void)
 {
+	u_int over;
 
 	mtx_assert(&disk_mtx, MA_OWNED);
-	if (disk_resident > disk_profile.dp_cache_pages)
-		(void)disk_evict_lru(
-		    disk_resident - disk_profile.dp_cache_pages);
+	if (disk_resident <= disk_profile.dp_cache_pages)
+		return;
+	over = disk_resident - disk_profile.dp_cache_pages;
+	over -= disk_evict_lru(over, false);
+	if (over > 0)
+		(void)disk_evict_lru(over, true);
 }
 
 /*
@@ -179,7 +188,7 @@ disk_pageout(u_int npages)
 	u_int freed;
 
 	disk_lock();
-	freed = disk_evict_lru(npages);
+	freed = disk_evict_lru(npages, false);
 	disk_unlock();
 	return (freed);
 }

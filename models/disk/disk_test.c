@@ -7,7 +7,8 @@
  * bytes a read brings (zeros past EOF), the delays each profile gives
  * (latency, jitter, reorder) and that the default profile draws no
  * randomness, completion order and the overtaken count, one object per
- * version of a file, the cache budget (which spares wired pages), the
+ * version of a file, the cache budget (which spares wired pages while
+ * it can), the
  * page daemon hook the allocator calls at its limit, read errors, and
  * that an object
  * holds its own descriptor exactly while it is referenced.
@@ -414,8 +415,9 @@ test_budget(void **state)
 }
 
 /*
- * The budget evicts only pages the cache alone holds: a page an mbuf
- * still holds (wired) stays resident, and goes once it is unwired.
+ * The budget evicts the pages the cache alone holds first: a page an mbuf
+ * still holds (wired) stays resident while unwired ones can go, and
+ * leaves the cache only when nothing else can.
  */
 static void
 test_budget_wired(void **state)
@@ -437,8 +439,8 @@ test_budget_wired(void **state)
 	release_pages(pa + 1, 3);
 	disk_profile.dp_cache_pages = 2;
 	/*
-	 * Page 4 comes in, wired by its reader: 1, 2 and 3 go, wired page 0
-	 * stays, and so does page 4 although the budget is exceeded.
+	 * Page 4 comes in, wired by its reader: 1, 2 and 3 go, the older
+	 * wired page 0 stays.
 	 */
 	alloc_pages(pa + 1, 1);
 	vm_pager_get_pages_async(obj, 4, pa + 1, 1, iodone, &d);
@@ -453,7 +455,17 @@ test_budget_wired(void **state)
 	vm_page_grab_pages_sim(obj, 4, got, 1);
 	assert_ptr_equal(got[0], pa[1]);
 	release_pages(got, 1);
-	release_pages(pa, 2);
+	/* Only wired pages left: the least recently used one (0) goes. */
+	alloc_pages(pa + 2, 1);
+	vm_pager_get_pages_async(obj, 5, pa + 2, 1, iodone, &d);
+	fake_run(0);
+	assert_int_equal(disk_cache_resident(), 2);
+	vm_page_grab_pages_sim(obj, 0, got, 1);
+	assert_null(got[0]);
+	/* Out of the cache, the page lives on for its holder. */
+	assert_int_equal(pa[0]->refcount, 1);
+	assert_int_equal(vm_page_data(pa[0])[1], (uint8_t)(1 * 7 + 3));
+	release_pages(pa, 3);
 	vm_object_deallocate(obj);
 	close(fd);
 }

@@ -50,6 +50,11 @@
 
 /* Pages the page daemon is asked to free at a time. */
 #define VM_PAGEOUT_BATCH 32
+/*
+ * How long vm_wait() may go without a single page being freed before the
+ * allocation takes one beyond the limit (vm_page_alloc_sim()).
+ */
+#define VM_WAIT_STALL_NS (1000ull * 1000 * 1000)
 
 /* One mapped segment and its page structures (vm_page_array's share). */
 struct vm_phys_seg_sim {
@@ -65,6 +70,7 @@ static struct vm_page *vm_page_free_list;
 static struct vm_phys_seg_sim *vm_phys_segs;
 static struct vm_page_stats vm_page_st;
 static u_int vm_page_waiters;
+static uint64_t vm_page_nfreed; /* frees ever, to tell a stall */
 static vm_pageout_fn_t *vm_pageout_fn;
 
 static void
@@ -134,14 +140,17 @@ vm_phys_seg_add(void)
 	return (true);
 }
 
-/* Take a free frame if the limit allows, mapping a segment if need be. */
+/*
+ * Take a free frame if the limit allows (or if over), mapping a segment
+ * if need be.
+ */
 static struct vm_page *
-vm_page_free_take(void)
+vm_page_free_take(bool over)
 {
 	struct vm_page *pg;
 
 	mtx_assert(&vm_page_free_mtx, MA_OWNED);
-	if (vm_page_st.vs_limit != 0 &&
+	if (!over && vm_page_st.vs_limit != 0 &&
 	    vm_page_st.vs_inuse >= vm_page_st.vs_limit)
 		return (NULL);
 	if (vm_page_free_list == NULL && !vm_phys_seg_add())
@@ -161,10 +170,14 @@ vm_page_alloc_sim(void)
 {
 	struct vm_page *pg;
 	vm_pageout_fn_t *pageout;
+	uint64_t gen;
 	u_int freed;
+	bool over;
+	int error;
 
+	over = false;
 	vm_page_lock();
-	while ((pg = vm_page_free_take()) == NULL) {
+	while ((pg = vm_page_free_take(over)) == NULL) {
 		/*
 		 * Out of pages: first let the page daemon free unwired
 		 * cached ones (vm_page_alloc() wakes vm_pageout and
@@ -185,10 +198,24 @@ vm_page_alloc_sim(void)
 		if (vm_page_st.vs_limit == 0 ||
 		    vm_page_st.vs_inuse < vm_page_st.vs_limit)
 			panic("vm_page_alloc_sim: cannot map a segment");
+		/*
+		 * SIM: FreeBSD sleeps for as long as it takes.  Here the
+		 * thread that sleeps may be the one that would free pages
+		 * (sim_server's event loop both sends and calls sendfile),
+		 * so a second without any page freed counts as a deadlock
+		 * and the page is taken beyond the limit, counted in
+		 * vs_overcommit (docs/differences.md).
+		 */
 		vm_page_st.vs_waits++;
 		vm_page_waiters++;
-		(void)msleep(&vm_page_waiters, &vm_page_free_mtx, 0);
+		gen = vm_page_nfreed;
+		error = msleep(&vm_page_waiters, &vm_page_free_mtx,
+		    VM_WAIT_STALL_NS);
 		vm_page_waiters--;
+		if (error == EWOULDBLOCK && vm_page_nfreed == gen) {
+			vm_page_st.vs_overcommit++;
+			over = true;
+		}
 	}
 	vm_page_unlock();
 	refcount_init(&pg->refcount, 1);
@@ -212,6 +239,7 @@ vm_page_release(struct vm_page *pg)
 	vm_page_lock();
 	MPASS(vm_page_st.vs_inuse > 0);
 	vm_page_st.vs_inuse--;
+	vm_page_nfreed++;
 	vm_page_free_insert(pg);
 	/* vm_page_free_wakeup(): a sleeper in vm_wait() may go on. */
 	wake = vm_page_waiters > 0;

@@ -38,7 +38,8 @@ struct vm_page {
  * A new page with one reference (vm_page_alloc() with VM_ALLOC_WAITOK);
  * contents undefined.  When the page limit is reached it asks the page
  * daemon hook to free cached pages and otherwise sleeps until a page is
- * freed (vm_wait()); it never fails.
+ * freed (vm_wait()); it never fails.  SIM: after a second in which no
+ * page at all was freed it takes one beyond the limit (vs_overcommit).
  */
 struct vm_page *vm_page_alloc_sim(void);
 /* Another reference (vm_page_wire()). */
@@ -63,12 +64,13 @@ typedef u_int vm_pageout_fn_t(u_int npages);
 void vm_page_set_pageout_sim(vm_pageout_fn_t *fn);
 
 struct vm_page_stats {
-	u_int vs_inuse;	       /* pages allocated and not freed */
-	u_int vs_free;	       /* carved pages on the free list */
-	u_int vs_segs;	       /* segments mapped */
-	u_int vs_limit;	       /* vm_page_set_limit_sim() */
-	uint64_t vs_waits;     /* allocations that slept (vm_wait()) */
-	uint64_t vs_reclaimed; /* pages the page daemon freed for them */
+	u_int vs_inuse;		/* pages allocated and not freed */
+	u_int vs_free;		/* carved pages on the free list */
+	u_int vs_segs;		/* segments mapped */
+	u_int vs_limit;		/* vm_page_set_limit_sim() */
+	uint64_t vs_waits;	/* allocations that slept (vm_wait()) */
+	uint64_t vs_reclaimed;	/* pages the page daemon freed for them */
+	uint64_t vs_overcommit; /* taken beyond the limit after a stall */
 };
 void vm_page_stats_sim(struct vm_page_stats *vs);
 

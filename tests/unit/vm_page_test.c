@@ -3,14 +3,16 @@
  *
  * Unit tests for the page allocator (src/vm/vm_page.c): frames carved
  * from 2 MiB segments, the free list reusing them, the page limit with
- * the page daemon hook and the sleep for a free page (vm_wait()), on a
- * fake platform and on the real-time runner's threads, and that draining
- * unmaps every unused segment (run under ASan, a segment structure left
- * behind is a leak, and a freed frame is poisoned).
+ * the page daemon hook and the sleep for a free page (vm_wait()), the
+ * way out of a sleep in which nothing is freed, on a fake platform and on the
+ * real-time runner's threads, and that draining unmaps every unused segment
+ * (run under ASan, a segment structure left behind is a leak, and a freed frame
+ * is poisoned).
  */
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,8 +60,9 @@ fake_sleep(struct platform *pl, void *chan, struct mtx *m, uint64_t timo)
 	(void)chan;
 	(void)timo;
 	fake.sleeps++;
-	/* A thread that sleeps forever would hang the test: fail instead. */
-	assert_non_null(fake.on_sleep);
+	/* Nothing to free: the sleep times out (EWOULDBLOCK). */
+	if (fake.on_sleep == NULL)
+		return (EWOULDBLOCK);
 	pg = fake.on_sleep;
 	fake.on_sleep = NULL;
 	mtx_unlock(m);
@@ -279,6 +282,38 @@ test_limit_wait(void **state)
 	assert_int_equal(fake.wakeups, 1);
 }
 
+/*
+ * A sleep that times out without any page freed is taken for a deadlock:
+ * the page comes from beyond the limit, and the next free brings the
+ * count back under it.
+ */
+static void
+test_limit_stall(void **state)
+{
+	struct vm_page_stats vs0, vs;
+	struct vm_page *pg;
+
+	(void)state;
+	vm_page_stats_sim(&vs0);
+	vm_page_set_limit_sim(2);
+	held[0] = vm_page_alloc_sim();
+	held[1] = vm_page_alloc_sim();
+	pg = vm_page_alloc_sim();
+	assert_int_equal(fake.sleeps, 1);
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_overcommit - vs0.vs_overcommit, 1);
+	assert_int_equal(vs.vs_inuse, 3);
+	vm_page_release(pg);
+	/* Back at the limit: the next one sleeps again. */
+	fake.on_sleep = held[0];
+	pg = vm_page_alloc_sim();
+	assert_int_equal(fake.sleeps, 2);
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_overcommit - vs0.vs_overcommit, 1);
+	vm_page_release(pg);
+	vm_page_release(held[1]);
+}
+
 /* On the real-time runner: a thread sleeps until another frees a page. */
 struct waiter {
 	struct vm_page *pg;
@@ -339,6 +374,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_limit_pageout, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_limit_wait, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_limit_stall, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_limit_wait_threads, setup,
 		    teardown),
