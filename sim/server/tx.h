@@ -132,8 +132,16 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
  * ("stats.sw_tx_inqueue"), or NULL.
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
+/*
+ * Before tx_kern_init(): the simulated kernel gets bytes of page frames
+ * (rounded down to pages), which the page cache and the pages in flight
+ * share; beyond them an allocation reclaims cached pages or waits.
+ */
+void tx_kern_page_cache(uint64_t bytes);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(void);
+/* The page allocator's and the page cache's counters, or NULL. */
+struct json_t *tx_kern_vm_counters(void);
 /*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls
