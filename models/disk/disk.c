@@ -97,11 +97,14 @@ static TAILQ_HEAD(, disk_read) disk_pending =
 DISK_COUNTERS(DISK_COUNTER_DEFINE)
 #undef DISK_COUNTER_DEFINE
 
+static u_int disk_pageout(u_int npages);
+
 static void
 disk_init(void)
 {
 
 	mtx_init(&disk_mtx, "disk");
+	vm_page_set_pageout_sim(disk_pageout);
 }
 
 static void
@@ -131,16 +134,66 @@ disk_page_remove(struct disk_page *dpg)
 	kfree(dpg);
 }
 
-/* Evict least recently used pages until the budget holds. */
+/*
+ * Evict up to n least recently used pages; unless wired_too, only pages
+ * that the cache alone holds, as FreeBSD's page daemon skips wired pages
+ * (vm_pageout_scan_inactive()): evicting a page an mbuf or a pending read
+ * holds frees no memory.  Under disk_mtx nobody can wire a page that the
+ * cache alone holds (disk_lookup() takes the lock), so the check cannot
+ * go stale.  Returns the number evicted.
+ */
+static u_int
+disk_evict_lru(u_int n, bool wired_too)
+{
+	struct disk_page *dpg, *next;
+	u_int freed;
+
+	mtx_assert(&disk_mtx, MA_OWNED);
+	freed = 0;
+	TAILQ_FOREACH_SAFE(dpg, &disk_lru, dpg_lru, next) {
+		if (freed >= n)
+			break;
+		if (!wired_too && refcount_load(&dpg->dpg_m->refcount) > 1)
+			continue;
+		disk_page_remove(dpg);
+		freed++;
+	}
+	return (freed);
+}
+
+/*
+ * Keep the budget: evict least recently used unwired pages first, and
+ * only if that is not enough wired ones, which leave the cache but live
+ * on in their mbufs until those are freed.  SIM: FreeBSD has no budget,
+ * and never takes a wired page out of its object (docs/differences.md).
+ */
 static void
 disk_trim(void)
 {
-	struct disk_page *dpg;
+	u_int over;
 
 	mtx_assert(&disk_mtx, MA_OWNED);
-	while (disk_resident > disk_profile.dp_cache_pages &&
-	    (dpg = TAILQ_FIRST(&disk_lru)) != NULL)
-		disk_page_remove(dpg);
+	if (disk_resident <= disk_profile.dp_cache_pages)
+		return;
+	over = disk_resident - disk_profile.dp_cache_pages;
+	over -= disk_evict_lru(over, false);
+	if (over > 0)
+		(void)disk_evict_lru(over, true);
+}
+
+/*
+ * The page daemon hook of src/vm/vm_page.c: the allocator ran out of
+ * pages, free some cached ones whatever the budget.
+ */
+static u_int
+disk_pageout(u_int npages)
+{
+	u_int freed;
+
+	disk_lock();
+	freed = disk_evict_lru(npages, false);
+	disk_unlock();
+	return (freed);
 }
 
 static void

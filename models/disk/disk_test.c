@@ -7,9 +7,10 @@
  * bytes a read brings (zeros past EOF), the delays each profile gives
  * (latency, jitter, reorder) and that the default profile draws no
  * randomness, completion order and the overtaken count, one object per
- * version of a file, the cache budget, read errors, that an object
- * holds its own descriptor exactly while it is referenced, and the
- * counters under their sysctl names.
+ * version of a file, the cache budget (which spares wired pages while it
+ * can), the page daemon hook the allocator calls at its limit, read
+ * errors, that an object holds its own descriptor exactly while it is
+ * referenced, and the counters under their sysctl names.
  */
 
 #include <sys/stat.h>
@@ -393,9 +394,15 @@ test_budget(void **state)
 	disk_profile.dp_cache_pages = 2;
 	fd = tmpfile_len(4 * PAGE_SIZE, &st);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
-	alloc_pages(pa, 4);
-	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
+	/* Two reads, each page unwired after its read (test_budget_wired). */
+	alloc_pages(pa, 2);
+	vm_pager_get_pages_async(obj, 0, pa, 2, iodone, &d);
 	fake_run(0);
+	release_pages(pa, 2);
+	alloc_pages(pa + 2, 2);
+	vm_pager_get_pages_async(obj, 2, pa + 2, 2, iodone, &d);
+	fake_run(0);
+	release_pages(pa + 2, 2);
 	assert_int_equal(disk_cache_resident(), 2);
 	vm_page_grab_pages_sim(obj, 0, got, 4);
 	assert_null(got[0]);
@@ -407,10 +414,114 @@ test_budget(void **state)
 	/* Budget 0: nothing stays. */
 	disk_profile.dp_cache_pages = 0;
 	disk_cache_flush();
+	alloc_pages(pa, 4);
 	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
 	fake_run(0);
 	assert_int_equal(disk_cache_resident(), 0);
 	release_pages(pa, 4);
+	vm_object_deallocate(obj);
+	close(fd);
+}
+
+/*
+ * The budget evicts the pages the cache alone holds first: a page an mbuf
+ * still holds (wired) stays resident while unwired ones can go, and
+ * leaves the cache only when nothing else can.
+ */
+static void
+test_budget_wired(void **state)
+{
+	struct vm_page *pa[4], *got[4];
+	struct done d = { 0 };
+	struct vm_object *obj;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	disk_profile.dp_cache_pages = 4;
+	fd = tmpfile_len(8 * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	alloc_pages(pa, 4);
+	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
+	fake_run(0);
+	/* Keep page 0 wired (its reader's reference), drop the others. */
+	release_pages(pa + 1, 3);
+	disk_profile.dp_cache_pages = 2;
+	/*
+	 * Page 4 comes in, wired by its reader: 1, 2 and 3 go, the older
+	 * wired page 0 stays.
+	 */
+	alloc_pages(pa + 1, 1);
+	vm_pager_get_pages_async(obj, 4, pa + 1, 1, iodone, &d);
+	fake_run(0);
+	assert_int_equal(disk_cache_resident(), 2);
+	vm_page_grab_pages_sim(obj, 0, got, 4);
+	assert_ptr_equal(got[0], pa[0]);
+	assert_null(got[1]);
+	assert_null(got[2]);
+	assert_null(got[3]);
+	release_pages(got, 4);
+	vm_page_grab_pages_sim(obj, 4, got, 1);
+	assert_ptr_equal(got[0], pa[1]);
+	release_pages(got, 1);
+	/* Only wired pages left: the least recently used one (0) goes. */
+	alloc_pages(pa + 2, 1);
+	vm_pager_get_pages_async(obj, 5, pa + 2, 1, iodone, &d);
+	fake_run(0);
+	assert_int_equal(disk_cache_resident(), 2);
+	vm_page_grab_pages_sim(obj, 0, got, 1);
+	assert_null(got[0]);
+	/* Out of the cache, the page lives on for its holder. */
+	assert_int_equal(pa[0]->refcount, 1);
+	assert_int_equal(vm_page_data(pa[0])[1], (uint8_t)(1 * 7 + 3));
+	release_pages(pa, 3);
+	vm_object_deallocate(obj);
+	close(fd);
+}
+
+/*
+ * At the allocator's page limit, vm_page_alloc_sim() takes back the least
+ * recently used cached pages that nobody else holds, whatever the
+ * budget; a wired one stays.
+ */
+static void
+test_pageout(void **state)
+{
+	struct vm_page *pa[4], *got[4], *pg;
+	struct vm_page_stats vs0, vs;
+	struct done d = { 0 };
+	struct vm_object *obj;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = tmpfile_len(4 * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	vm_page_stats_sim(&vs0);
+	vm_page_set_limit_sim(vs0.vs_inuse + 4);
+	alloc_pages(pa, 4);
+	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
+	fake_run(0);
+	assert_int_equal(disk_cache_resident(), 4);
+	/* Page 0 stays wired; touch page 1 so that 2 is the LRU unwired. */
+	release_pages(pa + 1, 3);
+	vm_page_grab_pages_sim(obj, 1, got, 1);
+	release_pages(got, 1);
+	pg = vm_page_alloc_sim();
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_reclaimed - vs0.vs_reclaimed, 3);
+	assert_int_equal(vs.vs_waits, vs0.vs_waits);
+	assert_int_equal(vs.vs_inuse, vs0.vs_inuse + 2);
+	assert_int_equal(disk_cache_resident(), 1);
+	vm_page_grab_pages_sim(obj, 0, got, 4);
+	assert_ptr_equal(got[0], pa[0]);
+	assert_null(got[1]);
+	assert_null(got[2]);
+	assert_null(got[3]);
+	release_pages(got, 4);
+	vm_page_release(pg);
+	vm_page_release(pa[0]);
+	vm_page_set_limit_sim(0);
 	vm_object_deallocate(obj);
 	close(fd);
 }
@@ -560,6 +671,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_object_versions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_wired, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pageout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_error, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_object_descriptor, setup,

@@ -134,6 +134,12 @@ struct tx *tx_userland_new(const struct tx_conf *conf);
  * the same for the sim.cost counters (docs/cost-model.md).
  */
 int tx_kern_init(int ncpus, char *why, size_t whylen);
+/*
+ * Before tx_kern_init(): the simulated kernel gets bytes of page frames
+ * (rounded down to pages), which the page cache and the pages in flight
+ * share; beyond them an allocation reclaims cached pages or waits.
+ */
+void tx_kern_page_cache(uint64_t bytes);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 struct json_t *tx_kern_cost_counters(bool descriptions);
@@ -150,6 +156,8 @@ const char *tx_kern_backend(void);
  * not encrypted, and sim_server refuses to start (docs/sim_server.md).
  */
 bool tx_kern_null_cipher(void);
+/* The page allocator's and the page cache's counters, or NULL. */
+struct json_t *tx_kern_vm_counters(void);
 /*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls
