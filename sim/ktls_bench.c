@@ -36,11 +36,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "models/disk/disk.h"
 #include "opencrypto/ktls.h"
 #include "sim/cost_snap.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 struct meter {
@@ -213,8 +213,8 @@ bench_sendfile(struct platform *pl, uint64_t total, uint64_t filesize,
 		if (write(fd, buf, 1 << 20) != 1 << 20)
 			err(1, "write");
 	free(buf);
-	sendfile_sim_cache_pages = cold ? 0 : (u_int)(filesize / 4096 + 16);
-	sendfile_sim_cache_flush();
+	disk_profile.dp_cache_pages = cold ? 0 : (u_int)(filesize / 4096 + 16);
+	disk_cache_flush();
 	so = bench_socket(0);
 	if (!cold) {
 		/* Warm the cache: one pass before measuring. */
@@ -232,7 +232,7 @@ bench_sendfile(struct platform *pl, uint64_t total, uint64_t filesize,
 	ksim_close(so);
 	sim_rt_quiesce(pl);
 	close(fd);
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 }
 
 /*

@@ -15,6 +15,10 @@
  * a sleep-queue hash table for msleep(9)/wakeup(9).  For sim_server and
  * benchmarks.
  *
+ * Both install the disk model of models/disk/ as pl_pager: its reads
+ * complete through pl_task_post(), and its profile (disk.h) sets their
+ * latency and how often they overtake each other.
+ *
  * Neither constructor calls platform_set(); the harness does, before
  * ktls_init(), which reads pl_ncpus.  Tear down in the order
  * sim_*_run/quiesce, ktls_uninit(), sim_*_destroy().

@@ -34,6 +34,7 @@
 #include "sys/kern_compat.h"
 #include "sys/ktls.h"
 
+#include "models/disk/disk.h"
 #include "sim/runner/runner.h"
 
 /* Deepest msleep() nesting; deeper means runaway recursion in a test. */
@@ -505,6 +506,11 @@ sim_det_create(uint64_t seed, int ncpus)
 	dr->dr_pl.pl_wakeup = det_wakeup;
 	dr->dr_pl.pl_now = det_now;
 	dr->dr_pl.pl_random = det_random;
+	/*
+	 * Disk reads complete as pending tasks: the seeded RNG picks their
+	 * order, and their latency is virtual time.
+	 */
+	dr->dr_pl.pl_pager = &disk_pagerops;
 	return (&dr->dr_pl);
 }
 

@@ -41,6 +41,7 @@
 #include "sys/kern_compat.h"
 #include "sys/ktls.h"
 
+#include "models/disk/disk.h"
 #include "sim/runner/runner.h"
 
 #define RT_TASK_THREADS 2
@@ -496,6 +497,8 @@ sim_rt_create(int ncpus)
 	rt->rt_pl.pl_wakeup = rt_wakeup;
 	rt->rt_pl.pl_now = rt_now;
 	rt->rt_pl.pl_random = rt_random;
+	/* Disk reads complete on the task threads, in due-time order. */
+	rt->rt_pl.pl_pager = &disk_pagerops;
 
 	for (i = 0; i < ncpus; i++) {
 		rw = &rt->rt_workers[i];

@@ -23,12 +23,14 @@
 #include <netinet/in.h>
 #include <netdb.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,7 @@ struct srv_opts {
 	int version; /* pinned protocol version, or 0 */
 	int ntickets;
 	int ncpus;
+	uint64_t page_cache; /* bytes, --page-cache-size */
 	char *traces[SRV_MAX_TRACES];
 	int ntraces;
 	/* --mode nic */
@@ -96,6 +99,7 @@ usage(void)
 	    "                  [--handshake-timeout s] [--header-timeout s] "
 	    "[--idle-timeout s]\n"
 	    "                  [--send-timeout s] [--sndbuf bytes[k|m]]\n"
+	    "                  [--page-cache-size size]\n"
 	    "                  [--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions]\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
@@ -128,6 +132,7 @@ enum {
 	OPT_HEADER_TMO,
 	OPT_SEND_TMO,
 	OPT_SNDBUF,
+	OPT_PAGE_CACHE,
 	OPT_STATS,
 	OPT_STATS_DESCR,
 	OPT_TRACE,
@@ -160,6 +165,7 @@ static const struct option longopts[] = {
 	{ "nic", required_argument, NULL, OPT_NIC },
 	{ "no-sendfile", no_argument, NULL, OPT_NOSENDFILE },
 	{ "num-tickets", required_argument, NULL, OPT_TICKETS },
+	{ "page-cache-size", required_argument, NULL, OPT_PAGE_CACHE },
 	{ "reorder", required_argument, NULL, OPT_REORDER },
 	{ "root", required_argument, NULL, 'r' },
 	{ "route-flip-every", required_argument, NULL, OPT_FLIP_EVERY },
@@ -189,6 +195,49 @@ numarg(const char *s, long lo, long hi, const char *what)
 	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
 		errx(2, "%s: %s: expected %ld..%ld", what, s, lo, hi);
 	return (v);
+}
+
+/*
+ * A size in bytes with an optional K, M or G suffix (powers of 1024),
+ * within [lo, hi]; exits 2 otherwise.
+ */
+static uint64_t
+sizearg(const char *s, uint64_t lo, uint64_t hi, const char *what)
+{
+	unsigned long long v;
+	uint64_t mult;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	mult = 1;
+	if (end != s && end[0] != '\0' && end[1] == '\0') {
+		switch (end[0]) {
+		case 'k':
+		case 'K':
+			mult = 1ull << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1ull << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mult = 1ull << 30;
+			end++;
+			break;
+		}
+	}
+	/* strtoull() takes "-1" as a huge number: refuse any sign. */
+	if (errno != 0 || *end != '\0' || end == s || !isdigit((u_char)s[0]) ||
+	    v > hi / mult || v * mult < lo || v * mult > hi)
+		errx(2,
+		    "%s: %s: expected %juM..%juG (a byte count, or a "
+		    "number with K, M or G)",
+		    what, s, (uintmax_t)(lo >> 20), (uintmax_t)(hi >> 30));
+	return (v * mult);
 }
 
 /*
@@ -352,6 +401,7 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 	o->ntickets = 2;
 	o->ncpus = 2;
 	o->seed = 1;
+	o->page_cache = SRV_PAGE_CACHE_DEFAULT;
 	s->mode = SRV_MODE_SW;
 	s->use_sendfile = true;
 	s->handshake_timeout = 10;
@@ -421,6 +471,10 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			break;
 		case OPT_CPUS:
 			o->ncpus = numarg(optarg, 1, 256, "--cpus");
+			break;
+		case OPT_PAGE_CACHE:
+			o->page_cache = sizearg(optarg, SRV_PAGE_CACHE_MIN,
+			    SRV_PAGE_CACHE_MAX, "--page-cache-size");
 			break;
 		case OPT_IDLE:
 			s->idle_timeout =
@@ -712,6 +766,8 @@ srv_kernel(struct server *s, const struct srv_opts *o)
 {
 	char why[200];
 
+	if (s->mode != SRV_MODE_USERLAND)
+		tx_kern_page_cache(o->page_cache);
 	if (s->mode == SRV_MODE_NIC &&
 	    tx_kern_init(o->ncpus, &o->nicconf, why, sizeof(why)) != 0)
 		errx(1, "--mode nic: %s", why);

@@ -28,6 +28,14 @@
 #include "sim/server/http.h"
 
 #define SRV_DEFAULT_LISTEN "127.0.0.1:8443"
+/*
+ * --page-cache-size: the simulated kernel's page frames, which the page
+ * cache and every page in flight share (docs/sim_server.md).  The floor
+ * leaves room for the records in flight on many connections.
+ */
+#define SRV_PAGE_CACHE_DEFAULT (64ull << 20)
+#define SRV_PAGE_CACHE_MIN (4ull << 20)
+#define SRV_PAGE_CACHE_MAX (64ull << 30)
 #define SRV_CHUNK 16384 /* one TLS record of plaintext */
 
 enum srv_mode {

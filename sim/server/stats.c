@@ -46,7 +46,7 @@ static json_t *
 srv_counters_json(struct server *s)
 {
 	json_t *o, *tx, *st, *closes;
-	json_t *kern, *cost, *nic, *tcp;
+	json_t *kern, *cost, *vm, *nic, *tcp;
 	int i;
 
 	st = json_object();
@@ -70,8 +70,9 @@ srv_counters_json(struct server *s)
 		json_object_set_new(closes, s->closes[i].reason,
 		    json_integer((json_int_t)s->closes[i].n));
 	kern = tx_kern_counters(false);
+	vm = tx_kern_vm_counters();
 	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
-		      "s:o},s:o}",
+		      "s:o},s:o,s:o}",
 	    "sim_server", "mode", srv_mode_name(s->mode), "backend",
 	    tx_kern_backend(), "accepted", (json_int_t)s->accepted,
 	    "accept_errors", (json_int_t)s->accept_errors, "active",
@@ -80,8 +81,8 @@ srv_counters_json(struct server *s)
 	    (json_int_t)s->requests, "ktls_fallbacks", (json_int_t)s->fallbacks,
 	    "key_updates", (json_int_t)s->key_updates, "key_updates_refused",
 	    (json_int_t)s->key_updates_refused, "responses", st, "closed",
-	    closes, "tx", tx, "kern.ipc.tls",
-	    kern != NULL ? kern : json_null());
+	    closes, "tx", tx, "kern.ipc.tls", kern != NULL ? kern : json_null(),
+	    "vm", vm != NULL ? vm : json_null());
 	/* Where the simulated kernel moved data (docs/cost-model.md). */
 	if (o != NULL) {
 		cost = tx_kern_cost_counters(false);

@@ -162,6 +162,12 @@ int tx_kern_init(int ncpus, const struct tx_nic_conf *nic, char *why,
     size_t whylen);
 /* The largest SO_SNDBUF the simulated kernel accepts (sb_max_adj). */
 u_long tx_kern_sndbuf_max(void);
+/*
+ * Before tx_kern_init(): the simulated kernel gets bytes of page frames
+ * (rounded down to pages), which the page cache and the pages in flight
+ * share; beyond them an allocation reclaims cached pages or waits.
+ */
+void tx_kern_page_cache(uint64_t bytes);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 struct json_t *tx_kern_cost_counters(bool descriptions);
@@ -180,6 +186,8 @@ const char *tx_kern_backend(void);
  * not encrypted, and sim_server refuses to start (docs/sim_server.md).
  */
 bool tx_kern_null_cipher(void);
+/* The page allocator's and the page cache's counters, or NULL. */
+struct json_t *tx_kern_vm_counters(void);
 /*
  * Hand conf->ssl's transmit direction to a simulated socket: NULL with a
  * one-line reason in why when it cannot be (the connection then falls

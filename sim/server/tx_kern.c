@@ -54,6 +54,8 @@
 #include "net/if_var.h"
 #include "net/if_wire.h"
 #include "netinet/tcp_var.h"
+#include "vm/vm_page.h"
+#include "models/disk/disk.h"
 #include "sim/runner/runner.h"
 #include "nic.h"
 #include "nic_ifnet.h"
@@ -65,6 +67,38 @@
 #include "sim/server/tx_kern.h"
 
 static struct platform *kern_platform;
+
+void
+tx_kern_page_cache(uint64_t bytes)
+{
+	u_int npages;
+
+	/*
+	 * The cache may fill every frame, and the allocator's page daemon
+	 * hook (models/disk/disk.c disk_pageout()) takes unwired cached
+	 * pages back when records in flight need them.
+	 */
+	npages = (u_int)(bytes / PAGE_SIZE);
+	disk_profile.dp_cache_pages = npages;
+	vm_page_set_limit_sim(npages);
+}
+
+json_t *
+tx_kern_vm_counters(void)
+{
+	struct vm_page_stats vs;
+
+	if (kern_platform == NULL)
+		return (NULL);
+	vm_page_stats_sim(&vs);
+	return (json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "page_limit",
+	    (json_int_t)vs.vs_limit, "pages_inuse", (json_int_t)vs.vs_inuse,
+	    "pages_free", (json_int_t)vs.vs_free, "segments",
+	    (json_int_t)vs.vs_segs, "cache_resident",
+	    (json_int_t)disk_cache_resident(), "waits", (json_int_t)vs.vs_waits,
+	    "reclaimed", (json_int_t)vs.vs_reclaimed, "overcommit",
+	    (json_int_t)vs.vs_overcommit));
+}
 
 /* A connection's NIC path; it outlives the connection until quiet. */
 struct kern_nic {

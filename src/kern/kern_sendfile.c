@@ -2,235 +2,28 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * sendfile(2) with asynchronous page I/O.  Models vn_sendfile(),
- * sendfile_wait_generic(), sendfile_swapin() and sendfile_iodone() of
- * sys/kern/kern_sendfile.c of FreeBSD main, with
- * its fix (sendfile_iodone()) that enqueues header records together with the
+ * sendfile_getobj(), sendfile_wait_generic(), sendfile_swapin() and
+ * sendfile_iodone() of sys/kern/kern_sendfile.c of FreeBSD main, with its
+ * fix (sendfile_iodone()) that enqueues header records together with the
  * file records when page I/O completes.
  *
- * SIM: the page cache is a small table of per-file page trees keyed by
- * (device, inode, size, mtime, ctime), so a changed file never serves stale
- * pages.  A page that is not cached is read with pread(2) by a platform
- * task after the configured delay; that task is the disk "interrupt".
+ * SIM: the VM object, its resident pages and the pager are the world's
+ * (vm/vm_pager.h, implemented by models/disk/): a page that is not
+ * resident is read by the pager, which calls sendfile_iodone() from
+ * the disk's "interrupt", a platform task.
  */
 
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/tree.h>
 #include <netinet/in.h>
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include "netinet/tcp_var.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
-
-uint64_t sendfile_sim_io_delay_ns = 0;
-u_int sendfile_sim_cache_pages = 16384; /* 64 MiB; 0 disables caching */
-
-struct sf_cpage {
-	RB_ENTRY(sf_cpage) link;
-	TAILQ_ENTRY(sf_cpage) lru;
-	struct sf_object *obj;
-	uint64_t pindex;
-	struct vm_page *pg;
-};
-
-struct sf_object {
-	RB_HEAD(sf_ptree, sf_cpage) pages;
-	u_int refs; /* the table's, and each pending pass's */
-	bool dead;  /* evicted from the table: cache nothing */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	u_int npages;
-};
-
-static int
-sf_cpage_cmp(struct sf_cpage *a, struct sf_cpage *b)
-{
-
-	return (a->pindex < b->pindex ? -1 : a->pindex > b->pindex);
-}
-RB_PROTOTYPE_STATIC(sf_ptree, sf_cpage, link, sf_cpage_cmp);
-RB_GENERATE_STATIC(sf_ptree, sf_cpage, link, sf_cpage_cmp);
-
-#define SF_NOBJECTS 64
-
-static struct mtx sf_cache_mtx;
-static pthread_once_t sf_cache_once = PTHREAD_ONCE_INIT;
-static struct sf_object *sf_objects[SF_NOBJECTS];
-static TAILQ_HEAD(, sf_cpage) sf_lru = TAILQ_HEAD_INITIALIZER(sf_lru);
-static u_int sf_cached;
-
-static void
-sf_cache_init(void)
-{
-
-	mtx_init(&sf_cache_mtx, "sf_cache");
-}
-
-static void
-sf_cpage_remove(struct sf_cpage *cp)
-{
-
-	RB_REMOVE(sf_ptree, &cp->obj->pages, cp);
-	TAILQ_REMOVE(&sf_lru, cp, lru);
-	cp->obj->npages--;
-	sf_cached--;
-	vm_page_release(cp->pg);
-	kfree(cp);
-}
-
-/* Evict least recently used pages until the budget holds. */
-static void
-sf_cache_trim(void)
-{
-	struct sf_cpage *cp;
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	while (sf_cached > sendfile_sim_cache_pages &&
-	    (cp = TAILQ_FIRST(&sf_lru)) != NULL)
-		sf_cpage_remove(cp);
-}
-
-static void
-sf_object_rele(struct sf_object *obj)
-{
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	if (--obj->refs == 0) {
-		MPASS(obj->dead && RB_EMPTY(&obj->pages));
-		kfree(obj);
-	}
-}
-
-/*
- * Drop an object from the table and its pages from the cache; a pass with
- * reads still pending keeps the object itself alive.
- */
-static void
-sf_object_evict(struct sf_object *obj)
-{
-	struct sf_cpage *cp, *next;
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	RB_FOREACH_SAFE(cp, sf_ptree, &obj->pages, next)
-		sf_cpage_remove(cp);
-	obj->dead = true;
-	sf_object_rele(obj);
-}
-
-static struct sf_object *
-sf_object_lookup(const struct stat *st)
-{
-	struct sf_object *obj;
-	int i, victim;
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	victim = 0;
-	for (i = 0; i < SF_NOBJECTS; i++) {
-		obj = sf_objects[i];
-		if (obj == NULL) {
-			victim = i;
-			continue;
-		}
-		if (obj->dev == st->st_dev && obj->ino == st->st_ino &&
-		    obj->size == st->st_size &&
-		    obj->mtime.tv_sec == st->st_mtim.tv_sec &&
-		    obj->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-		    obj->ctime.tv_sec == st->st_ctim.tv_sec &&
-		    obj->ctime.tv_nsec == st->st_ctim.tv_nsec)
-			return (obj);
-		if (obj->dev == st->st_dev && obj->ino == st->st_ino)
-			victim = i; /* an older version of this file */
-	}
-	obj = sf_objects[victim];
-	if (obj != NULL)
-		sf_object_evict(obj);
-	obj = kmalloc(sizeof(*obj), M_WAITOK | M_ZERO);
-	RB_INIT(&obj->pages);
-	obj->refs = 1;
-	obj->dev = st->st_dev;
-	obj->ino = st->st_ino;
-	obj->size = st->st_size;
-	obj->mtime = st->st_mtim;
-	obj->ctime = st->st_ctim;
-	sf_objects[victim] = obj;
-	return (obj);
-}
-
-/* A cached page, held for the caller, or NULL. */
-static struct vm_page *
-sf_cache_get(struct sf_object *obj, uint64_t pindex)
-{
-	struct sf_cpage key, *cp;
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	key.pindex = pindex;
-	cp = RB_FIND(sf_ptree, &obj->pages, &key);
-	if (cp == NULL)
-		return (NULL);
-	TAILQ_REMOVE(&sf_lru, cp, lru);
-	TAILQ_INSERT_TAIL(&sf_lru, cp, lru);
-	vm_page_hold(cp->pg);
-	return (cp->pg);
-}
-
-static void
-sf_cache_put(struct sf_object *obj, uint64_t pindex, struct vm_page *pg)
-{
-	struct sf_cpage *cp;
-
-	mtx_assert(&sf_cache_mtx, MA_OWNED);
-	if (sendfile_sim_cache_pages == 0 || obj->dead)
-		return;
-	cp = kmalloc(sizeof(*cp), M_WAITOK | M_ZERO);
-	cp->obj = obj;
-	cp->pindex = pindex;
-	cp->pg = pg;
-	if (RB_INSERT(sf_ptree, &obj->pages, cp) != NULL) {
-		kfree(cp); /* another sendfile read it first */
-		return;
-	}
-	vm_page_hold(pg);
-	TAILQ_INSERT_TAIL(&sf_lru, cp, lru);
-	obj->npages++;
-	sf_cached++;
-	sf_cache_trim();
-}
-
-void
-sendfile_sim_cache_flush(void)
-{
-
-	pthread_once(&sf_cache_once, sf_cache_init);
-	mtx_lock(&sf_cache_mtx);
-	for (int i = 0; i < SF_NOBJECTS; i++) {
-		struct sf_object *obj = sf_objects[i];
-
-		if (obj == NULL)
-			continue;
-		sf_object_evict(obj);
-		sf_objects[i] = NULL;
-	}
-	mtx_unlock(&sf_cache_mtx);
-}
-
-u_int
-sendfile_sim_cache_resident(void)
-{
-	u_int n;
-
-	pthread_once(&sf_cache_once, sf_cache_init);
-	mtx_lock(&sf_cache_mtx);
-	n = sf_cached;
-	mtx_unlock(&sf_cache_mtx);
-	return (n);
-}
+#include "vm/vm_pager.h"
 
 /*
  * struct sf_io: one pass's pending reads.  nios starts at 1 for the system
@@ -245,41 +38,36 @@ struct sf_io {
 	int tls_enq_cnt;
 	int npages;
 	struct ktls_session *tls;
-	struct sf_object *obj;
-	int fd;
-	uint64_t pindex0;
-	off_t obj_size;
+	struct vm_object *obj;
+	vm_pindex_t pindex0;
 	struct vm_page *pa[];
 };
 
-/* One asynchronous read of a run of pages. */
-struct sf_read {
-	struct sf_io *sfio;
-	int first, count;
-};
-
 /*
- * The pass's file reference and cache object outlive the system call, as
- * FreeBSD's sf_io holds the VM object: the caller may close its
- * descriptor while reads are still pending.
+ * The pass holds its own reference to the VM object, so the caller may
+ * close the file while reads are still pending.
  */
 static void
 sf_io_free(struct sf_io *sfio)
 {
 
-	if (sfio->fd >= 0)
-		close(sfio->fd);
-	mtx_lock(&sf_cache_mtx);
-	sf_object_rele(sfio->obj);
-	mtx_unlock(&sf_cache_mtx);
+	vm_object_deallocate(sfio->obj);
 	kfree(sfio);
 }
 
+/*
+ * I/O completion, from the pager (the last page read) or from
+ * vn_sendfile() itself (no reads, or the system call's own reference).
+ * SIM: pa and count are unused; FreeBSD restores its bogus pages here.
+ */
 static void
-sendfile_iodone(struct sf_io *sfio, int error)
+sendfile_iodone(void *arg, struct vm_page **pa, int count, int error)
 {
+	struct sf_io *sfio = arg;
 	struct socket *so;
 
+	(void)pa;
+	(void)count;
 	if (error != 0)
 		__atomic_store_n(&sfio->error, error, __ATOMIC_RELAXED);
 	if (!refcount_release(&sfio->nios))
@@ -318,63 +106,19 @@ out:
 	sf_io_free(sfio);
 }
 
-/* The disk: read the run, cache the pages, complete. */
-static void
-sendfile_read_task(void *arg)
-{
-	struct sf_read *rd = arg;
-	struct sf_io *sfio = rd->sfio;
-	off_t off;
-	ssize_t n;
-	int error;
-
-	error = 0;
-	for (int i = rd->first; i < rd->first + rd->count; i++) {
-		uint8_t *p = vm_page_data(sfio->pa[i]);
-		size_t got = 0;
-
-		off = (off_t)(sfio->pindex0 + i) * PAGE_SIZE;
-		while (got < PAGE_SIZE) {
-			n = pread(sfio->fd, p + got, PAGE_SIZE - got,
-			    off + got);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				error = EIO;
-				break;
-			}
-			if (n == 0)
-				break;
-			got += n;
-		}
-		/* Past EOF a page reads as zeros, as the pager fills it. */
-		memset(p + got, 0, PAGE_SIZE - got);
-	}
-	if (error == 0) {
-		mtx_lock(&sf_cache_mtx);
-		for (int i = rd->first; i < rd->first + rd->count; i++)
-			sf_cache_put(sfio->obj, sfio->pindex0 + i, sfio->pa[i]);
-		mtx_unlock(&sf_cache_mtx);
-	}
-	kfree(rd);
-	sendfile_iodone(sfio, error);
-}
-
 /*
- * sendfile_swapin(): take cached pages, start reads for runs of missing
- * ones.  Returns the number of reads started.
+ * sendfile_swapin(): take the resident pages, and page in each run of the
+ * others with one vm_pager_get_pages_async().  Returns the number of reads
+ * started.  SIM: a page that is not resident is allocated here, outside
+ * the object, and becomes resident when the pager has read it.
  */
 static int
-sendfile_swapin(struct sf_io *sfio)
+sendfile_swapin(struct vm_object *obj, struct sf_io *sfio)
 {
-	struct sf_read *rd;
 	int i, j, nios;
 
 	nios = 0;
-	mtx_lock(&sf_cache_mtx);
-	for (i = 0; i < sfio->npages; i++)
-		sfio->pa[i] = sf_cache_get(sfio->obj, sfio->pindex0 + i);
-	mtx_unlock(&sf_cache_mtx);
+	vm_page_grab_pages_sim(obj, sfio->pindex0, sfio->pa, sfio->npages);
 	for (i = 0; i < sfio->npages;) {
 		if (sfio->pa[i] != NULL) {
 			i++;
@@ -382,10 +126,6 @@ sendfile_swapin(struct sf_io *sfio)
 		}
 		for (j = i; j < sfio->npages && sfio->pa[j] == NULL; j++)
 			sfio->pa[j] = vm_page_alloc_sim();
-		rd = kmalloc(sizeof(*rd), M_WAITOK);
-		rd->sfio = sfio;
-		rd->first = i;
-		rd->count = j - i;
 		/*
 		 * The system call's own nios reference keeps the pass from
 		 * completing before its mbufs reach the socket, so the read
@@ -393,11 +133,24 @@ sendfile_swapin(struct sf_io *sfio)
 		 */
 		refcount_acquire(&sfio->nios);
 		nios++;
+		vm_pager_get_pages_async(obj, sfio->pindex0 + i, sfio->pa + i,
+		    j - i, sendfile_iodone, sfio);
 		i = j;
-		platform->pl_task_post(platform, sendfile_sim_io_delay_ns,
-		    sendfile_read_task, rd);
 	}
 	return (nios);
+}
+
+/*
+ * sendfile_getobj(): the file's VM object, referenced.  A platform
+ * without a pager is a file without a VM object.
+ */
+static int
+sendfile_getobj(int fd, const struct stat *st, struct vm_object **obj)
+{
+
+	if (platform->pl_pager == NULL)
+		return (EINVAL);
+	return (vm_pager_allocate_sim(fd, st, obj));
 }
 
 /* sendfile_free_mext_pg(): release the (page cache) pages. */
@@ -487,7 +240,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
     off_t *sent)
 {
 	struct ktls_session *tls;
-	struct sf_object *obj;
+	struct vm_object *obj, *pobj;
 	struct sf_io *sfio;
 	struct mbuf *m, *mh, *mhtail, *m0, *mtail;
 	struct stat st;
@@ -506,7 +259,9 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 		return (EINVAL);
 	if (so->so_proto != IPPROTO_TCP)
 		return (EINVAL);
-	pthread_once(&sf_cache_once, sf_cache_init);
+	error = sendfile_getobj(fd, &st, &obj);
+	if (error != 0)
+		return (error);
 
 	obj_size = st.st_size;
 	sbytes = 0;
@@ -520,8 +275,10 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 			   obj_size - offset);
 
 	error = sock_io_send_lock(so);
-	if (error != 0)
+	if (error != 0) {
+		vm_object_deallocate(obj);
 		return (error);
+	}
 	SOCKBUF_LOCK(&so->so_snd);
 	tls = ktls_hold(so->so_snd.sb_tls_info);
 	SOCKBUF_UNLOCK(&so->so_snd);
@@ -583,24 +340,23 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 		}
 		npages = howmany(space + (off & PAGE_MASK), PAGE_SIZE);
 
-		mtx_lock(&sf_cache_mtx);
-		obj = sf_object_lookup(&st);
-		obj->refs++;
-		mtx_unlock(&sf_cache_mtx);
+		/*
+		 * SIM: a VM object stands for one version of the file
+		 * (models/disk/disk.h), so each pass takes the object of the
+		 * file as fstat() just saw it; FreeBSD's passes share the
+		 * object taken at the start.
+		 */
+		error = sendfile_getobj(fd, &st, &pobj);
+		if (error != 0)
+			goto done;
 		sfio = kmalloc(sizeof(*sfio) + npages * sizeof(sfio->pa[0]),
 		    M_WAITOK | M_ZERO);
 		refcount_init(&sfio->nios, 1);
 		sfio->npages = npages;
 		sfio->tls = tls;
-		sfio->obj = obj;
-		sfio->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (sfio->fd < 0) {
-			error = EBADF;
-			sf_io_free(sfio);
-			goto done;
-		}
+		sfio->obj = pobj;
 		sfio->pindex0 = (uint64_t)off / PAGE_SIZE;
-		nios = sendfile_swapin(sfio);
+		nios = sendfile_swapin(pobj, sfio);
 
 		/* Cut the pages into mbufs of at most max_pgs pages. */
 		ext_pgs_idx = max_pgs - 1;
@@ -657,7 +413,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 		if (nios == 0) {
 			/* Everything was cached: no I/O to wait for. */
 			if (sfio != NULL)
-				sendfile_iodone(sfio, 0);
+				sendfile_iodone(sfio, NULL, 0, 0);
 			if (tls != NULL && tls->mode == TCP_TLS_MODE_SW) {
 				soref(so);
 				error = tcp_usr_send(so, PRUS_NOTREADY, m);
@@ -675,7 +431,7 @@ vn_sendfile(struct socket *so, int fd, struct uio *hdr_uio,
 			sfio->tls_enq_cnt = tls_enq_cnt;
 			soref(so);
 			error = tcp_usr_send(so, PRUS_NOTREADY, m);
-			sendfile_iodone(sfio, error);
+			sendfile_iodone(sfio, NULL, 0, error);
 		}
 		m = NULL;
 		if (error != 0)
@@ -706,6 +462,7 @@ out:
 		m_freem(mh);
 	if (tls != NULL)
 		ktls_free(tls);
+	vm_object_deallocate(obj);
 	*sent = sbytes;
 	return (error);
 }

@@ -194,6 +194,13 @@ refcount_release(volatile u_int *count)
 	return (__atomic_sub_fetch(count, 1, __ATOMIC_ACQ_REL) == 0);
 }
 
+static inline u_int
+refcount_load(volatile u_int *count)
+{
+
+	return (__atomic_load_n(count, __ATOMIC_RELAXED));
+}
+
 /*
  * Drop a reference unless it is the last one, in one atomic step: true if
  * it was dropped, false (count untouched) if the caller holds the last.

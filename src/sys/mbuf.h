@@ -17,34 +17,13 @@
 #include <stdint.h>
 
 #include "sys/kern_compat.h"
+#include "vm/vm_page.h"
 
 struct ifnet;
 struct ktls_session;
 struct m_snd_tag;
 struct mbuf;
 struct socket;
-
-/*
- * SIM: a page is a refcounted 4 KiB buffer instead of a physical address.
- * Page-cache pages (sendfile) are shared between the vnode's cache and any
- * mbuf that references them; anonymous pages (write(2)) have one owner.
- */
-struct vm_page {
-	volatile u_int refcount;
-	uint8_t *data;
-	struct vm_page *next_free; /* on the free list */
-};
-
-struct vm_page *vm_page_alloc_sim(void);
-void vm_page_hold(struct vm_page *pg);
-void vm_page_release(struct vm_page *pg);
-void vm_page_drain_sim(void);
-static inline uint8_t *
-vm_page_data(struct vm_page *pg)
-{
-
-	return (pg->data);
-}
 
 /* sys/sys/param.h: the size of an mbuf and of a standard cluster. */
 #define MSIZE 256

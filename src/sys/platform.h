@@ -2,12 +2,13 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * SIM: the platform interface.  Everything the simulated kernel needs from
- * "outside" (threads, deferred work, sleeping, time, randomness) goes
- * through one table of function pointers, so that the same src/ code runs
- * under the deterministic runner (one thread, virtual time, seeded RNG) and
- * under the real-time runner (pthread workers).  sim/runner/runner_det.c
- * and sim/runner/runner_rt.c implement it.  Nothing in src/ knows which one
- * it got.
+ * "outside" (threads, deferred work, sleeping, time, randomness, the disk)
+ * goes through one table of function pointers, so that the same src/ code
+ * runs under the deterministic runner (one thread, virtual time, seeded
+ * RNG) and under the real-time runner (pthread workers).
+ * sim/runner/runner_det.c and sim/runner/runner_rt.c implement it, and
+ * both install the disk of models/disk/ as its pager.  Nothing in src/
+ * knows which one it got.
  */
 
 #ifndef _SYS_PLATFORM_H_
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 struct mtx;
+struct pagerops;
 
 typedef void task_fn_t(void *arg);
 
@@ -62,6 +64,13 @@ struct platform {
 
 	/* arc4rand(9). */
 	void (*pl_random)(struct platform *pl, void *buf, size_t len);
+
+	/*
+	 * The VM objects, page cache and disk behind sendfile(2)
+	 * (vm/vm_pager.h).  Its reads complete through pl_task_post(), so
+	 * the runner orders them and, when deterministic, times them.
+	 */
+	const struct pagerops *pl_pager;
 };
 
 /* The platform the simulated kernel currently runs on. */

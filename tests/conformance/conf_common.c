@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "conf_common.h"
+#include "models/disk/disk.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 bool
@@ -323,9 +323,9 @@ conf_sf_mode(bool async, bool cold)
 {
 
 	ktls_sim_async = async;
-	sendfile_sim_cache_flush();
-	sendfile_sim_cache_pages = cold ? 0 : CONF_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = cold ? 1000 : 0;
+	disk_cache_flush();
+	disk_profile.dp_cache_pages = cold ? 0 : CONF_CACHE_PAGES;
+	disk_profile.dp_latency_ns = cold ? 1000 : 0;
 }
 
 void
@@ -333,8 +333,8 @@ conf_sf_reset(void)
 {
 
 	ktls_sim_async = false;
-	sendfile_sim_cache_pages = CONF_CACHE_PAGES;
-	sendfile_sim_io_delay_ns = 0;
+	disk_profile.dp_cache_pages = CONF_CACHE_PAGES;
+	disk_profile.dp_latency_ns = 0;
 }
 
 /*

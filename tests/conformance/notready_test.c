@@ -34,12 +34,12 @@
 #include "conf_common.h"
 #include "golden.h"
 #include "ksim_harness.h"
+#include "models/disk/disk.h"
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
 #include "sys/mbuf.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 #define NSEEDS 32
@@ -527,7 +527,7 @@ nr05_one(const struct test_suite *s, enum harness_runner runner, uint64_t seed,
 
 	nenv_open(&t, s, runner, seed, async, true, &e);
 	if (runner == HARNESS_RT)
-		sendfile_sim_io_delay_ns = 300ull * 1000 * 1000;
+		disk_profile.dp_latency_ns = 300ull * 1000 * 1000;
 	fd = harness_tmpfile(&t.h.rng, 100000, &data);
 	test_rng_bytes(&t.h.rng, wbuf, sizeof(wbuf));
 	ksim_set_nbio(t.so, true);

@@ -36,7 +36,6 @@
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 #define KiB 1024

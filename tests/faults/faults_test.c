@@ -53,7 +53,7 @@
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
-#include "sys/sendfile_sim.h"
+#include "models/disk/disk.h"
 #include "sys/socketvar.h"
 
 /* Seeds in the default run; FAULTS_RUNS overrides, 'soak' runs more. */
@@ -669,8 +669,8 @@ send_data(struct run *r)
 	if (sc->sendfile) {
 		fd = harness_tmpfile(&g, sc->size, &r->file);
 		gram_build(r);
-		sendfile_sim_io_delay_ns = sc->disk_ns;
-		sendfile_sim_cache_flush();
+		disk_profile.dp_latency_ns = sc->disk_ns;
+		disk_cache_flush();
 		sbytes = 0;
 		error = ksim_sendfile(r->so, fd, 0, 0, NULL, &sbytes, 0);
 		close(fd);
@@ -1065,7 +1065,7 @@ run_one(uint64_t seed)
 			    left);
 	}
 	harness_fini(&r.h);
-	sendfile_sim_io_delay_ns = 0;
+	disk_profile.dp_latency_ns = 0;
 	free(r.file);
 	free(r.rcv);
 	free(r.gram);
@@ -1159,7 +1159,7 @@ faults_teardown(void **state)
 			      "%sFAULTS_SEED=%" PRIu64 "\n",
 		    cur_desc, nic_faults ? "FAULTS_NIC=1 " : "", cur_seed);
 	cur_active = false;
-	sendfile_sim_io_delay_ns = 0;
+	disk_profile.dp_latency_ns = 0;
 	return (harness_teardown(state));
 }
 

@@ -8,10 +8,11 @@
  * all under the deterministic runner.
  *
  * The input picks a suite from tests/lib/suites.h, the initial sequence
- * number, the keys, the runner seed and policy, ktls_sim_async, the page
- * cache, the socket buffer, and then a sequence of operations: writes,
- * control records, sendfile (from a few files made once per process),
- * wire limits and drains, scheduler steps, buffer changes, shutdown and
+ * number, the keys, the runner seed and policy, ktls_sim_async, the disk
+ * (page cache, latency, and reads that overtake each other), the socket
+ * buffer, and then a sequence of operations: writes, control records,
+ * sendfile (from a few files made once per process), wire limits and
+ * drains, scheduler steps, buffer changes, shutdown and
  * drop.  Checks, each an abort() so that libFuzzer reports it:
  *   - every call returns what sosend_generic()/vn_sendfile() may return
  *     in that state (docs/conformance.md, groups A, C and D), and never
@@ -44,11 +45,11 @@
 #include "fuzz_input.h"
 #include "golden.h"
 #include "hexutil.h"
+#include "models/disk/disk.h"
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "suites.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -552,8 +553,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t seed;
 	uint32_t hiwat;
 	uint16_t lowat;
-	u_int saved_cache;
-	uint64_t saved_delay;
+	struct disk_profile saved_disk;
 	bool saved_async;
 
 	files_init();
@@ -583,14 +583,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.reccap = keep.reccap;
 
 	saved_async = ktls_sim_async;
-	saved_cache = sendfile_sim_cache_pages;
-	saved_delay = sendfile_sim_io_delay_ns;
+	saved_disk = disk_profile;
 	ktls_sim_async = flags & 0x01;
 	if (flags & 0x20)
-		sendfile_sim_cache_pages = 0;
+		disk_profile.dp_cache_pages = 0;
 	if (flags & 0x40)
-		sendfile_sim_io_delay_ns = (uint64_t)iodelay * 1000;
-	sendfile_sim_cache_flush();
+		disk_profile.dp_latency_ns = (uint64_t)iodelay * 1000;
+	if (flags & 0x80) {
+		/* Disk reads overtake each other (models/disk/disk.h). */
+		disk_profile.dp_jitter_ns = (uint64_t)iodelay * 1000;
+		disk_profile.dp_reorder_pct = 50;
+		disk_profile.dp_reorder_ns = ((uint64_t)iodelay + 1) * 4000;
+	}
+	disk_cache_flush();
 
 	st.pl = sim_det_create(seed, (flags & 0x04) ? 2 : 1);
 	if (flags & 0x08)
@@ -730,8 +735,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_det_destroy(st.pl);
 	platform_set(NULL);
 	ktls_sim_async = saved_async;
-	sendfile_sim_cache_pages = saved_cache;
-	sendfile_sim_io_delay_ns = saved_delay;
+	disk_profile = saved_disk;
 	keep.wbuf = st.wbuf;
 	keep.wcap = st.wcap;
 	keep.exp = st.exp;

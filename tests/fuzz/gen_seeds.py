@@ -127,10 +127,10 @@ STAT = bytes([12])
 
 
 def ops(label, suite, ops_, flags=0, seq=0, seed=1, hiwat=(32768 - 1024) // 4,
-        lowat=2048, iodelay=0):
+        lowat=2048, iodelay=0, keys=None):
     b = bytes([suite, flags]) + struct.pack('<QQHHB', seq, seed, hiwat,
                                             lowat, iodelay)
-    b += rbytes(32 + 16 + 48)
+    b += keys if keys is not None else rbytes(32 + 16 + 48)
     return (label, b + b''.join(ops_))
 
 
@@ -165,6 +165,14 @@ def ops_seeds():
                              STEP(100), SNDBUF(65535, 0), W(30000)]),
         ops('sfhdrs', 4, [SNDBUF(1500, 100), SF(9, 5000, 100000, 4096),
                           RUN], flags=0x02),
+        # Cold disk whose reads overtake each other, FIFO runner; fixed
+        # keys so that the seeds above stay as they were.
+        ops('diskreorder', 0, [SNDBUF(65535, 2048), SF(9, 0, 30000, 0),
+                               SF(9, 30000, 30000, 100), W(3000),
+                               SF(8, 5, 0, 0), SF(9, 60000, 4096, 0),
+                               STEP(3), SF(7, 1, 9000, 0), RUN],
+            flags=0x08 | 0x10 | 0x20 | 0x80, iodelay=20,
+            keys=bytes(range(96))),
     ]
     return s
 

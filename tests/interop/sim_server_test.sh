@@ -241,6 +241,31 @@ sys.exit(0 if len(k) >= 20 and set(t) == set(k) and
 ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls and sim.cost counter"
 stop
 
+# --- --page-cache-size: the smallest cache, more data in flight than it ------
+# Eight concurrent 4 MiB transfers through 4 MiB of page frames: the
+# allocator reclaims cached pages and waits for free ones, and nothing is
+# lost (docs/sim_server.md).
+start smallcache --page-cache-size 4M
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	"${CURL[@]}" --cacert "$CA" -o "$WORK/c$i.bin" "$(url /random.bin)" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+bad=0
+for i in 1 2 3 4 5 6 7 8; do
+	cmp -s "$WORK/c$i.bin" "$ROOT/random.bin" || bad=$((bad + 1))
+done
+[ "$bad" -eq 0 ]
+ok $? "--page-cache-size 4M: 8 concurrent random.bin intact ($bad bad)"
+stop
+for v in 1M 4X -4M "" 65G; do
+	"$SERVER" --page-cache-size "$v" >/dev/null 2>"$WORK/pc.err"
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -q -- '--page-cache-size.*expected' "$WORK/pc.err"
+	ok $? "--page-cache-size '$v' refused (exit $rc)"
+done
+
 # --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
 if "$SERVER" --help 2>&1 | grep -q -- --trace; then
 	start trace --trace "$WORK/t.pcapng" --trace "$WORK/t.jsonl" \

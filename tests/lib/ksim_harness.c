@@ -17,13 +17,13 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "models/disk/disk.h"
 #include "netinet/tcp_var.h"
 #include "opencrypto/ktls.h"
 #include "oracle.h"
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 #include "testif.h"
 
@@ -52,14 +52,14 @@ struct harness_wire {
 };
 static struct harness_wire *harness_wires;
 
-/* The kernel's global knobs as the program started. */
+/* The kernel's global knobs and the disk profile as the program started. */
 static struct {
 	bool enable, cbc, ext_pgs, async, compat12, safe_switch;
-	u_int maxlen, cache_pages, ifnet_permitted, rexmit_pct;
+	u_int maxlen, ifnet_permitted, rexmit_pct;
 	int sendspace, autosndbuf, autosndbuf_inc, autosndbuf_max;
 	int sendbuf_auto_lowat;
 	void (*switch_hook)(struct socket *);
-	uint64_t io_delay_ns;
+	struct disk_profile disk;
 	struct ktls_trace_hooks *trace_hooks;
 	const struct ktls_crypto_backend *backend;
 } harness_knobs0;
@@ -104,8 +104,7 @@ harness_save_knobs(void)
 	harness_knobs0.async = ktls_sim_async;
 	harness_knobs0.compat12 = ktls_sim_compat_freebsd12;
 	harness_knobs0.maxlen = ktls_maxlen;
-	harness_knobs0.cache_pages = sendfile_sim_cache_pages;
-	harness_knobs0.io_delay_ns = sendfile_sim_io_delay_ns;
+	harness_knobs0.disk = disk_profile;
 	harness_knobs0.trace_hooks = ktls_trace_hooks;
 	harness_knobs0.backend = ktls_backend;
 	harness_knobs0.ifnet_permitted = ktls_ifnet_permitted;
@@ -129,8 +128,7 @@ harness_restore_knobs(void)
 	ktls_sim_async = harness_knobs0.async;
 	ktls_sim_compat_freebsd12 = harness_knobs0.compat12;
 	ktls_maxlen = harness_knobs0.maxlen;
-	sendfile_sim_cache_pages = harness_knobs0.cache_pages;
-	sendfile_sim_io_delay_ns = harness_knobs0.io_delay_ns;
+	disk_profile = harness_knobs0.disk;
 	ktls_trace_hooks = harness_knobs0.trace_hooks;
 	ktls_backend = harness_knobs0.backend;
 	ktls_ifnet_permitted = harness_knobs0.ifnet_permitted;

@@ -57,14 +57,14 @@ struct harness_keys {
 /*
  * cmocka fixtures for every case that drives the kernel; cmocka runs them
  * whatever the case's outcome.  Both put the kernel's global knobs
- * (sysctls, ktls_sim_async, the page cache's, the trace hooks, the crypto
- * backend) back to their values at program start (the backend: the one
- * KTLSIM_BACKEND names, if set; ktls_backend_select()), and tear down a
- * harness that a failed case left live (its sockets' output hooks and test
- * interfaces (testif.h) become a sink, queued work runs out, then as
- * harness_fini()), so that the next case starts as in a fresh process
- * instead of panicking in ktls_init().  Sockets the failed case left open
- * are leaked.
+ * (sysctls, ktls_sim_async, the trace hooks, the crypto backend) and the
+ * disk's profile (models/disk/disk.h) back to their values at program
+ * start (the backend: the one KTLSIM_BACKEND names, if set;
+ * ktls_backend_select()), and tear down a harness that a failed case left
+ * live (its sockets' output hooks and test interfaces (testif.h) become a
+ * sink, queued work runs out, then as harness_fini()), so that the next
+ * case starts as in a fresh process instead of panicking in ktls_init().
+ * Sockets the failed case left open are leaked.
  */
 int harness_setup(void **state);
 int harness_teardown(void **state);

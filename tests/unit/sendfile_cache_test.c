@@ -1,12 +1,12 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Unit tests for the simulated page cache behind sendfile(2)
- * (src/kern/kern_sendfile.c, after FreeBSD's vn_sendfile()):
- * cold and cached reads give identical bytes (with and without KTLS, so
- * encryption must never write into cached pages), a rewritten file never
- * serves stale pages, and a small cache budget bounds memory while
- * content stays correct.
+ * Unit tests for the page cache of the disk model (models/disk/) as
+ * sendfile(2) (src/kern/kern_sendfile.c, after FreeBSD's vn_sendfile())
+ * uses it: cold and cached reads give identical bytes (with and without
+ * KTLS, so encryption must never write into cached pages), a rewritten
+ * file never serves stale pages, and a small cache budget bounds memory
+ * while content stays correct.
  */
 
 #include <sys/socket.h>
@@ -28,8 +28,8 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "models/disk/disk.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 /*
@@ -106,11 +106,11 @@ test_cold_vs_cached(void **state)
 	(void)state;
 	test_rng_seed(&rng, 11);
 	fd = harness_tmpfile(&rng, 50000, &contents);
-	sendfile_sim_io_delay_ns = 1000;
+	disk_profile.dp_latency_ns = 1000;
 	for (size_t si = 0; si < nitems(suites); si++) {
 		for (size_t r = 0; r < nitems(ranges); r++) {
 			/* Cold: every page a disk read. */
-			sendfile_sim_cache_flush();
+			disk_cache_flush();
 			expect_file_bytes(si * 100 + r, suites[si], fd,
 			    contents, ranges[r].off, ranges[r].n);
 			/* Cached (twice: encryption must not touch it). */
@@ -124,8 +124,8 @@ test_cold_vs_cached(void **state)
 		expect_file_bytes(si + 1, suites[si], fd, contents, 3000,
 		    40000);
 	}
-	sendfile_sim_io_delay_ns = 0;
-	sendfile_sim_cache_flush();
+	disk_profile.dp_latency_ns = 0;
+	disk_cache_flush();
 	free(contents);
 	close(fd);
 }
@@ -149,7 +149,7 @@ test_changed_file(void **state)
 
 	(void)state;
 	test_rng_seed(&rng, 12);
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	fd = harness_tmpfile(&rng, 20000, &contents);
 	expect_file_bytes(1, NULL, fd, contents, 0, 20000);
 	expect_file_bytes(2, test_suite_named("aes128_gcm_1_2"), fd, contents,
@@ -171,7 +171,7 @@ test_changed_file(void **state)
 	ts[0].tv_sec = ts[1].tv_sec = 2000000;
 	assert_int_equal(futimens(fd, ts), 0);
 	expect_file_bytes(30, NULL, fd, contents, 0, 30000);
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	free(contents);
 	close(fd);
 }
@@ -191,7 +191,7 @@ test_changed_file_same_tick(void **state)
 
 	(void)state;
 	test_rng_seed(&rng, 13);
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	fd = harness_tmpfile(&rng, 8192, &contents);
 	for (int i = 0; i < 20; i++) {
 		uint8_t *got;
@@ -206,7 +206,7 @@ test_changed_file_same_tick(void **state)
 			stale++;
 		free(got);
 	}
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	free(contents);
 	close(fd);
 	if (stale != 0)
@@ -220,7 +220,7 @@ static void
 test_cache_budget(void **state)
 {
 	const size_t flen = 1 << 20; /* 256 pages */
-	u_int saved = sendfile_sim_cache_pages;
+	u_int saved = disk_profile.dp_cache_pages;
 	struct test_rng rng;
 	uint8_t *contents;
 	int fd;
@@ -230,29 +230,29 @@ test_cache_budget(void **state)
 	fd = harness_tmpfile(&rng, flen, &contents);
 
 	/* Control: the default budget caches the whole file. */
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	expect_file_bytes(1, NULL, fd, contents, 0, flen);
-	assert_int_equal(sendfile_sim_cache_resident(), flen / 4096);
+	assert_int_equal(disk_cache_resident(), flen / 4096);
 
 	/* Budget of 4 pages. */
-	sendfile_sim_cache_flush();
-	sendfile_sim_cache_pages = 4;
+	disk_cache_flush();
+	disk_profile.dp_cache_pages = 4;
 	for (int i = 0; i < 3; i++) {
 		expect_file_bytes(2 + i, NULL, fd, contents, 0, flen);
-		assert_true(sendfile_sim_cache_resident() <= 4);
+		assert_true(disk_cache_resident() <= 4);
 		expect_file_bytes(10 + i, test_suite_named("aes128_gcm_1_2"),
 		    fd, contents, 777 * (i + 1), flen - 777 * (i + 1) - 5);
-		assert_true(sendfile_sim_cache_resident() <= 4);
+		assert_true(disk_cache_resident() <= 4);
 	}
 	/* Budget 0: nothing cached, still correct. */
-	sendfile_sim_cache_flush();
-	sendfile_sim_cache_pages = 0;
+	disk_cache_flush();
+	disk_profile.dp_cache_pages = 0;
 	expect_file_bytes(20, NULL, fd, contents, 5, 100000);
 	expect_file_bytes(21, NULL, fd, contents, 5, 100000);
-	assert_int_equal(sendfile_sim_cache_resident(), 0);
+	assert_int_equal(disk_cache_resident(), 0);
 
-	sendfile_sim_cache_pages = saved;
-	sendfile_sim_cache_flush();
+	disk_profile.dp_cache_pages = saved;
+	disk_cache_flush();
 	free(contents);
 	close(fd);
 }

@@ -25,8 +25,8 @@
 #include <cmocka.h>
 
 #include "ksim_harness.h"
+#include "models/disk/disk.h"
 #include "sys/ktls.h"
-#include "sys/sendfile_sim.h"
 #include "sys/socketvar.h"
 
 /*
@@ -53,7 +53,7 @@ lowat_case(bool own_lowat, uint64_t seed)
 	int fd;
 
 	/* Each case's file may reuse the last one's inode and times. */
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	harness_init(&h, HARNESS_DET, seed, 1);
 	wire_init(&w);
 	so = harness_socket(&h, &w, 0);

@@ -42,7 +42,7 @@
 #include "ksim_harness.h"
 #include "netinet/tcp_var.h"
 #include "sim/runner/runner.h"
-#include "sys/sendfile_sim.h"
+#include "models/disk/disk.h"
 #include "sys/socketvar.h"
 #include "testif.h"
 
@@ -483,7 +483,7 @@ test_fast_receiver_refusal(void **state)
 	int fd;
 
 	(void)state;
-	sendfile_sim_cache_flush();
+	disk_cache_flush();
 	fix_open(&f, 40, 16 << 20);
 	assert_int_equal(sysctl_handle_sb_max(131072), 0);
 	assert_int_equal(drive(&f, SIZE_MAX, 30, 0), 114688);
