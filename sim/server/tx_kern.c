@@ -256,6 +256,13 @@ tx_kern_cost_counters(bool descriptions)
 	return (o);
 }
 
+static void
+kern_tcp_counter_cb(void *arg, const char *name, uint64_t value)
+{
+
+	kern_counter_cb(arg, name, NULL, value);
+}
+
 json_t *
 tx_kern_tcp_counters(void)
 {
@@ -265,7 +272,7 @@ tx_kern_tcp_counters(void)
 		return (NULL);
 	o = json_object();
 	if (o != NULL)
-		tcpstat_foreach(kern_counter_cb, o);
+		tcpstat_foreach(kern_tcp_counter_cb, o);
 	return (o);
 }
 

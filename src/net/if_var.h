@@ -22,6 +22,7 @@ struct mbuf;
 #endif
 
 /* if_capabilities / if_capenable: FreeBSD's values (sys/net/if.h). */
+#define IFCAP_TSO4 0x00100	/* TCP segmentation offload over IPv4 */
 #define IFCAP_MEXTPG 0x04000000 /* takes unmapped (M_EXTPG) mbufs */
 #define IFCAP_TXTLS4 0x08000000 /* TLS offload over IPv4 */
 #define IFCAP_TXTLS6 0x10000000 /* TLS offload over IPv6 */
@@ -91,6 +92,14 @@ struct ifnet {
 	int if_capabilities; /* IFCAP_* the hardware has */
 	int if_capenable;    /* IFCAP_* turned on */
 	u_int if_mtu;
+	/*
+	 * TSO limits (sys/net/if_var.h): the largest packet, headers
+	 * included, the interface segments, and how many mbufs of at most
+	 * what size it takes (0: no limit).  Read only with IFCAP_TSO4.
+	 */
+	u_int if_hw_tsomax;
+	u_int if_hw_tsomaxsegcount;
+	u_int if_hw_tsomaxsegsize;
 	if_transmit_fn_t *if_transmit;
 	if_snd_tag_alloc_t *if_snd_tag_alloc; /* NULL: no send tags */
 	/*

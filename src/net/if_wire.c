@@ -95,8 +95,14 @@ if_wire_alloc(struct tcpcb *tp, const struct tcp_wire *tw)
 	strlcpy(iw->iw_ifnet.if_xname, "wire0", sizeof(iw->iw_ifnet.if_xname));
 	iw->iw_ifnet.if_softc = iw;
 	iw->iw_ifnet.if_mtu = 1500;
-	iw->iw_ifnet.if_capabilities = IFCAP_MEXTPG;
-	iw->iw_ifnet.if_capenable = IFCAP_MEXTPG;
+	/*
+	 * TSO: a segment of up to IP_MAXPACKET bytes goes out with one
+	 * tw_output() (one writev()) instead of one per MSS; the real socket
+	 * behind the wire cuts it as it likes.
+	 */
+	iw->iw_ifnet.if_capabilities = IFCAP_MEXTPG | IFCAP_TSO4;
+	iw->iw_ifnet.if_capenable = IFCAP_MEXTPG | IFCAP_TSO4;
+	iw->iw_ifnet.if_hw_tsomax = IP_MAXPACKET;
 	iw->iw_ifnet.if_transmit = if_wire_transmit;
 	iw->iw_ifnet.if_kicks = true;
 	iw->iw_nh.nh_ifp = &iw->iw_ifnet;

@@ -8,7 +8,8 @@
  * storage; the FIN only once every byte, ready or not, is sent;
  * retransmissions from snd_nxt < snd_max; the retransmission and persist
  * timers.  Data stays in the buffer until tcp_input.c frees it on an ACK.
- * SIM: no Nagle, no TSO, no SACK, no options (docs/differences.md).
+ * TSO when the route's interface has IFCAP_TSO4 (tcp_output_tso()).
+ * SIM: no Nagle, no SACK, no options (docs/differences.md).
  */
 
 #include <netinet/in.h>
@@ -278,6 +279,39 @@ tcp_sndbuf_autoscale(struct tcpcb *tp, struct socket *so, uint32_t sendwin)
 }
 
 /*
+ * The length of a segment when the interface segments it (TSO), from
+ * tcp_output()'s tso decision in sys/netinet/tcp_output.c: more than one
+ * MSS of data, IFCAP_TSO4 on the route's interface (FreeBSD notes it as
+ * TF_TSO and t_tsomax in tcp_mss_update(); the simulator reads the
+ * interface on every send, as its route never changes underneath), and
+ * none of what turns TSO off there: a SYN, IP options, TCP options the
+ * NIC cannot copy (TCP-MD5), UDP encapsulation, SACK retransmissions and
+ * SACK blocks; the simulator sends none of these.  The segment is then
+ * at most if_hw_tsomax less the headers, still within the send window
+ * (len arrives already cut to it), and a multiple of t_maxseg unless it
+ * ends the ready data, so that the NIC leaves no small packet in the
+ * middle of the stream.  tcp_m_copym() may still cut it short where the
+ * kind of data changes, as FreeBSD's does for hw_tls.  Without TSO the
+ * answer is at most t_maxseg.
+ */
+static u_int
+tcp_output_tso(struct tcpcb *tp, u_int off, u_int len)
+{
+	struct sockbuf *sb = &tp->t_socket->so_snd;
+	struct ifnet *ifp = tptoinpcb(tp)->inp_route.ro_nh->nh_ifp;
+	u_int max;
+
+	if (len <= tp->t_maxseg || (ifp->if_capenable & IFCAP_TSO4) == 0 ||
+	    ifp->if_hw_tsomax <= (u_int)TCP_HDRLEN + tp->t_maxseg)
+		return (min(len, tp->t_maxseg));
+	max = ifp->if_hw_tsomax - TCP_HDRLEN;
+	len = min(len, max);
+	if (off + len < sbavail(sb))
+		len -= len % tp->t_maxseg;
+	return (len);
+}
+
+/*
  * tcp_output(): send what the window allows.  Called with the socket lock
  * held (SIM: it stands for the inpcb lock too) whenever data became ready,
  * an ACK arrived, a timer fired or the interface has room again.
@@ -335,7 +369,7 @@ tcp_output(struct tcpcb *tp)
 		 * here gives sosend and sendfile more room (sbspace()).
 		 */
 		tcp_sndbuf_autoscale(tp, so, sendwin);
-		len = min(len, tp->t_maxseg);
+		len = tcp_output_tso(tp, off, len);
 		data = NULL;
 		if (len > 0) {
 			data = tcp_m_copym(sb, off, &len);

@@ -48,11 +48,32 @@ testif_fail(struct testif *ti, const char *fmt, ...)
 }
 
 /*
+ * Whether the send buffer's data at offset boff (from snd_una) is of the
+ * same kind as the segment's data d, so the segment could have gone on.
+ */
+static bool
+testif_kind_continues(const struct mbuf *d, const struct sockbuf *sb,
+    uint64_t boff)
+{
+	const struct mbuf *n;
+
+	for (n = sb->sb_mb; n != NULL && boff >= (uint64_t)n->m_len;
+	     n = n->m_next)
+		boff -= n->m_len;
+	if (n == NULL || d == NULL)
+		return (false);
+	return ((n->m_flags & M_EXTPG) == (d->m_flags & M_EXTPG) &&
+	    (!(n->m_flags & M_EXTPG) ||
+		((n->m_epg_hdrlen != 0) == (d->m_epg_hdrlen != 0) &&
+		    n->m_epg_tls == d->m_epg_tls)));
+}
+
+/*
  * What every segment must be: headers alone in the first mbuf; at most
- * one MSS of data; data that references the send buffer's storage (no
- * mbuf of it owns storage of its own) and is all of one kind (plain or
- * unmapped; TLS record or not; one session); a FIN only once nothing
- * else is queued.  Called with the socket lock held.
+ * one MSS of data, or with IFCAP_TSO4 the TSO rules; data that references the
+ * send buffer's storage (no mbuf of it owns storage of its own) and is all of
+ * one kind (plain or unmapped; TLS record or not; one session); a FIN only once
+ * nothing else is queued.  Called with the socket lock held.
  */
 static void
 testif_check(struct testif *ti, struct ifnet *ifp, struct mbuf *m, uint64_t off,
@@ -65,9 +86,21 @@ testif_check(struct testif *ti, struct ifnet *ifp, struct mbuf *m, uint64_t off,
 	if ((m->m_flags & M_PKTHDR) == 0 ||
 	    m->m_len != (int)(sizeof(struct ip) + sizeof(struct tcphdr)))
 		testif_fail(ti, "segment %d: bad header mbuf", ti->ti_nsent);
-	if (len > tp->t_maxseg)
+	if ((ifp->if_capenable & IFCAP_TSO4) == 0 && len > tp->t_maxseg)
 		testif_fail(ti, "segment %d: %u bytes > MSS %u", ti->ti_nsent,
 		    len, tp->t_maxseg);
+	/*
+	 * TSO: within if_hw_tsomax with the headers, and a whole number of
+	 * MSS unless the segment ends the ready data or the kind of data.
+	 */
+	if ((ifp->if_capenable & IFCAP_TSO4) != 0 && len > tp->t_maxseg &&
+	    (len + m->m_len > ifp->if_hw_tsomax ||
+		(len % tp->t_maxseg != 0 &&
+		    off + len != tp->t_stream_una + sb->sb_acc &&
+		    testif_kind_continues(m->m_next, sb,
+			off + len - tp->t_stream_una))))
+		testif_fail(ti, "segment %d: TSO segment of %u bytes at %ju",
+		    ti->ti_nsent, len, (uintmax_t)off);
 	if (m_length(m->m_next, NULL) != len)
 		testif_fail(ti, "segment %d: chain holds %u bytes, not %u",
 		    ti->ti_nsent, m_length(m->m_next, NULL), len);
@@ -250,6 +283,21 @@ testif_port(struct testif *ti, int n)
 {
 
 	return (&testif_portp(ti, n)->ifp);
+}
+
+void
+testif_set_tso(struct testif *ti, int n, u_int tsomax)
+{
+	struct ifnet *ifp = testif_port(ti, n);
+
+	ifp->if_hw_tsomax = tsomax;
+	if (tsomax != 0) {
+		ifp->if_capabilities |= IFCAP_TSO4;
+		ifp->if_capenable |= IFCAP_TSO4;
+	} else {
+		ifp->if_capabilities &= ~IFCAP_TSO4;
+		ifp->if_capenable &= ~IFCAP_TSO4;
+	}
 }
 
 void

@@ -98,6 +98,8 @@ void testif_init(struct testif *ti, uint32_t rwnd);
 struct socket *testif_connect(struct testif *ti, uint32_t flowid);
 /* Port 0..TESTIF_NPORTS-1 as an ifnet. */
 struct ifnet *testif_port(struct testif *ti, int port);
+/* IFCAP_TSO4 with if_hw_tsomax on port n, or off with 0. */
+void testif_set_tso(struct testif *ti, int n, u_int tsomax);
 /*
  * TLS offload on a port: IFCAP_TXTLS4/6 and IFCAP_MEXTPG on, send tags
  * (if_snd_tag_alloc) on; off takes both away.

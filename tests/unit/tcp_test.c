@@ -194,7 +194,8 @@ tenv_close(struct tenv *t)
 	testif_settle(&t->h);
 	assert_true(t->ti.ti_fin_rcvd);
 	assert_int_equal(t->ti.ti_nerr, 0);
-	assert_true(t->ti.ti_maxlen <= MSS);
+	if ((testif_port(&t->ti, 0)->if_capenable & IFCAP_TSO4) == 0)
+		assert_true(t->ti.ti_maxlen <= MSS);
 	assert_int_equal(t->nfreed, t->nrecs);
 	assert_int_equal(t->nfreed_early, 0);
 	assert_true(t->ti.ti_bytes == ti.sndbytes + ti.snd_rxt_bytes);
@@ -699,6 +700,61 @@ test_refused_arms_rexmt(void **state)
 }
 
 /*
+ * TSO (tcp_output_tso()): with IFCAP_TSO4 a segment carries up to
+ * if_hw_tsomax less the headers, a whole number of MSS unless it ends
+ * the ready data or the kind of data (testif_check() checks each one);
+ * tcpstat counts one packet per send.  Without it, nothing exceeds an
+ * MSS (tenv_close()).
+ */
+static void
+tso_run(u_int tsomax, uint64_t seed)
+{
+	struct tenv t;
+	uint64_t pk0;
+	u_int limit, nseg;
+	size_t len = 300000;
+
+	tenv_open(&t, seed, 1 << 20, "aes128_gcm_1_3");
+	testif_set_tso(&t.ti, 0, tsomax);
+	pk0 = tcpstat.tcps_sndpack;
+	tenv_write(&t, len);
+	for (int i = 0; i < 200 &&
+	     t.ti.ti_sent_end <
+		 sototcpcb(t.so)->t_stream_una + t.so->so_snd.sb_ccc + len / 2;
+	     i++) {
+		testif_settle(&t.h);
+		testif_deliver_all(&t.ti);
+	}
+	testif_settle(&t.h);
+	testif_deliver_all(&t.ti);
+	testif_settle(&t.h);
+	tenv_check_stream(&t, 0);
+	nseg = (u_int)(tcpstat.tcps_sndpack - pk0);
+	if (tsomax == 0) {
+		assert_true(t.ti.ti_maxlen <= MSS);
+		assert_true(nseg >= len / MSS);
+	} else {
+		limit = tsomax - 40;
+		assert_true(t.ti.ti_maxlen > MSS);
+		assert_true(t.ti.ti_maxlen <= limit);
+		/* The largest is a whole number of MSS. */
+		assert_int_equal(t.ti.ti_maxlen % MSS, 0);
+		assert_true(nseg < len / MSS);
+	}
+	tenv_close(&t);
+}
+
+static void
+test_tso(void **state)
+{
+
+	(void)state;
+	tso_run(65535, 21);
+	tso_run(10000, 22);
+	tso_run(0, 23);
+}
+
+/*
  * The byte wire: a take of part of a segment counts as sent and
  * acknowledged; the rest goes when the wire has room, as new data, not
  * as a retransmission.
@@ -764,6 +820,7 @@ main(void)
 		harness_unit_test(test_window_and_persist),
 		harness_unit_test(test_rto_backoff_and_drop),
 		harness_unit_test(test_fin_rexmit),
+		harness_unit_test(test_tso),
 		harness_unit_test(test_wire_partial_take),
 		harness_unit_test(test_refused_arms_rexmt),
 	};
