@@ -452,7 +452,16 @@ test_tls10_switch_order(void **state)
 {
 
 	(void)state;
+#ifdef INVARIANTS
 	assert_false(tls10_switch_survives(false));
+#else
+	/*
+	 * A release kernel has no such check: the clone's first record goes
+	 * out encrypted with the wrong chain (ktls_ocf_tls_cbc_encrypt()),
+	 * and only the peer notices.
+	 */
+	assert_true(tls10_switch_survives(false));
+#endif
 	assert_true(tls10_switch_survives(true));
 }
 
