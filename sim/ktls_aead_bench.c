@@ -33,6 +33,7 @@
 #include "sys/ktls.h"
 #include "sys/mbuf.h"
 #include "sys/socketvar.h"
+#include "sim/bench_clock.h"
 
 /* The suites of the limit table, as TCP_TXTLS_ENABLE takes them. */
 struct bench_suite {
@@ -55,39 +56,6 @@ static const struct bench_suite suites[] = {
 	    TLS_MINOR_VER_TWO, 0 },
 };
 
-static ssize_t
-sink_output(void *arg, const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-
-	(void)arg;
-	for (int i = 0; i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return ((ssize_t)n);
-}
-
-/*
- * The calling thread's CPU time, precise: getrusage()'s figures can be
- * counted in scheduler ticks, which make a short run read 0.
- */
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 static void
 bench_one(const char *bename, const struct bench_suite *bs, uint64_t total)
 {
@@ -96,7 +64,7 @@ bench_one(const char *bename, const struct bench_suite *bs, uint64_t total)
 	struct iovec in = { plain, sizeof(plain) };
 	struct uio uio = { &in, 1, 0, sizeof(plain), UIO_WRITE };
 	struct iovec iov[MBUF_PEXT_MAX_PGS];
-	struct tcp_wire tw = { sink_output, NULL, NULL };
+	struct tcp_wire tw = { bench_sink_output, NULL, NULL };
 	struct ktls_session *tls;
 	struct tls_enable en;
 	struct socket *so;
@@ -135,15 +103,15 @@ bench_one(const char *bename, const struct bench_suite *bs, uint64_t total)
 		iov[i].iov_len = m_epg_pagelen(m, i, off);
 	}
 
-	w0 = wall_now();
-	c0 = cpu_now();
+	w0 = bench_wall_now();
+	c0 = bench_cpu_now();
 	for (uint64_t done = 0; done < total; done += sizeof(plain)) {
 		m->m_epg_seqno = done / sizeof(plain);
 		if (tls->be->kb_encrypt(tls, m, iov, m->m_epg_npgs) != 0)
 			errx(1, "%s %s: kb_encrypt failed", bename, bs->name);
 	}
-	cpu = cpu_now() - c0;
-	wall = wall_now() - w0;
+	cpu = bench_cpu_now() - c0;
+	wall = bench_wall_now() - w0;
 	printf("aead %s %s %s %.1f MB/s %.3f CPU-s/GiB\n", bename, bs->name,
 	    tls->be->kb_name, total / wall / 1e6, cpu / (total / 1073741824.0));
 	fflush(stdout);

@@ -42,6 +42,7 @@
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/socketvar.h"
+#include "sim/bench_clock.h"
 
 struct meter {
 	struct timespec t0;
@@ -125,23 +126,11 @@ bench_evp(uint64_t total)
 	free(buf);
 }
 
-/* A wire that takes everything and keeps nothing. */
-static ssize_t
-sink_output(void *arg, const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-
-	(void)arg;
-	for (int i = 0; i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return ((ssize_t)n);
-}
-
 static struct socket *
 bench_socket(uint32_t flowid)
 {
 	static const uint8_t key[32] = { 1 }, iv[12] = { 2 };
-	struct tcp_wire tw = { sink_output, NULL, NULL };
+	struct tcp_wire tw = { bench_sink_output, NULL, NULL };
 	struct tls_enable en;
 	struct socket *so;
 

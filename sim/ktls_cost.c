@@ -42,6 +42,7 @@
 #include "sys/ktls.h"
 #include "sys/platform.h"
 #include "sys/socketvar.h"
+#include "sim/bench_clock.h"
 
 #define IOBUF_MAX (1024 * 1024)
 
@@ -353,19 +354,6 @@ print_mode(enum cost_mode mode, const struct cost_params *p,
 	    1 << 20);
 }
 
-/*
- * This thread's CPU time: the rates below are per core busy, and stay
- * right on a machine that other jobs share.
- */
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 /* Bytes per second of AES-128-GCM over 16 KiB buffers, as ktls_bench. */
 static double
 measure_aes(void)
@@ -379,7 +367,7 @@ measure_aes(void)
 	RAND_bytes(buf, sizeof(buf));
 	ctx = EVP_CIPHER_CTX_new();
 	EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key, NULL);
-	t0 = now_sec();
+	t0 = bench_cpu_now();
 	for (uint64_t done = 0; done < total; done += sizeof(buf)) {
 		memcpy(nonce, &done, sizeof(done));
 		EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce);
@@ -387,7 +375,7 @@ measure_aes(void)
 		EVP_EncryptFinal_ex(ctx, tag, &outl);
 	}
 	EVP_CIPHER_CTX_free(ctx);
-	return (total / (now_sec() - t0));
+	return (total / (bench_cpu_now() - t0));
 }
 
 /* Bytes per second of memcpy between buffers larger than the caches. */
@@ -404,10 +392,10 @@ measure_copy(void)
 		err(1, "malloc");
 	memset(a, 1, len);
 	memset(b, 2, len);
-	t0 = now_sec();
+	t0 = bench_cpu_now();
 	for (int i = 0; i < 4; i++)
 		memcpy(i & 1 ? a : b, i & 1 ? b : a, len);
-	t = now_sec() - t0;
+	t = bench_cpu_now() - t0;
 	free(a);
 	free(b);
 	return (4.0 * len / t);

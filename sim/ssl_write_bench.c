@@ -26,31 +26,10 @@
 #include <openssl/ssl.h>
 
 #include "sim/server/cert.h"
+#include "sim/bench_clock.h"
 
 #define FILE_BYTES (64u << 20)
 #define CHUNK 16384
-
-/*
- * The calling thread's CPU time, precise: getrusage()'s figures can be
- * counted in scheduler ticks, which make a short run read 0.
- */
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
 
 /* Move what one side wrote to the other side's input. */
 static void
@@ -114,8 +93,8 @@ bench_version(int version, uint64_t total, int fd)
 	buf = malloc(CHUNK);
 	if (buf == NULL)
 		err(1, "malloc");
-	w0 = wall_now();
-	c0 = cpu_now();
+	w0 = bench_wall_now();
+	c0 = bench_cpu_now();
 	for (uint64_t done = 0; done < total; done += CHUNK) {
 		n = read(fd, buf, CHUNK);
 		if (n == 0) {
@@ -129,8 +108,8 @@ bench_version(int version, uint64_t total, int fd)
 		/* The wire: what libssl wrote is gone. */
 		(void)BIO_reset(s_out);
 	}
-	cpu = cpu_now() - c0;
-	wall = wall_now() - w0;
+	cpu = bench_cpu_now() - c0;
+	wall = bench_wall_now() - w0;
 	printf("userland %s %s %.1f MB/s %.3f CPU-s/GiB\n", SSL_get_version(s),
 	    SSL_get_cipher_name(s), total / wall / 1e6,
 	    cpu / (total / 1073741824.0));
