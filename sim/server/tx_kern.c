@@ -230,30 +230,39 @@ kern_nic_counter_cb(void *arg, const char *name, uint64_t value,
 	kern_counter_cb(arg, name, desc, value);
 }
 
-json_t *
-tx_kern_counters(bool descriptions)
+typedef void kern_counter_cb_t(void *arg, const char *leaf, const char *descr,
+    uint64_t value);
+
+/*
+ * A counter table (ktls_counters_foreach(), ksim_cost_foreach()) as a JSON
+ * object keyed by leaf name: the values, or with descriptions what each
+ * counts.
+ */
+static json_t *
+kern_counters_json(void (*foreach)(kern_counter_cb_t *, void *),
+    bool descriptions)
 {
 	json_t *o;
 
 	o = json_object();
 	if (o != NULL)
-		ktls_counters_foreach(descriptions ? kern_counter_descr_cb :
-						     kern_counter_cb,
+		foreach(descriptions ? kern_counter_descr_cb : kern_counter_cb,
 		    o);
 	return (o);
 }
 
 json_t *
+tx_kern_counters(bool descriptions)
+{
+
+	return (kern_counters_json(ktls_counters_foreach, descriptions));
+}
+
+json_t *
 tx_kern_cost_counters(bool descriptions)
 {
-	json_t *o;
 
-	o = json_object();
-	if (o != NULL)
-		ksim_cost_foreach(descriptions ? kern_counter_descr_cb :
-						 kern_counter_cb,
-		    o);
-	return (o);
+	return (kern_counters_json(ksim_cost_foreach, descriptions));
 }
 
 static void
