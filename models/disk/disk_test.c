@@ -174,6 +174,17 @@ alloc_pages(struct vm_page **pa, int n)
 		pa[i] = vm_page_alloc_sim();
 }
 
+/* Read n new pages from pindex on and run the read to completion. */
+static void
+read_in(struct vm_object *obj, vm_pindex_t pindex, struct vm_page **pa, int n,
+    struct done *d)
+{
+
+	alloc_pages(pa, n);
+	vm_pager_get_pages_async(obj, pindex, pa, n, iodone, d);
+	fake_run(0);
+}
+
 static void
 release_pages(struct vm_page **pa, int n)
 {
@@ -355,9 +366,7 @@ test_object_versions(void **state)
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &a), 0);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &b), 0);
 	assert_ptr_equal(a, b);
-	alloc_pages(pa, 2);
-	vm_pager_get_pages_async(a, 0, pa, 2, iodone, &d);
-	fake_run(0);
+	read_in(a, 0, pa, 2, &d);
 	assert_int_equal(disk_cache_resident(), 2);
 
 	ts[0].tv_sec = ts[1].tv_sec = 1234567;
@@ -395,13 +404,9 @@ test_budget(void **state)
 	fd = tmpfile_len(4 * PAGE_SIZE, &st);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
 	/* Two reads, each page unwired after its read (test_budget_wired). */
-	alloc_pages(pa, 2);
-	vm_pager_get_pages_async(obj, 0, pa, 2, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 2, &d);
 	release_pages(pa, 2);
-	alloc_pages(pa + 2, 2);
-	vm_pager_get_pages_async(obj, 2, pa + 2, 2, iodone, &d);
-	fake_run(0);
+	read_in(obj, 2, pa + 2, 2, &d);
 	release_pages(pa + 2, 2);
 	assert_int_equal(disk_cache_resident(), 2);
 	vm_page_grab_pages_sim(obj, 0, got, 4);
@@ -414,9 +419,7 @@ test_budget(void **state)
 	/* Budget 0: nothing stays. */
 	disk_profile.dp_cache_pages = 0;
 	disk_cache_flush();
-	alloc_pages(pa, 4);
-	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 4, &d);
 	assert_int_equal(disk_cache_resident(), 0);
 	release_pages(pa, 4);
 	vm_object_deallocate(obj);
@@ -441,9 +444,7 @@ test_budget_wired(void **state)
 	disk_profile.dp_cache_pages = 4;
 	fd = tmpfile_len(8 * PAGE_SIZE, &st);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
-	alloc_pages(pa, 4);
-	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 4, &d);
 	/* Keep page 0 wired (its reader's reference), drop the others. */
 	release_pages(pa + 1, 3);
 	disk_profile.dp_cache_pages = 2;
@@ -451,9 +452,7 @@ test_budget_wired(void **state)
 	 * Page 4 comes in, wired by its reader: 1, 2 and 3 go, the older
 	 * wired page 0 stays.
 	 */
-	alloc_pages(pa + 1, 1);
-	vm_pager_get_pages_async(obj, 4, pa + 1, 1, iodone, &d);
-	fake_run(0);
+	read_in(obj, 4, pa + 1, 1, &d);
 	assert_int_equal(disk_cache_resident(), 2);
 	vm_page_grab_pages_sim(obj, 0, got, 4);
 	assert_ptr_equal(got[0], pa[0]);
@@ -465,9 +464,7 @@ test_budget_wired(void **state)
 	assert_ptr_equal(got[0], pa[1]);
 	release_pages(got, 1);
 	/* Only wired pages left: the least recently used one (0) goes. */
-	alloc_pages(pa + 2, 1);
-	vm_pager_get_pages_async(obj, 5, pa + 2, 1, iodone, &d);
-	fake_run(0);
+	read_in(obj, 5, pa + 2, 1, &d);
 	assert_int_equal(disk_cache_resident(), 2);
 	vm_page_grab_pages_sim(obj, 0, got, 1);
 	assert_null(got[0]);
@@ -499,9 +496,7 @@ test_pageout(void **state)
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
 	vm_page_stats_sim(&vs0);
 	vm_page_set_limit_sim(vs0.vs_inuse + 4);
-	alloc_pages(pa, 4);
-	vm_pager_get_pages_async(obj, 0, pa, 4, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 4, &d);
 	assert_int_equal(disk_cache_resident(), 4);
 	/* Page 0 stays wired; touch page 1 so that 2 is the LRU unwired. */
 	release_pages(pa + 1, 3);
@@ -544,9 +539,7 @@ test_read_error(void **state)
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
 	disk_counters_get(&s0);
-	alloc_pages(pa, 1);
-	vm_pager_get_pages_async(obj, 0, pa, 1, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 1, &d);
 	disk_counters_get(&s1);
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.error, EIO);
@@ -599,9 +592,7 @@ test_counters(void **state)
 	fd = tmpfile_len(3 * PAGE_SIZE, &st);
 	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
 	disk_counters_get(&c0);
-	alloc_pages(pa, 3);
-	vm_pager_get_pages_async(obj, 0, pa, 3, iodone, &d);
-	fake_run(0);
+	read_in(obj, 0, pa, 3, &d);
 	assert_int_equal(d.error, 0);
 	disk_counters_get(&c1);
 	assert_int_equal(c1.v_vnodein - c0.v_vnodein, 1);
