@@ -1185,7 +1185,12 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	/* From here on libssl must not write: its sequence numbers are stale.
 	 */
 	sim_tap_stop_writes(conf->ssl);
-	bridge_conn_start(k->trace, so, conf->ssl, k->nic != NULL);
+	/*
+	 * The trace's handshake shows the link's smallest round trip (its two
+	 * fixed delays), which Wireshark takes as the connection's RTT.
+	 */
+	bridge_conn_start(k->trace, so, conf->ssl, k->nic != NULL,
+	    kn.conf.lc.lc_data.lp_delay_ns + kn.conf.lc.lc_ack.lp_delay_ns);
 	return (&k->tx);
 fail:
 	kern_free(&k->tx);
