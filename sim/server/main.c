@@ -78,6 +78,7 @@ struct srv_opts {
 	const char *loss, *reorder, *dup;
 	uint64_t flip_every, seed;
 	bool nic_opts; /* some option of --mode nic was given */
+	bool sysctls;  /* --sysctl was given */
 	struct tx_nic_conf nicconf;
 };
 
@@ -101,7 +102,8 @@ usage(void)
 	    "                  [--send-timeout s] [--sndbuf bytes[k|m]]\n"
 	    "                  [--page-cache-size size]\n"
 	    "                  [--backend evp|ipsecmb|auto]\n"
-	    "                  [--stats] [--stats-descriptions]\n"
+	    "                  [--stats] [--stats-descriptions] "
+	    "[--sysctl name=value]...\n"
 	    "                  [--trace file.{txt,jsonl,pcapng}]...\n"
 	    "    --mode nic:   [--nic mlx5|t6|linux] [--loss p] [--reorder p] "
 	    "[--dup p]\n"
@@ -144,6 +146,7 @@ enum {
 	OPT_FLIP_TO,
 	OPT_LINK,
 	OPT_SEED,
+	OPT_SYSCTL,
 };
 
 static const struct option longopts[] = {
@@ -175,6 +178,7 @@ static const struct option longopts[] = {
 	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "stats-descriptions", no_argument, NULL, OPT_STATS_DESCR },
+	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "tls1", no_argument, NULL, OPT_TLS10 },
 	{ "tls1.1", no_argument, NULL, OPT_TLS11 },
 	{ "tls1.2", no_argument, NULL, OPT_TLS12 },
@@ -300,6 +304,22 @@ u64arg(const char *s, uint64_t lo, uint64_t hi, const char *what)
 		errx(2, "%s: %s: expected %ju..%ju", what, s, (uintmax_t)lo,
 		    (uintmax_t)hi);
 	return (v);
+}
+
+/* --sysctl NAME=VALUE: set now, before the kernel starts. */
+static void
+sysctl_arg(const char *arg)
+{
+	char name[128], why[256];
+	const char *eq;
+
+	eq = strchr(arg, '=');
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(name))
+		errx(2, "--sysctl: %s: expected NAME=VALUE", arg);
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	if (tx_kern_sysctl(name, eq + 1, why, sizeof(why)) != 0)
+		errx(2, "--sysctl: %s: %s", arg, why);
 }
 
 /*
@@ -534,6 +554,10 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			o->seed = u64arg(optarg, 0, UINT64_MAX, "--seed");
 			o->nic_opts = true;
 			break;
+		case OPT_SYSCTL:
+			sysctl_arg(optarg);
+			o->sysctls = true;
+			break;
 		case OPT_TRACE:
 			if (o->ntraces == SRV_MAX_TRACES)
 				errx(2, "--trace: at most %d files",
@@ -555,6 +579,10 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 		    "and --seed need --mode nic");
 	if (s->mode == SRV_MODE_NIC)
 		srv_nic_options(o);
+	if (o->sysctls && s->mode == SRV_MODE_USERLAND)
+		errx(2,
+		    "--sysctl: sets the simulated kernel's tunables; --mode "
+		    "userland has no simulated kernel");
 	if (s->sndbuf != 0 && s->mode == SRV_MODE_USERLAND)
 		errx(2,
 		    "--sndbuf: sizes the simulated socket; --mode userland "

@@ -157,7 +157,7 @@ bridge_peer_port(const struct bridge_conn *bc)
 
 void
 bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
-    bool wire)
+    bool wire, uint64_t rtt_ns)
 {
 	const char *keylog;
 	char label[160];
@@ -175,7 +175,7 @@ bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
 	error = ktrace_conn_open(bc->set, so, cport != 0 ? cport : 1,
 	    bc->port != 0 ? (uint16_t)bc->port : 443, label);
 	if (error == 0 && wire)
-		error = ktrace_conn_wire(bc->set, so);
+		error = ktrace_conn_wire(bc->set, so, rtt_ns);
 	if (error == 0) {
 		keylog = sim_tap_keylog(ssl, &klen);
 		if (klen > 0)

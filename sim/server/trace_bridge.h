@@ -44,10 +44,11 @@ void bridge_wire(void *arg, bool from_server, const void *buf, size_t len);
 /*
  * KTLS is on for so: register it, key log first, then the handshake.
  * wire: --mode nic, the segments come from bridge_conn_wire() (what the
- * NIC put on the link), not from the kernel, which holds plaintext.
+ * NIC put on the link), not from the kernel, which holds plaintext; rtt_ns
+ * is then the link's round trip, for the pcapng handshake.
  */
 void bridge_conn_start(struct bridge_conn *bc, struct socket *so, SSL *ssl,
-    bool wire);
+    bool wire, uint64_t rtt_ns);
 /*
  * --mode nic: a segment the NIC put on the link, stream offset off, flags
  * NIC_SEG_* (models/nic/nic_ifnet.h).  Any thread, between

@@ -180,6 +180,14 @@ struct json_t *tx_kern_tcp_counters(void);
  * chosen one's name.
  */
 int tx_kern_set_backend(const char *name, char *why, size_t whylen);
+/*
+ * --sysctl NAME=VALUE, before tx_kern_init(): set a tunable of the
+ * simulated kernel by its FreeBSD sysctl name.  -1 with the reason in why
+ * for a name it does not know (the known ones listed) or a value out of
+ * range.
+ */
+int tx_kern_sysctl(const char *name, const char *value, char *why,
+    size_t whylen);
 const char *tx_kern_backend(void);
 /*
  * True if the kernel was built with -Dnull_cipher=true: its records are

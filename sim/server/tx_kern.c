@@ -167,6 +167,54 @@ tx_kern_set_backend(const char *name, char *why, size_t whylen)
 	return (-1);
 }
 
+/*
+ * The tunables --sysctl sets, by FreeBSD's sysctl name, and the values
+ * they take.
+ */
+static const struct {
+	const char *name;
+	u_int *var;
+	u_int min, max;
+} kern_sysctls[] = {
+	/*
+	 * tcp_account_for_send() (src/netinet/tcp_subr.c): above this
+	 * percentage of retransmitted bytes a NIC session goes back to
+	 * software; 100 keeps it on the NIC.
+	 */
+	{ "kern.ipc.tls.ifnet_max_rexmit_pct", &ktls_ifnet_max_rexmit_pct, 0,
+	    100 },
+};
+
+int
+tx_kern_sysctl(const char *name, const char *value, char *why, size_t whylen)
+{
+	unsigned long v;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < nitems(kern_sysctls); i++) {
+		if (strcmp(name, kern_sysctls[i].name) != 0)
+			continue;
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' ||
+		    value[0] == '-' || v < kern_sysctls[i].min ||
+		    v > kern_sysctls[i].max) {
+			snprintf(why, whylen, "expected %u..%u",
+			    kern_sysctls[i].min, kern_sysctls[i].max);
+			return (-1);
+		}
+		*kern_sysctls[i].var = (u_int)v;
+		return (0);
+	}
+	snprintf(why, whylen, "unknown name; known:");
+	for (i = 0; i < nitems(kern_sysctls); i++) {
+		strlcat(why, i == 0 ? " " : ", ", whylen);
+		strlcat(why, kern_sysctls[i].name, whylen);
+	}
+	return (-1);
+}
+
 const char *
 tx_kern_backend(void)
 {
@@ -821,11 +869,12 @@ tx_kern_nic_counters(void)
 	 * seen from the driver and from the engine.
 	 */
 	plain = t->plaintext_segs;
-	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
-		      "s:o,s:o,s:I}",
+	o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,"
+		      "s:o,s:o,s:o,s:I}",
 	    "profile", nic_profile_name((enum nic_profile)kn.conf.profile),
-	    "link", spec, "route_flip_every", (json_int_t)kn.conf.flip_every,
-	    "route_flip_to",
+	    "link", spec, "ifnet_max_rexmit_pct",
+	    (json_int_t)ktls_ifnet_max_rexmit_pct, "route_flip_every",
+	    (json_int_t)kn.conf.flip_every, "route_flip_to",
 	    kn.conf.flip_every == 0 ? "none" :
 		kn.conf.flip_plain  ? "plain" :
 				      nic_profile_name(
@@ -1185,7 +1234,12 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	/* From here on libssl must not write: its sequence numbers are stale.
 	 */
 	sim_tap_stop_writes(conf->ssl);
-	bridge_conn_start(k->trace, so, conf->ssl, k->nic != NULL);
+	/*
+	 * The trace's handshake shows the link's smallest round trip (its two
+	 * fixed delays), which Wireshark takes as the connection's RTT.
+	 */
+	bridge_conn_start(k->trace, so, conf->ssl, k->nic != NULL,
+	    kn.conf.lc.lc_data.lp_delay_ns + kn.conf.lc.lc_ack.lp_delay_ns);
 	return (&k->tx);
 fail:
 	kern_free(&k->tx);

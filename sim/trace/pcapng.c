@@ -337,19 +337,42 @@ comment_chunk(const char *s, size_t len)
 }
 
 /*
+ * The bytes of v, which starts pos bytes into the iovec, that fall in
+ * [skip, skip + paylen): their count; their start in *basep and their
+ * offset in the packet's payload in *offp.
+ */
+static size_t
+iov_part(const struct iovec *v, size_t pos, size_t skip, size_t paylen,
+    const uint8_t **basep, size_t *offp)
+{
+	size_t s, e;
+
+	s = pos > skip ? pos : skip;
+	e = pos + v->iov_len < skip + paylen ? pos + v->iov_len : skip + paylen;
+	if (e <= s)
+		return (0);
+	*basep = (const uint8_t *)v->iov_base + (s - pos);
+	*offp = s - skip;
+	return (e - s);
+}
+
+/*
  * Write one frame from side dir of f: seq as given, ack (if TH_ACK) at the
- * end of everything the peer has sent.
+ * end of everything the peer has sent.  The payload is paylen bytes of
+ * iov[0..iovcnt) from byte skip on.
  */
 static int
 flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
-    const struct iovec *iov, int iovcnt, size_t paylen, uint64_t ts_ns)
+    const struct iovec *iov, int iovcnt, size_t skip, size_t paylen,
+    uint64_t ts_ns)
 {
 	struct pcapng_writer *w = f->w;
 	struct pcapng_half *me = &f->h[dir], *peer = &f->h[!dir];
 	uint8_t epb[28], frame[FRAME_MAXHDR], *ip, *th;
+	const uint8_t *part;
 	uint64_t sum;
 	uint32_t ack;
-	size_t thlen, framelen, pos, optlen, cmtlen, n;
+	size_t thlen, framelen, pos, poff, optlen, cmtlen, n;
 	int i;
 
 	cmtlen = 0;
@@ -403,8 +426,8 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	 * RFC 9293 §3.1: the checksum covers a pseudo-header of the
 	 * addresses, the protocol and the TCP length, then the header and
 	 * the payload.  The header length is even, so the payload starts on
-	 * a word boundary; an iovec element that starts at an odd payload
-	 * offset has its partial sum byte-swapped (RFC 1071 §2(B)).
+	 * a word boundary; a piece that starts at an odd payload offset has
+	 * its partial sum byte-swapped (RFC 1071 §2(B)).
 	 */
 	sum = (ip_addr[dir] >> 16) + (ip_addr[dir] & 0xffff) +
 	    (ip_addr[!dir] >> 16) + (ip_addr[!dir] & 0xffff) + IPPROTO_TCP_ +
@@ -413,8 +436,11 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	for (i = 0, pos = 0; i < iovcnt; pos += iov[i].iov_len, i++) {
 		uint32_t s;
 
-		s = in_sum(iov[i].iov_base, iov[i].iov_len);
-		if ((pos & 1) != 0)
+		n = iov_part(&iov[i], pos, skip, paylen, &part, &poff);
+		if (n == 0)
+			continue;
+		s = in_sum(part, n);
+		if ((poff & 1) != 0)
 			s = ((s & 0xff) << 8) | (s >> 8);
 		sum += s;
 	}
@@ -442,8 +468,10 @@ flow_emit(struct pcapng_flow *f, int dir, uint32_t seq, uint8_t flags,
 	put32(epb + 24, (uint32_t)framelen);
 	pw_write(w, epb, sizeof(epb));
 	pw_write(w, frame, framelen - paylen);
-	for (i = 0; i < iovcnt; i++)
-		pw_write(w, iov[i].iov_base, iov[i].iov_len);
+	for (i = 0, pos = 0; i < iovcnt; pos += iov[i].iov_len, i++)
+		if ((n = iov_part(&iov[i], pos, skip, paylen, &part, &poff)) !=
+		    0)
+			pw_write(w, part, n);
 	pw_pad(w, framelen);
 	if (optlen != 0) {
 		uint8_t opt[4];
@@ -479,7 +507,7 @@ flow_ack(struct pcapng_flow *f, int dir, uint64_t ts_ns)
 	struct pcapng_half *me = &f->h[dir];
 
 	return (flow_emit(f, dir, me->isn + 1 + (uint32_t)me->sent + me->fin,
-	    TH_ACK, NULL, 0, 0, ts_ns));
+	    TH_ACK, NULL, 0, 0, 0, ts_ns));
 }
 
 /*
@@ -502,9 +530,10 @@ flow_isn(uint64_t serial, uint16_t cport, uint16_t sport, int dir)
 
 struct pcapng_flow *
 pcapng_flow_open(struct pcapng_writer *w, uint16_t client_port,
-    uint16_t server_port, uint64_t ts_ns, int *errp)
+    uint16_t server_port, uint64_t ts_ns, uint64_t rtt_ns, int *errp)
 {
 	struct pcapng_flow *f;
+	uint64_t syn_ns;
 	int error, dir;
 
 	if (w == NULL || client_port == 0 || server_port == 0) {
@@ -533,11 +562,18 @@ pcapng_flow_open(struct pcapng_writer *w, uint16_t client_port,
 		    flow_isn(w->nflows, client_port, server_port, dir);
 	w->nflows++;
 
-	/* RFC 9293 §3.5, Figure 7: the three-way handshake. */
+	/*
+	 * RFC 9293 §3.5, Figure 7: the three-way handshake, as a capture at
+	 * the server sees it: the SYN arrives and the SYN-ACK leaves at once,
+	 * and the client's ACK comes back one round trip later.  Wireshark
+	 * takes that interval for the connection's first RTT (see
+	 * docs/trace-format.md, "pcapng").
+	 */
+	syn_ns = ts_ns > rtt_ns ? ts_ns - rtt_ns : 0;
 	if ((error = flow_emit(f, CLIENT, f->h[CLIENT].isn, TH_SYN, NULL, 0, 0,
-		 ts_ns)) != 0 ||
+		 0, syn_ns)) != 0 ||
 	    (error = flow_emit(f, SERVER, f->h[SERVER].isn, TH_SYN | TH_ACK,
-		 NULL, 0, 0, ts_ns)) != 0 ||
+		 NULL, 0, 0, 0, syn_ns)) != 0 ||
 	    (error = flow_ack(f, CLIENT, ts_ns)) != 0) {
 		free(f);
 		goto fail;
@@ -555,7 +591,7 @@ pcapng_flow_data(struct pcapng_flow *f, int from_server, uint64_t stream_off,
     const struct iovec *iov, int iovcnt, uint64_t ts_ns)
 {
 	struct pcapng_half *me;
-	size_t len;
+	size_t len, old;
 	int dir, error, i;
 
 	if (f == NULL || iovcnt < 0 || (iovcnt > 0 && iov == NULL))
@@ -580,11 +616,29 @@ pcapng_flow_data(struct pcapng_flow *f, int from_server, uint64_t stream_off,
 		return (EINVAL);
 
 	/*
+	 * A segment that repeats bytes and carries new ones after them (a
+	 * retransmission from snd_una that FreeBSD's tcp_output() filled up
+	 * to the MSS with data queued since) is written as two packets with
+	 * the same timestamp, cut where the new bytes start.  Wireshark's
+	 * desegment_tcp() (epan/dissectors/packet-tcp.c) passes nothing of a
+	 * segment its analysis marked as a retransmission on to the next
+	 * protocol, new bytes included, and the TLS records in them would be
+	 * lost to it.
+	 */
+	old = 0;
+	if (stream_off < me->sent && stream_off + len > me->sent) {
+		old = (size_t)(me->sent - stream_off);
+		error = flow_emit(f, dir, me->isn + 1 + (uint32_t)stream_off,
+		    TH_ACK | TH_PUSH, iov, iovcnt, 0, old, ts_ns);
+		if (error != 0)
+			return (error);
+	}
+	/*
 	 * PSH on every data segment: the trace does not know where the
 	 * application's writes end, and PSH does not affect dissection.
 	 */
-	error = flow_emit(f, dir, me->isn + 1 + (uint32_t)stream_off,
-	    TH_ACK | TH_PUSH, iov, iovcnt, len, ts_ns);
+	error = flow_emit(f, dir, me->isn + 1 + (uint32_t)(stream_off + old),
+	    TH_ACK | TH_PUSH, iov, iovcnt, old, len - old, ts_ns);
 	if (error != 0)
 		return (error);
 	if (stream_off + len <= me->sent)
@@ -649,7 +703,7 @@ pcapng_flow_fin(struct pcapng_flow *f, int from_server, uint64_t stream_off,
 	/* The FIN occupies the sequence number after the last byte. */
 	me->sent = stream_off;
 	error = flow_emit(f, dir, me->isn + 1 + (uint32_t)stream_off,
-	    TH_FIN | TH_ACK, NULL, 0, 0, ts_ns);
+	    TH_FIN | TH_ACK, NULL, 0, 0, 0, ts_ns);
 	if (error != 0)
 		return (error);
 	me->fin = true;

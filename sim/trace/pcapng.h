@@ -68,20 +68,26 @@ int pcapng_write_secrets(struct pcapng_writer *w, const char *keylog,
 
 /*
  * Start a TCP flow client_port -> server_port and write its three-way
- * handshake (SYN, SYN-ACK, ACK) stamped ts_ns.  Returns NULL and sets *errp
+ * handshake as seen at the server: SYN and SYN-ACK stamped ts_ns - rtt_ns
+ * (0 if that is negative), the client's ACK ts_ns, so that a reader takes
+ * rtt_ns for the path's round trip.  Returns NULL and sets *errp
  * on failure: EEXIST if a live flow of the writer already uses the same
  * port pair, EINVAL for a port of 0.  The flow belongs to the writer:
  * pcapng_close() releases flows not released with pcapng_flow_close().
  */
 struct pcapng_flow *pcapng_flow_open(struct pcapng_writer *w,
-    uint16_t client_port, uint16_t server_port, uint64_t ts_ns, int *errp);
+    uint16_t client_port, uint16_t server_port, uint64_t ts_ns, uint64_t rtt_ns,
+    int *errp);
 
 /*
  * Write one TCP segment from the client (from_server == 0) or the server
  * carrying the bytes of iov[0..iovcnt) found at stream_off in that side's
  * byte stream (0 = first byte after the handshake).  The caller cuts the
  * stream into segments.  The TCP sequence number is ISN + 1 + stream_off,
- * so writing the same offset again records a retransmission.
+ * so writing the same offset again records a retransmission.  A segment
+ * that starts below the highest byte written and ends beyond it becomes
+ * two packets, the repeated bytes and the new ones (Wireshark passes
+ * nothing of a retransmission on to TLS, docs/trace-format.md).
  *
  * The path is modelled as lossless: the segment acknowledges the highest
  * byte (and FIN) the other side has written so far, and after every second

@@ -69,6 +69,7 @@ struct tconn {
 	uint64_t kern_end;  /* end of the highest kernel byte sent */
 	bool kern_started;  /* the kernel sent a byte */
 	bool wire;	    /* segments from ktrace_conn_wire_segment() */
+	uint64_t rtt_ns;    /* ktrace_conn_wire(): the path's round trip */
 	uint64_t cli_end;   /* end of the client's bytes */
 	uint64_t frame_end; /* kernel offset after the last framed record */
 	int cipher, auth, vminor;
@@ -356,8 +357,8 @@ pc_prepare(struct ktrace_set *set, struct tconn *c, int i, uint64_t t)
 		return (NULL);
 	}
 	if (c->flow[i] == NULL) {
-		c->flow[i] =
-		    pcapng_flow_open(o->pw, c->cport, c->sport, t, &error);
+		c->flow[i] = pcapng_flow_open(o->pw, c->cport, c->sport, t,
+		    c->rtt_ns, &error);
 		if (c->flow[i] == NULL)
 			out_fail(o, error);
 		else if (c->wire)
@@ -950,7 +951,7 @@ seg_locked(struct ktrace_set *set, struct tconn *c, uint64_t off,
 	json_t *ev, *seqs;
 	uint64_t t, end, s, e;
 	size_t len;
-	bool rexmit;
+	bool rexmit, split;
 	int i;
 
 	for (i = 0, len = 0; i < iovcnt; i++)
@@ -997,12 +998,15 @@ seg_locked(struct ktrace_set *set, struct tconn *c, uint64_t off,
 		json_object_set_new(ev, "plaintext", json_true());
 	/*
 	 * pcapng: the packet is the segment; what the NIC did to it goes in
-	 * its comment.
+	 * its comment, and so does the segment itself when pcapng_flow_data()
+	 * writes it as two packets (repeated bytes, then new ones).
 	 */
+	split = c->kern_started && off < c->kern_end && end > c->kern_end;
 	emit(set, c, ev, t, text,
-	    (flags &
-		(KTRACE_SEG_RESYNC | KTRACE_SEG_FALLBACK | KTRACE_SEG_PLAIN)) !=
-		0);
+	    split ||
+		(flags &
+		    (KTRACE_SEG_RESYNC | KTRACE_SEG_FALLBACK |
+			KTRACE_SEG_PLAIN)) != 0);
 	c->kern_started = true;
 	pc_bytes(set, c, 1, c->srv_base + off, iov, iovcnt, t);
 	if (end > c->kern_end)
@@ -1024,7 +1028,7 @@ th_segment(void *arg, struct socket *so, uint64_t off, const struct iovec *iov,
 }
 
 int
-ktrace_conn_wire(struct ktrace_set *set, struct socket *so)
+ktrace_conn_wire(struct ktrace_set *set, struct socket *so, uint64_t rtt_ns)
 {
 	struct tconn *c;
 	int error;
@@ -1032,8 +1036,10 @@ ktrace_conn_wire(struct ktrace_set *set, struct socket *so)
 	pthread_mutex_lock(&set->mtx);
 	c = conn_find(set, so);
 	error = c == NULL ? ENOENT : c->kern_started ? EBUSY : 0;
-	if (error == 0)
+	if (error == 0) {
 		c->wire = true;
+		c->rtt_ns = rtt_ns;
+	}
 	pthread_mutex_unlock(&set->mtx);
 	return (error);
 }

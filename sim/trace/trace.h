@@ -134,9 +134,11 @@ int ktrace_conn_server_plain_bytes(struct ktrace_set *set, struct socket *so,
  * the plaintext the NIC encrypts, so the trace takes so's segments from
  * ktrace_conn_wire_segment() instead, as the interface put them on the
  * wire, and ignores the kernel's.  Call after ktrace_conn_open(), before
- * the connection's first segment.
+ * the connection's first segment.  rtt_ns: the path's round trip, which
+ * the pcapng handshake shows (pcapng_flow_open()).
  */
-int ktrace_conn_wire(struct ktrace_set *set, struct socket *so);
+int ktrace_conn_wire(struct ktrace_set *set, struct socket *so,
+    uint64_t rtt_ns);
 
 /* ktrace_conn_wire_segment() flags. */
 #define KTRACE_SEG_REXMIT 0x01	 /* a retransmission */

@@ -289,7 +289,7 @@ test_malformed_pcapng(void **state)
 			     "{\"conn\":1,\"cport\":4000,\"ev\":\"conn_open\","
 			     "\"sport\":443}"),
 	    0);
-	f = pcapng_flow_open(w, 4000, 443, 1, NULL);
+	f = pcapng_flow_open(w, 4000, 443, 1, 0, NULL);
 	assert_non_null(f);
 	/* The JSON-lines segments are ignored in pcapng comments. */
 	assert_int_equal(pcapng_set_comment(w, buf), 0);

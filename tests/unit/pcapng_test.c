@@ -532,6 +532,34 @@ assert_checksums_good(struct fixture *fx, size_t npackets)
 	buf_free(&out);
 }
 
+/*
+ * tshark, with no option, follows TLS stream number stream and prints the
+ * decrypted application data, which must be exactly what each side of c
+ * wrote.
+ */
+static void
+assert_follow(struct fixture *fx, struct conn *c, int stream)
+{
+	struct buf out = { 0 }, got[2];
+	int dir;
+
+	assert_int_equal(run(fx, &out, "tshark -r '%s' -q -z follow,tls,raw,%d",
+			     fx->trace, stream),
+	    0);
+	memset(got, 0, sizeof(got));
+	parse_follow((const char *)out.p, got);
+	for (dir = C2S; dir <= S2C; dir++) {
+		if (got[dir].len != c->plain[dir].len)
+			fail_msg("%s %s: tshark decrypted %zu bytes, %zu were "
+				 "sent",
+			    c->name, dir == C2S ? "request" : "response",
+			    got[dir].len, c->plain[dir].len);
+		assert_memory_equal(got[dir].p, c->plain[dir].p, got[dir].len);
+		buf_free(&got[dir]);
+	}
+	buf_free(&out);
+}
+
 static void
 test_tls_decrypts(void **state)
 {
@@ -542,7 +570,7 @@ test_tls_decrypts(void **state)
 	};
 	const int versions[2] = { TLS1_3_VERSION, TLS1_2_VERSION };
 	struct pcapng_writer *w;
-	struct buf keylog = { 0 }, out = { 0 }, got[2];
+	struct buf keylog = { 0 }, out = { 0 };
 	EVP_PKEY *key;
 	X509 *cert;
 	uint64_t ts;
@@ -568,7 +596,7 @@ test_tls_decrypts(void **state)
 	ts = 1700000000ULL * 1000000000ULL;
 	for (i = 0; i < 2; i++) {
 		conns[i].flow = pcapng_flow_open(w, conns[i].cport, SERVER_PORT,
-		    ts, &error);
+		    ts, 0, &error);
 		assert_non_null(conns[i].flow);
 		ts += 10000;
 	}
@@ -660,28 +688,8 @@ test_tls_decrypts(void **state)
 	 * Follow each TLS stream: tshark prints the decrypted application
 	 * data, which must be exactly what each side wrote.
 	 */
-	for (i = 0; i < 2; i++) {
-		assert_int_equal(run(fx, &out,
-				     "tshark -r '%s' -q "
-				     "-o tcp.analyze_sequence_numbers:TRUE "
-				     "-z follow,tls,raw,%d",
-				     fx->trace, i),
-		    0);
-		memset(got, 0, sizeof(got));
-		parse_follow((const char *)out.p, got);
-		for (dir = C2S; dir <= S2C; dir++) {
-			if (got[dir].len != conns[i].plain[dir].len)
-				fail_msg("%s %s: tshark decrypted %zu bytes, "
-					 "%zu were sent",
-				    conns[i].name,
-				    dir == C2S ? "request" : "response",
-				    got[dir].len, conns[i].plain[dir].len);
-			assert_memory_equal(got[dir].p, conns[i].plain[dir].p,
-			    got[dir].len);
-			buf_free(&got[dir]);
-		}
-		buf_free(&out);
-	}
+	for (i = 0; i < 2; i++)
+		assert_follow(fx, &conns[i], i);
 
 	for (i = 0; i < 2; i++) {
 		for (dir = C2S; dir <= S2C; dir++) {
@@ -691,6 +699,149 @@ test_tls_decrypts(void **state)
 		buf_free(&conns[i].keylog);
 	}
 	buf_free(&keylog);
+	fx->passed = true;
+}
+
+/* One segment of side dir: [off, off + len) of its wire bytes. */
+static void
+seg_write(struct conn *c, int dir, uint64_t off, size_t len, uint64_t ts)
+{
+	struct iovec iov;
+
+	iov.iov_base = c->wire[dir].p + off;
+	iov.iov_len = len;
+	assert_int_equal(pcapng_flow_data(c->flow, dir == S2C, off, &iov, 1,
+			     ts),
+	    0);
+}
+
+/*
+ * A capture at the server of a lossy path (pcapng_flow_peer_acks()).  One
+ * short server segment, the end of what was queued then, is lost; a
+ * retransmission timeout later FreeBSD's tcp_output() resends from
+ * snd_una a full segment, the lost bytes and new ones.  Wireshark passes
+ * nothing of a retransmission on to TLS, so the writer must cut it where
+ * the new bytes start; then tshark, with no option at all, decrypts the
+ * whole response.  The handshake shows the path's round trip.
+ */
+static void
+test_rexmit_new_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct conn c = { .name = "TLS 1.3 lossy", .cport = 50002 };
+	const uint64_t rtt = 400000, rto = 230000000;
+	const size_t shortlen = 500;
+	struct pcapng_writer *w;
+	struct buf out = { 0 };
+	const struct xfer *x;
+	EVP_PKEY *key;
+	X509 *cert;
+	uint64_t ts, off, lost, split_ts;
+	size_t seg;
+	int error, i, dir, nsplit;
+	char *line, *next;
+
+	require_tool(fx, "tshark");
+	make_cert(&key, &cert);
+	conn_run(&c, TLS1_3_VERSION, key, cert);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+
+	w = pcapng_open(fx->trace, &error);
+	assert_non_null(w);
+	assert_int_equal(pcapng_write_secrets(w, (const char *)c.keylog.p,
+			     c.keylog.len),
+	    0);
+	ts = 1700000000ULL * 1000000000ULL;
+	c.flow = pcapng_flow_open(w, c.cport, SERVER_PORT, ts, rtt, &error);
+	assert_non_null(c.flow);
+	assert_int_equal(pcapng_flow_peer_acks(c.flow, 1), 0);
+	lost = 0;
+	for (i = 0; i < c.nxfer; i++) {
+		x = &c.xfer[i];
+		for (off = x->off; off < x->off + x->len; off += seg) {
+			seg = x->off + x->len - off;
+			if (seg > SEG_MAX)
+				seg = SEG_MAX;
+			ts += 10000;
+			if (x->dir == S2C && lost == 0 && off > x->off &&
+			    seg == SEG_MAX && x->len > 4 * SEG_MAX) {
+				/* Sent short, lost; resent full by the timer.
+				 */
+				seg_write(&c, S2C, off, shortlen, ts);
+				lost = off;
+				assert_int_equal(pcapng_flow_ack_to(c.flow, 0,
+						     off, ts + rtt),
+				    0);
+				ts += rto;
+			}
+			seg_write(&c, x->dir, off, seg, ts);
+		}
+		if (x->dir == S2C)
+			assert_int_equal(pcapng_flow_ack_to(c.flow, 0,
+					     x->off + x->len, ts + rtt),
+			    0);
+		ts += rtt;
+	}
+	assert_true(lost != 0);
+	for (dir = C2S; dir <= S2C; dir++) {
+		assert_int_equal(pcapng_flow_fin(c.flow, dir == S2C,
+				     c.wire[dir].len, ts),
+		    0);
+		ts += 10000;
+	}
+	assert_int_equal(pcapng_close(w), 0);
+
+	/* The round trip of the handshake, as Wireshark measures it. */
+	assert_int_equal(run(fx, &out,
+			     "tshark -r '%s' -Y 'frame.number == 3' "
+			     "-T fields -e tcp.analysis.initial_rtt",
+			     fx->trace),
+	    0);
+	assert_string_equal((const char *)out.p, "0.000400000\n");
+	buf_free(&out);
+
+	/*
+	 * The server's data packets: the resent segment is the repeated 500
+	 * bytes and then the new ones, with one timestamp.
+	 */
+	assert_int_equal(run(fx, &out,
+			     "tshark -r '%s' -Y 'tcp.srcport == %d && "
+			     "tcp.len > 0' -T fields -e frame.time_epoch "
+			     "-e tcp.seq_raw -e tcp.len",
+			     fx->trace, SERVER_PORT),
+	    0);
+	nsplit = 0;
+	split_ts = 0;
+	for (line = (char *)out.p; *line != '\0'; line = next) {
+		unsigned long long sec, nsec, seq;
+		size_t len;
+
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		*next++ = '\0';
+		assert_int_equal(sscanf(line, "%llu.%llu\t%llu\t%zu", &sec,
+				     &nsec, &seq, &len),
+		    4);
+		if (len == shortlen) {
+			nsplit++;
+			split_ts = sec * 1000000000ULL + nsec;
+		} else if (len == SEG_MAX - shortlen) {
+			assert_int_equal(nsplit, 2);
+			assert_int_equal(sec * 1000000000ULL + nsec, split_ts);
+			nsplit++;
+		}
+	}
+	assert_int_equal(nsplit, 3);
+	buf_free(&out);
+
+	/* No option: tshark decrypts both directions byte for byte. */
+	assert_follow(fx, &c, 0);
+	for (dir = C2S; dir <= S2C; dir++) {
+		buf_free(&c.wire[dir]);
+		buf_free(&c.plain[dir]);
+	}
+	buf_free(&c.keylog);
 	fx->passed = true;
 }
 
@@ -715,7 +866,7 @@ test_checksums(void **state)
 	assert_int_equal(RAND_bytes(data, sizeof(data)), 1);
 	w = pcapng_open(fx->trace, &error);
 	assert_non_null(w);
-	f = pcapng_flow_open(w, 40000, 80, 1, &error);
+	f = pcapng_flow_open(w, 40000, 80, 1, 0, &error);
 	assert_non_null(f);
 	for (i = 0; i < 40; i++) {
 		len = 1 + (size_t)i * 37 % 1400;
@@ -784,11 +935,11 @@ test_errors(void **state)
 	assert_int_equal(pcapng_write_secrets(w, NULL, 1), EINVAL);
 	assert_int_equal(pcapng_write_secrets(w, "", 0), 0);
 
-	assert_null(pcapng_flow_open(w, 0, 443, 0, &error));
+	assert_null(pcapng_flow_open(w, 0, 443, 0, 0, &error));
 	assert_int_equal(error, EINVAL);
-	f = pcapng_flow_open(w, 1234, 443, 0, &error);
+	f = pcapng_flow_open(w, 1234, 443, 0, 0, &error);
 	assert_non_null(f);
-	assert_null(pcapng_flow_open(w, 1234, 443, 0, &error));
+	assert_null(pcapng_flow_open(w, 1234, 443, 0, 0, &error));
 	assert_int_equal(error, EEXIST);
 	assert_int_equal(pcapng_write_secrets(w, "x\n", 2), EINVAL);
 
@@ -820,7 +971,7 @@ test_errors(void **state)
 
 	/* A released port pair can be reused; a new flow gets a new ISN. */
 	pcapng_flow_close(f);
-	g = pcapng_flow_open(w, 1234, 443, 6, &error);
+	g = pcapng_flow_open(w, 1234, 443, 6, 0, &error);
 	assert_non_null(g);
 	assert_int_equal(pcapng_close(w), 0);
 
@@ -849,6 +1000,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checksums, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tls_decrypts, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rexmit_new_bytes, setup,
 		    teardown),
 	};
 

@@ -675,6 +675,100 @@ test_rexmit_trace(void **state)
 	run_cleanup(&run);
 }
 
+/*
+ * A NIC connection (ktrace_conn_wire()) as sim_server --mode nic records
+ * it: the pcapng handshake shows the path's round trip, and a segment that
+ * resends lost bytes and carries new ones becomes two packets with one
+ * timestamp, the first with the segment's event in its comment (see
+ * docs/trace-format.md, "pcapng").
+ */
+static void
+test_wire_trace(void **state)
+{
+	static const char *want[] = { "1\t1448\t", "1449\t500\t", "1449\t500\t",
+		"1949\t948\t", "2897\t1448\t" };
+	static uint8_t buf[3 * 1448];
+	struct socket so;
+	struct ktrace_set *set;
+	struct run run;
+	char cmd[512], *line;
+	size_t cap, i;
+	uint64_t clk, ts[5];
+	FILE *p;
+
+	(void)state;
+	memset(&run, 0, sizeof(run));
+	memset(&so, 0, sizeof(so));
+	run_files(&run);
+	set = ktrace_set_new();
+	assert_non_null(set);
+	assert_int_equal(ktrace_set_open(set, run.jsonl), 0);
+	assert_int_equal(ktrace_set_open(set, run.pcapng), 0);
+	clk = 1000000000;
+	ktrace_set_clock(set, fake_clock, &clk);
+	assert_int_equal(ktrace_conn_open(set, &so, 40003, 443, "wire"), 0);
+	assert_int_equal(ktrace_conn_wire(set, &so, 400000), 0);
+	memset(buf, 'w', sizeof(buf));
+	assert_int_equal(ktrace_conn_wire_segment(set, &so, "mce0", 0, buf,
+			     1448, 0),
+	    0);
+	/* The end of what was queued, lost on the link. */
+	assert_int_equal(ktrace_conn_wire_segment(set, &so, "mce0", 1448, buf,
+			     500, 0),
+	    0);
+	assert_int_equal(ktrace_conn_wire_ack(set, &so, 1448), 0);
+	/* The timer resends from snd_una, filled up with new bytes. */
+	assert_int_equal(ktrace_conn_wire_segment(set, &so, "mce0", 1448, buf,
+			     1448, KTRACE_SEG_REXMIT),
+	    0);
+	assert_int_equal(ktrace_conn_wire_segment(set, &so, "mce0", 2896, buf,
+			     1448, 0),
+	    0);
+	assert_int_equal(ktrace_conn_wire_ack(set, &so, 4344), 0);
+	ktrace_conn_close(set, &so);
+	assert_int_equal(ktrace_set_free(set), 0);
+
+	snprintf(cmd, sizeof(cmd),
+	    "tshark -n -r '%s' -o tcp.relative_sequence_numbers:TRUE "
+	    "-T fields -e frame.time_epoch -e tcp.seq -e tcp.len "
+	    "-e tcp.analysis.initial_rtt -e frame.comment "
+	    "-Y 'frame.number == 3 || (tcp.srcport == 443 && tcp.len > 0)'",
+	    run.pcapng);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	line = NULL;
+	cap = 0;
+	/* The client's ACK of the handshake, a round trip after the SYN. */
+	assert_true(getline(&line, &cap, p) > 0);
+	assert_non_null(strstr(line, "\t0.000400000\t"));
+	for (i = 0; i < 5; i++) {
+		unsigned long long sec, nsec;
+		char *f;
+
+		if (getline(&line, &cap, p) <= 0)
+			fail_msg("packet %zu of 5 missing", i + 1);
+		assert_int_equal(sscanf(line, "%llu.%llu", &sec, &nsec), 2);
+		ts[i] = sec * 1000000000ULL + nsec;
+		f = strchr(line, '\t');
+		assert_non_null(f);
+		if (strncmp(f + 1, want[i], strlen(want[i])) != 0)
+			fail_msg("packet %zu: %s, want %s", i + 1, f + 1,
+			    want[i]);
+		if (i == 2) {
+			assert_non_null(strstr(line, "\"ev\":\"segment\""));
+			assert_non_null(
+			    strstr(line, "\"len\":1448,\"off\":1448"));
+			assert_non_null(strstr(line, "\"rexmit\":true"));
+		} else
+			assert_null(strstr(line, "\"segment\""));
+	}
+	assert_true(ts[3] == ts[2]);
+	assert_true(getline(&line, &cap, p) < 0);
+	free(line);
+	assert_int_equal(pclose(p), 0);
+	run_cleanup(&run);
+}
+
 /* Hooks off: the kernel runs untraced and the set is not touched. */
 static void
 test_uninstalled(void **state)
@@ -703,7 +797,7 @@ main(void)
 	static const char *names[] = { "aes128_gcm_1_2", "aes256_gcm_1_3",
 		"chacha20_poly1305_1_3", "aes128_cbc_1_0_sha1",
 		"aes256_cbc_1_2_sha384" };
-	struct CMUnitTest tests[8];
+	struct CMUnitTest tests[9];
 	size_t nt, i;
 
 	nt = 0;
@@ -718,6 +812,7 @@ main(void)
 		nt++;
 	}
 	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_rexmit_trace);
+	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_wire_trace);
 	tests[nt++] = (struct CMUnitTest)harness_unit_test(test_uninstalled);
 	return (_cmocka_run_group_tests("trace", tests, nt, NULL, NULL));
 }
