@@ -27,6 +27,7 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
+#include <sys/uio.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@
 #include "vm/vm_pager.h"
 
 #define DISK_NOBJECTS 64
+/* Pages per preadv(2) (Linux and FreeBSD: IOV_MAX 1024). */
+#define DISK_READ_IOV 256
 
 const struct disk_profile disk_profile_default = {
 	.dp_cache_pages = 16384,
@@ -380,6 +383,51 @@ disk_delay(const struct disk_profile *dp)
 	return (delay);
 }
 
+/*
+ * Read the run's pages from the file: one preadv(2) per DISK_READ_IOV pages
+ * rather than one pread(2) per page, as the vnode pager issues one I/O for
+ * the whole run (sys/vm/vnode_pager.c vnode_pager_generic_getpages()).  Past
+ * EOF a page reads as zeros, as the pager fills it.  0 or EIO.
+ */
+static int
+disk_read_run(int fd, vm_pindex_t pindex, struct vm_page **pa, int count)
+{
+	struct iovec iov[DISK_READ_IOV];
+	size_t got, total, skip;
+	ssize_t n;
+	int first, i, niov;
+
+	total = (size_t)count * PAGE_SIZE;
+	skip = 0;
+	got = 0;
+	while (got < total) {
+		first = (int)(got / PAGE_SIZE);
+		skip = got % PAGE_SIZE;
+		niov = 0;
+		for (i = first; i < count && niov < DISK_READ_IOV; i++) {
+			iov[niov].iov_base = (uint8_t *)vm_page_data(pa[i]) +
+			    (i == first ? skip : 0);
+			iov[niov].iov_len = PAGE_SIZE - (i == first ? skip : 0);
+			niov++;
+		}
+		n = preadv(fd, iov, niov, (off_t)(pindex * PAGE_SIZE + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (EIO);
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	for (; got < total; got += PAGE_SIZE - skip) {
+		skip = got % PAGE_SIZE;
+		memset((uint8_t *)vm_page_data(pa[got / PAGE_SIZE]) + skip, 0,
+		    PAGE_SIZE - skip);
+	}
+	return (0);
+}
+
 /* The disk's interrupt: read the run, make it resident, complete. */
 static void
 disk_read_task(void *arg)
@@ -389,32 +437,10 @@ disk_read_task(void *arg)
 	struct vm_page **pa;
 	pgo_getpages_iodone_t *iodone;
 	void *ioarg;
-	off_t off;
-	ssize_t n;
 	int count, error;
 
-	error = 0;
-	for (int i = 0; i < rd->dr_count && error == 0; i++) {
-		uint8_t *p = vm_page_data(rd->dr_pa[i]);
-		size_t got = 0;
-
-		off = (off_t)(rd->dr_pindex + i) * PAGE_SIZE;
-		while (got < PAGE_SIZE) {
-			n = pread(obj->do_fd, p + got, PAGE_SIZE - got,
-			    off + got);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				error = EIO;
-				break;
-			}
-			if (n == 0)
-				break;
-			got += n;
-		}
-		/* Past EOF a page reads as zeros, as the pager fills it. */
-		memset(p + got, 0, PAGE_SIZE - got);
-	}
+	error =
+	    disk_read_run(obj->do_fd, rd->dr_pindex, rd->dr_pa, rd->dr_count);
 
 	disk_lock();
 	if (error == 0) {

@@ -4,11 +4,11 @@
  * Unit tests for the disk model alone (disk.h), through its struct
  * pagerops and a fake platform that records posted tasks, runs them in
  * the order a case chooses and serves arc4rand(9) from a script: the
- * bytes a read brings (zeros past EOF), the delays each profile gives
- * (latency, jitter, reorder) and that the default profile draws no
- * randomness, completion order and the overtaken count, one object per
- * version of a file, the cache budget (which spares wired pages while it
- * can), the page daemon hook the allocator calls at its limit, read
+ * bytes a read brings (zeros past EOF, runs longer than one preadv(2)),
+ * the delays each profile gives (latency, jitter, reorder) and that the default
+ * profile draws no randomness, completion order and the overtaken count, one
+ * object per version of a file, the cache budget (which spares wired pages
+ * while it can), the page daemon hook the allocator calls at its limit, read
  * errors, that an object holds its own descriptor exactly while it is
  * referenced, and the counters under their sysctl names.
  */
@@ -128,7 +128,18 @@ iodone(void *arg, struct vm_page **pa, int count, int error)
 	d->error = error;
 }
 
-/* A temporary file of len bytes (byte i is i * 7 + 3), open for reading. */
+/*
+ * Byte off of the test files: it differs between pages at the same offset,
+ * so a page read into the wrong frame or from the wrong place shows.
+ */
+static uint8_t
+file_byte(size_t off)
+{
+
+	return ((uint8_t)(off * 7 + 3 + off / PAGE_SIZE * 11));
+}
+
+/* A temporary file of len bytes (file_byte()), open for reading. */
 static int
 tmpfile_len(size_t len, struct stat *st)
 {
@@ -142,7 +153,7 @@ tmpfile_len(size_t len, struct stat *st)
 	buf = malloc(len + 1);
 	assert_non_null(buf);
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(i * 7 + 3);
+		buf[i] = file_byte(i);
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	free(buf);
 	assert_int_equal(fstat(fd, st), 0);
@@ -195,6 +206,26 @@ release_pages(struct vm_page **pa, int n)
 }
 
 /*
+ * The n pages read from pindex on hold the bytes of a test file of flen
+ * bytes, and zeros past its end.
+ */
+static void
+check_pages(struct vm_page **pa, int n, vm_pindex_t pindex, size_t flen)
+{
+	const uint8_t *p;
+
+	for (int i = 0; i < n; i++) {
+		p = vm_page_data(pa[i]);
+		for (int j = 0; j < PAGE_SIZE; j++) {
+			size_t off = (size_t)(pindex + i) * PAGE_SIZE + j;
+
+			if (p[j] != (off < flen ? file_byte(off) : 0))
+				fail_msg("page %d byte %d: %#x", i, j, p[j]);
+		}
+	}
+}
+
+/*
  * Default profile: a read posts one task with no delay and draws nothing;
  * the task fills the pages with the file (zeros past EOF), makes them
  * resident and calls iodone once.  The caller may close its descriptor
@@ -207,7 +238,6 @@ test_read_default(void **state)
 	struct vm_object *obj;
 	struct done d = { 0 };
 	struct stat st;
-	uint8_t *p;
 	int fd;
 
 	(void)state;
@@ -229,16 +259,7 @@ test_read_default(void **state)
 	assert_int_equal(d.error, 0);
 	assert_ptr_equal(d.pa, pa);
 	assert_int_equal(d.count, 3);
-	for (int i = 0; i < 3; i++) {
-		p = vm_page_data(pa[i]);
-		for (int j = 0; j < PAGE_SIZE; j++) {
-			size_t off = (size_t)i * PAGE_SIZE + j;
-
-			assert_int_equal(p[j],
-			    off < 2 * PAGE_SIZE + 100 ? (uint8_t)(off * 7 + 3) :
-							0);
-		}
-	}
+	check_pages(pa, 3, 0, 2 * PAGE_SIZE + 100);
 	assert_int_equal(disk_cache_resident(), 3);
 
 	/* Now resident: the same pages, with a reference each. */
@@ -249,6 +270,41 @@ test_read_default(void **state)
 	release_pages(again, 4);
 	release_pages(pa, 3);
 	vm_object_deallocate(obj);
+}
+
+/*
+ * A run of more pages than one preadv(2) takes (disk_read_run()), into
+ * frames that held other data, ending in a partial page and pages past
+ * EOF: every page has its own bytes and the rest reads as zeros.
+ */
+static void
+test_read_long_run(void **state)
+{
+	enum { NPG = 600, FLEN = 590 * PAGE_SIZE + 1234 };
+	struct vm_page **pa;
+	struct vm_object *obj;
+	struct done d = { 0 };
+	struct stat st;
+	int fd;
+
+	(void)state;
+	pa = calloc(NPG, sizeof(*pa));
+	assert_non_null(pa);
+	alloc_pages(pa, NPG);
+	for (int i = 0; i < NPG; i++)
+		memset(vm_page_data(pa[i]), 0xa5, PAGE_SIZE);
+	release_pages(pa, NPG);
+	fd = tmpfile_len(FLEN, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	read_in(obj, 3, pa, NPG, &d);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.error, 0);
+	check_pages(pa, NPG, 3, FLEN);
+	assert_int_equal(disk_cache_resident(), NPG);
+	release_pages(pa, NPG);
+	free(pa);
+	vm_object_deallocate(obj);
+	close(fd);
 }
 
 /*
@@ -470,7 +526,7 @@ test_budget_wired(void **state)
 	assert_null(got[0]);
 	/* Out of the cache, the page lives on for its holder. */
 	assert_int_equal(pa[0]->refcount, 1);
-	assert_int_equal(vm_page_data(pa[0])[1], (uint8_t)(1 * 7 + 3));
+	assert_int_equal(vm_page_data(pa[0])[1], file_byte(1));
 	release_pages(pa, 3);
 	vm_object_deallocate(obj);
 	close(fd);
@@ -655,6 +711,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_read_default, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_long_run, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_latency_jitter, setup,
 		    teardown),
