@@ -51,6 +51,7 @@
 #include "suites.h"
 #include "sys/ktls.h"
 #include "sys/socketvar.h"
+#include "vm/vm_page.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,6 +88,14 @@ files_init(void)
 	if (done)
 		return;
 	done = true;
+	/*
+	 * ktls_uninit() unmaps every segment of pages none of which is in
+	 * use (vm_page_drain_sim()), so each input used to map its pages
+	 * afresh and fault every one of them in.  A page held for the life
+	 * of the process keeps the first segment, all an input has needed
+	 * so far, mapped from one input to the next.
+	 */
+	FUZZ_CHECK(vm_page_alloc_sim() != NULL);
 	FUZZ_CHECK(mkdtemp(dir) != NULL);
 	for (size_t i = 0; i < NFILES; i++) {
 		size_t len = file_sizes[i];
