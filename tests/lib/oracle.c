@@ -206,6 +206,7 @@ struct oracle *
 oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
     const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno)
 {
+	OSSL_PARAM params[2];
 	struct oracle *o;
 	const char *cname;
 
@@ -248,17 +249,27 @@ oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
 		break;
 	}
 
+	/*
+	 * The key schedules once per oracle: each record only sets its IV
+	 * or nonce, and restarts the HMAC from its keyed state.
+	 */
 	o->cipher = EVP_CIPHER_fetch(NULL, cname, NULL);
 	o->ctx = EVP_CIPHER_CTX_new();
 	o->plain = malloc(MAX_PLAIN + MAX_MAC_LEN + CBC_BLOCK + 1);
-	if (o->cipher == NULL || o->ctx == NULL || o->plain == NULL)
+	if (o->cipher == NULL || o->ctx == NULL || o->plain == NULL ||
+	    !EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, NULL, NULL))
 		goto fail;
 	if (o->kind == OK_CBC) {
+		params[0] =
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+			(char *)o->digest, 0);
+		params[1] = OSSL_PARAM_construct_end();
 		o->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		if (o->mac == NULL)
+		if (o->mac == NULL || !EVP_CIPHER_CTX_set_padding(o->ctx, 0))
 			goto fail;
 		o->mctx = EVP_MAC_CTX_new(o->mac);
-		if (o->mctx == NULL)
+		if (o->mctx == NULL ||
+		    !EVP_MAC_init(o->mctx, o->auth_key, o->maclen, params))
 			goto fail;
 	}
 	return (o);
@@ -394,7 +405,6 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
     struct oracle_record *rec)
 {
 	uint8_t macin[13], mac[EVP_MAX_MD_SIZE];
-	OSSL_PARAM params[2];
 	const uint8_t *body, *ivp;
 	size_t blen, explicit, padlen, plen, maclen, i;
 	uint8_t padbyte;
@@ -432,8 +442,7 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 		return (ORACLE_BAD);
 	}
 
-	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, ivp, NULL) ||
-	    !EVP_CIPHER_CTX_set_padding(o->ctx, 0) ||
+	if (!EVP_DecryptInit_ex2(o->ctx, NULL, NULL, ivp, NULL) ||
 	    !EVP_DecryptUpdate(o->ctx, o->plain, &outl, body, (int)blen) ||
 	    !EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) ||
 	    (size_t)(outl + outl2) != blen) {
@@ -489,11 +498,8 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 	macin[10] = hdr[2];
 	macin[11] = (uint8_t)(plen >> 8);
 	macin[12] = (uint8_t)plen;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)o->digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
 	i = 0;
-	if (!EVP_MAC_init(o->mctx, o->auth_key, maclen, params) ||
+	if (!EVP_MAC_init(o->mctx, NULL, 0, NULL) ||
 	    !EVP_MAC_update(o->mctx, macin, sizeof(macin)) ||
 	    !EVP_MAC_update(o->mctx, o->plain, plen) ||
 	    !EVP_MAC_final(o->mctx, mac, &i, sizeof(mac)) || i != maclen) {
@@ -593,7 +599,7 @@ oracle_aead(struct oracle *o, const uint8_t *hdr, size_t len,
 	}
 
 	outl = outl2 = 0;
-	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, nonce, NULL) ||
+	if (!EVP_DecryptInit_ex2(o->ctx, NULL, NULL, nonce, NULL) ||
 	    !EVP_CIPHER_CTX_ctrl(o->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN,
 		tag) ||
 	    !EVP_DecryptUpdate(o->ctx, NULL, &outl, aad, (int)aadlen) ||
