@@ -26,30 +26,43 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * Read all of fd with read(2) into a buffer kept from one input to the
+ * next (stdio cost a tenth of a fast harness's replay in system calls),
+ * and return a copy of exactly its size, as libFuzzer hands over its
+ * inputs, so that ASan sees a read past the end.  NULL (errno set) on a
+ * read error.
+ */
 static uint8_t *
-read_stream(FILE *fp, size_t *lenp)
+read_input(int fd, size_t *lenp)
 {
+	static uint8_t *rbuf;
+	static size_t rcap;
 	uint8_t *buf;
-	size_t cap, len, n;
+	size_t len;
+	ssize_t n;
 
-	cap = 4096;
 	len = 0;
-	buf = malloc(cap);
-	if (buf == NULL)
-		abort();
-	while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
-		len += n;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			if (buf == NULL)
+	for (;;) {
+		if (len == rcap) {
+			rcap = rcap ? rcap * 2 : 65536;
+			rbuf = realloc(rbuf, rcap);
+			if (rbuf == NULL)
 				abort();
 		}
+		n = read(fd, rbuf + len, rcap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return (NULL);
+		if (n == 0)
+			break;
+		len += (size_t)n;
 	}
-	if (ferror(fp)) {
-		free(buf);
-		return (NULL);
-	}
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		abort();
+	memcpy(buf, rbuf, len);
 	*lenp = len;
 	return (buf);
 }
@@ -84,20 +97,11 @@ crash_name_install(void)
 		signal(sigs[i], crash_name);
 }
 
-/*
- * Replay one file.  It is read with plain read(2) into a buffer kept from
- * one file to the next (stdio cost a tenth of a fast harness's replay in
- * system calls), then handed over in an allocation of exactly its size,
- * as libFuzzer does, so that ASan sees a read past its end.
- */
 static int
 run_file(const char *path)
 {
-	static uint8_t *rbuf;
-	static size_t rcap;
 	uint8_t *buf;
 	size_t len;
-	ssize_t n;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -105,30 +109,13 @@ run_file(const char *path)
 		perror(path);
 		return (1);
 	}
-	len = 0;
-	for (;;) {
-		if (len == rcap) {
-			rcap = rcap ? rcap * 2 : 65536;
-			rbuf = realloc(rbuf, rcap);
-			if (rbuf == NULL)
-				abort();
-		}
-		n = read(fd, rbuf + len, rcap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (n < 0) {
+	buf = read_input(fd, &len);
+	if (buf == NULL) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		close(fd);
 		return (1);
 	}
-	buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		abort();
-	memcpy(buf, rbuf, len);
+	close(fd);
 	crash_pathlen = (size_t)snprintf(crash_path, sizeof(crash_path),
 	    "%s (%zu bytes)", path, len);
 	if (crash_pathlen >= sizeof(crash_path))
@@ -217,9 +204,11 @@ main(int argc, char **argv)
 	int errors, nrun;
 
 	if (argc < 2) {
-		buf = read_stream(stdin, &len);
-		if (buf == NULL)
+		buf = read_input(STDIN_FILENO, &len);
+		if (buf == NULL) {
+			perror("standard input");
 			return (1);
+		}
 		LLVMFuzzerTestOneInput(buf, len);
 		free(buf);
 		return (0);
