@@ -23,12 +23,20 @@
 # `meson test --suite fuzz` in a gcc build replays it.
 #
 # Environment: FUZZ_BUILD_DIR, FUZZ_WORK (default /tmp/ktlsim-fuzz),
-# FUZZ_JOBS (parallel libFuzzer jobs, default 1), CC (default clang).
+# FUZZ_JOBS (parallel libFuzzer jobs, default 1), CC (default clang),
+# FUZZ_NULL_CIPHER=1 (a -Dnull_cipher=true tree, default build-fuzz-null/:
+# fuzz_ops runs several times faster there and checks everything but the
+# cryptography, docs/fuzzing.md "Null cipher builds").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+NULL_CIPHER=false
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
+if [ "${FUZZ_NULL_CIPHER:-0}" = 1 ]; then
+	NULL_CIPHER=true
+	BUILD=${FUZZ_BUILD_DIR:-build-fuzz-null}
+fi
 WORK=${FUZZ_WORK:-/tmp/ktlsim-fuzz}
 JOBS=${FUZZ_JOBS:-1}
 
@@ -69,6 +77,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 	    -Dfuzzing=libfuzzer \
 	    -Db_sanitize=address,undefined \
 	    -Db_lundef=false \
+	    -Dnull_cipher=$NULL_CIPHER \
 	    -Dbuildtype=debugoptimized >/dev/null
 fi
 ninja -C "$BUILD" "tests/fuzz/$HARNESS"

@@ -24,7 +24,6 @@ struct ktls_ocf_session {
 	EVP_CIPHER_CTX *cctx;
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mctx;
-	const char *digest;
 	int maclen;
 	/* TLS 1.0: the chained IV; the next record is checked by INVARIANTS. */
 	uint8_t cbc_iv[AES_BLOCK_LEN];
@@ -156,7 +155,6 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
 {
 	struct ktls_ocf_session *os = tls->ocf_session;
-	OSSL_PARAM params[2];
 	uint8_t hdrmac[13];
 	const uint8_t *iv;
 	uint8_t *buf, *p;
@@ -193,11 +191,8 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 	}
 
 	ktls_ocf_aad12(hdrmac, m->m_epg_seqno, m->m_epg_hdr, plen);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)os->digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(os->mctx, tls->params.auth_key,
-		tls->params.auth_key_len, params) != 1 ||
+	/* Restart from the keyed state ktls_ocf_try() prepared. */
+	if (EVP_MAC_init(os->mctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(os->mctx, hdrmac, sizeof(hdrmac)) != 1 ||
 	    EVP_MAC_update(os->mctx, buf, plen) != 1 ||
 	    EVP_MAC_final(os->mctx, buf + plen, &maclen, os->maclen) != 1)
@@ -320,8 +315,9 @@ static int
 ktls_ocf_try(struct ktls_session *tls, int direction)
 {
 	struct ktls_ocf_session *os;
+	OSSL_PARAM params[2];
 	EVP_CIPHER *cipher;
-	const char *name;
+	const char *digest, *name;
 	int error;
 
 	error = ktls_ocf_check(tls, direction, &name);
@@ -343,21 +339,33 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 		EVP_CIPHER_CTX_set_padding(os->cctx, 0);
 		switch (tls->params.auth_algorithm) {
 		case CRYPTO_SHA1_HMAC:
-			os->digest = "SHA1";
+			digest = "SHA1";
 			os->maclen = SHA1_HASH_LEN;
 			break;
 		case CRYPTO_SHA2_256_HMAC:
-			os->digest = "SHA2-256";
+			digest = "SHA2-256";
 			os->maclen = SHA2_256_HASH_LEN;
 			break;
 		default: /* CRYPTO_SHA2_384_HMAC: ktls_ocf_check() */
-			os->digest = "SHA2-384";
+			digest = "SHA2-384";
 			os->maclen = SHA2_384_HASH_LEN;
 			break;
 		}
+		/*
+		 * Keyed once per session, as FreeBSD's software driver
+		 * prepares the HMAC inner and outer states when the session
+		 * is created (sys/opencrypto/cryptosoft.c swcr_setup_auth());
+		 * each record restarts from them.
+		 */
+		params[0] =
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+			(char *)(uintptr_t)digest, 0);
+		params[1] = OSSL_PARAM_construct_end();
 		os->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 		if (os->mac == NULL ||
-		    (os->mctx = EVP_MAC_CTX_new(os->mac)) == NULL)
+		    (os->mctx = EVP_MAC_CTX_new(os->mac)) == NULL ||
+		    EVP_MAC_init(os->mctx, tls->params.auth_key,
+			tls->params.auth_key_len, params) != 1)
 			goto fail;
 		os->cbc_buf =
 		    kmalloc(TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN,

@@ -7,6 +7,12 @@
  * from src/ except the constants in sys/ktls.h, so that a bug in the
  * simulated kernel's framing or crypto cannot be mirrored here and cancel
  * out.  Every check names the record index and the rule that failed.
+ *
+ * oracle_new_null() reads the records of a null cipher build instead
+ * (docs/fuzzing.md, "Null cipher builds"): the same framing, length,
+ * padding, inner type and nonce checks, with the decryption replaced by a
+ * copy and the authentication by the check that every tag or MAC byte is
+ * the fill byte the caller names.
  */
 
 #include <inttypes.h>
@@ -53,6 +59,8 @@ struct oracle {
 	uint64_t seqno; /* next expected sequence number */
 	uint64_t index; /* index of the next record in the stream */
 	uint8_t *plain; /* MAX_PLAIN + trailer bytes */
+	bool null;	/* oracle_new_null(): records are not encrypted */
+	uint8_t fill;	/* null: the byte of every tag and MAC */
 	/* Every nonce or IV used under this key so far (oracle_nonce_once). */
 	struct oracle_nonce *seen;
 	size_t nseen, seencap; /* seencap: 0 or a power of two */
@@ -178,12 +186,15 @@ extern const bool ktls_sim_null_cipher __attribute__((weak));
  * reference encryptor cannot do so when the kernel does not encrypt: it
  * ends before its first case with 77, which meson counts as skipped, never
  * as passed (docs/fuzzing.md, "Null cipher builds").  Runs before main()
- * in every program that links this file.
+ * in every program that links this file, unless the program defines
+ * oracle_reads_null_cipher (oracle.h).
  */
 void
 oracle_null_cipher_skip(void)
 {
 
+	if (&oracle_reads_null_cipher != NULL && oracle_reads_null_cipher)
+		return;
 	if (&ktls_sim_null_cipher != NULL && ktls_sim_null_cipher) {
 		fprintf(stderr,
 		    "SKIP: null cipher build (-Dnull_cipher=true): the "
@@ -202,10 +213,12 @@ oracle_null_cipher_ctor(void)
 	oracle_null_cipher_skip();
 }
 
-struct oracle *
-oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
-    const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno)
+static struct oracle *
+oracle_create(const struct test_suite *suite, const uint8_t *cipher_key,
+    const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno, bool null,
+    uint8_t fill)
 {
+	OSSL_PARAM params[2];
 	struct oracle *o;
 	const char *cname;
 
@@ -214,6 +227,8 @@ oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
 	o = calloc(1, sizeof(*o));
 	if (o == NULL)
 		return (NULL);
+	o->null = null;
+	o->fill = fill;
 	o->suite = *suite;
 	o->seqno = seqno;
 	o->tls13 = (suite->tls_vminor == TLS_MINOR_VER_THREE);
@@ -248,23 +263,66 @@ oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
 		break;
 	}
 
+	o->plain = malloc(MAX_PLAIN + MAX_MAC_LEN + CBC_BLOCK + 1);
+	if (o->plain == NULL)
+		goto fail;
+	if (null)
+		return (o);
+	/*
+	 * The key schedules once per oracle: each record only sets its IV
+	 * or nonce, and restarts the HMAC from its keyed state.
+	 */
 	o->cipher = EVP_CIPHER_fetch(NULL, cname, NULL);
 	o->ctx = EVP_CIPHER_CTX_new();
-	o->plain = malloc(MAX_PLAIN + MAX_MAC_LEN + CBC_BLOCK + 1);
-	if (o->cipher == NULL || o->ctx == NULL || o->plain == NULL)
+	if (o->cipher == NULL || o->ctx == NULL ||
+	    !EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, NULL, NULL))
 		goto fail;
 	if (o->kind == OK_CBC) {
+		params[0] =
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+			(char *)o->digest, 0);
+		params[1] = OSSL_PARAM_construct_end();
 		o->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		if (o->mac == NULL)
+		if (o->mac == NULL || !EVP_CIPHER_CTX_set_padding(o->ctx, 0))
 			goto fail;
 		o->mctx = EVP_MAC_CTX_new(o->mac);
-		if (o->mctx == NULL)
+		if (o->mctx == NULL ||
+		    !EVP_MAC_init(o->mctx, o->auth_key, o->maclen, params))
 			goto fail;
 	}
 	return (o);
 fail:
 	oracle_free(o);
 	return (NULL);
+}
+
+struct oracle *
+oracle_new(const struct test_suite *suite, const uint8_t *cipher_key,
+    const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno)
+{
+
+	return (
+	    oracle_create(suite, cipher_key, iv, auth_key, seqno, false, 0));
+}
+
+struct oracle *
+oracle_new_null(const struct test_suite *suite, const uint8_t *cipher_key,
+    const uint8_t *iv, const uint8_t *auth_key, uint64_t seqno, uint8_t fill)
+{
+
+	return (
+	    oracle_create(suite, cipher_key, iv, auth_key, seqno, true, fill));
+}
+
+/* Is every one of the len bytes at p the null cipher's fill byte? */
+static bool
+oracle_null_filled(const struct oracle *o, const uint8_t *p, size_t len)
+{
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != o->fill)
+			return (false);
+	return (true);
 }
 
 void
@@ -394,7 +452,6 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
     struct oracle_record *rec)
 {
 	uint8_t macin[13], mac[EVP_MAX_MD_SIZE];
-	OSSL_PARAM params[2];
 	const uint8_t *body, *ivp;
 	size_t blen, explicit, padlen, plen, maclen, i;
 	uint8_t padbyte;
@@ -432,8 +489,9 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 		return (ORACLE_BAD);
 	}
 
-	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, ivp, NULL) ||
-	    !EVP_CIPHER_CTX_set_padding(o->ctx, 0) ||
+	if (o->null)
+		memcpy(o->plain, body, blen);
+	else if (!EVP_DecryptInit_ex2(o->ctx, NULL, NULL, ivp, NULL) ||
 	    !EVP_DecryptUpdate(o->ctx, o->plain, &outl, body, (int)blen) ||
 	    !EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) ||
 	    (size_t)(outl + outl2) != blen) {
@@ -489,18 +547,22 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 	macin[10] = hdr[2];
 	macin[11] = (uint8_t)(plen >> 8);
 	macin[12] = (uint8_t)plen;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)o->digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
 	i = 0;
-	if (!EVP_MAC_init(o->mctx, o->auth_key, maclen, params) ||
+	if (o->null) {
+		if (!oracle_null_filled(o, o->plain + plen, maclen)) {
+			oracle_fail(o,
+			    "null cipher: a MAC byte is not 0x%02x "
+			    "(plaintext %zu bytes, padding %zu)",
+			    o->fill, plen, padlen);
+			return (ORACLE_BAD);
+		}
+	} else if (!EVP_MAC_init(o->mctx, NULL, 0, NULL) ||
 	    !EVP_MAC_update(o->mctx, macin, sizeof(macin)) ||
 	    !EVP_MAC_update(o->mctx, o->plain, plen) ||
 	    !EVP_MAC_final(o->mctx, mac, &i, sizeof(mac)) || i != maclen) {
 		oracle_fail(o, "EVP HMAC-%s failed", o->digest);
 		return (ORACLE_BAD);
-	}
-	if (CRYPTO_memcmp(mac, o->plain + plen, maclen) != 0) {
+	} else if (CRYPTO_memcmp(mac, o->plain + plen, maclen) != 0) {
 		oracle_fail(o,
 		    "HMAC-%s mismatch (plaintext %zu bytes, "
 		    "padding %zu)",
@@ -508,7 +570,12 @@ oracle_cbc(struct oracle *o, const uint8_t *hdr, size_t len,
 		return (ORACLE_BAD);
 	}
 
-	if (oracle_nonce_once(o, ivp, CBC_BLOCK,
+	/*
+	 * Without encryption TLS 1.0 has no chain: the "IV" would be the
+	 * last plaintext, MAC and padding bytes, which may well repeat.
+	 */
+	if ((!o->null || explicit != 0) &&
+	    oracle_nonce_once(o, ivp, CBC_BLOCK,
 		explicit != 0 ? "CBC explicit IV" : "CBC chained IV") != 0)
 		return (ORACLE_BAD);
 
@@ -593,7 +660,16 @@ oracle_aead(struct oracle *o, const uint8_t *hdr, size_t len,
 	}
 
 	outl = outl2 = 0;
-	if (!EVP_DecryptInit_ex2(o->ctx, o->cipher, o->key, nonce, NULL) ||
+	if (o->null) {
+		if (!oracle_null_filled(o, tag, AEAD_TAG_LEN)) {
+			oracle_fail(o,
+			    "null cipher: a tag byte is not 0x%02x "
+			    "(ciphertext %zu bytes)",
+			    o->fill, clen);
+			return (ORACLE_BAD);
+		}
+		memcpy(o->plain, ct, clen);
+	} else if (!EVP_DecryptInit_ex2(o->ctx, NULL, NULL, nonce, NULL) ||
 	    !EVP_CIPHER_CTX_ctrl(o->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN,
 		tag) ||
 	    !EVP_DecryptUpdate(o->ctx, NULL, &outl, aad, (int)aadlen) ||
@@ -602,7 +678,8 @@ oracle_aead(struct oracle *o, const uint8_t *hdr, size_t len,
 		    EVP_CIPHER_get0_name(o->cipher));
 		return (ORACLE_BAD);
 	}
-	if (EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) != 1) {
+	if (!o->null &&
+	    EVP_DecryptFinal_ex(o->ctx, o->plain + outl, &outl2) != 1) {
 		oracle_fail(o, "%s tag mismatch (ciphertext %zu bytes)",
 		    o->kind == OK_GCM ? "AES-GCM" : "ChaCha20-Poly1305", clen);
 		return (ORACLE_BAD);

@@ -15,6 +15,7 @@
 #ifndef _TESTS_ORACLE_H_
 #define _TESTS_ORACLE_H_
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,18 @@ struct oracle_record {
 struct oracle *oracle_new(const struct test_suite *suite,
     const uint8_t *cipher_key, const uint8_t *iv, const uint8_t *auth_key,
     uint64_t seqno);
+/*
+ * An oracle for the records of a null cipher build (-Dnull_cipher=true,
+ * docs/fuzzing.md): arguments as oracle_new()'s, and fill, the byte the
+ * null cipher writes over every tag and MAC.  It checks everything
+ * oracle_new()'s does except the cryptography: header, lengths, CBC
+ * padding (the null cipher writes it as RFC 5246 6.2.3.2 lays it out),
+ * the TLS 1.3 inner type, tag or MAC bytes all fill, and no explicit nonce
+ * or IV used twice.
+ */
+struct oracle *oracle_new_null(const struct test_suite *suite,
+    const uint8_t *cipher_key, const uint8_t *iv, const uint8_t *auth_key,
+    uint64_t seqno, uint8_t fill);
 void oracle_free(struct oracle *o);
 
 /* Parse and decrypt one record at buf. */
@@ -74,5 +87,10 @@ const char *oracle_error(const struct oracle *o);
  * by itself before main() wherever oracle.c or refenc.c is linked.
  */
 void oracle_null_cipher_skip(void);
+/*
+ * Defined (true) by a program that reads a null cipher kernel's records
+ * with oracle_new_null(), so that oracle_null_cipher_skip() lets it run.
+ */
+extern const bool oracle_reads_null_cipher __attribute__((weak));
 
 #endif /* !_TESTS_ORACLE_H_ */

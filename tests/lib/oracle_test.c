@@ -6,7 +6,8 @@
  * RFC 8448 records, and the reference encryptor of refenc.h (again plain
  * EVP, written from the RFCs).  Every valid record must round-trip; every
  * single-byte corruption, wrong sequence number, broken CBC chain, TLS 1.3
- * padding and non-minimal CBC padding must be refused.
+ * padding and non-minimal CBC padding must be refused.  The null mode is
+ * checked against records built here from the null cipher's description.
  */
 
 #include <inttypes.h>
@@ -631,6 +632,170 @@ test_nonce_reuse_rejected(void **state)
 	(void)state;
 }
 
+/* --- null cipher records ---------------------------------------------- */
+
+#define NULL_FILL 0x5c /* any byte: the caller names it to the oracle */
+
+/*
+ * A record as a null cipher build sends it (docs/fuzzing.md, "Null cipher
+ * builds"), written here from that description: header, the explicit
+ * nonce or IV, the plaintext, then for TLS 1.3 the type byte and a filled
+ * tag, for the other AEADs a filled tag, for CBC a filled MAC and the
+ * padding of RFC 5246 6.2.3.2.  Returns the record length.
+ */
+static size_t
+null_record(const struct test_suite *s, const uint8_t *explicit, uint8_t type,
+    const uint8_t *p, size_t plen, uint8_t *out)
+{
+	size_t len, xl, padlen;
+
+	xl = refenc_explicit_len(s);
+	len = 5;
+	memcpy(out + len, explicit, xl);
+	len += xl;
+	memcpy(out + len, p, plen);
+	len += plen;
+	if (is_cbc(s)) {
+		memset(out + len, NULL_FILL, s->auth_key_len);
+		len += s->auth_key_len;
+		padlen = 16 - (plen + s->auth_key_len) % 16;
+		memset(out + len, (int)padlen - 1, padlen);
+		len += padlen;
+	} else {
+		if (is_tls13(s))
+			out[len++] = type;
+		memset(out + len, NULL_FILL, 16);
+		len += 16;
+	}
+	out[0] = is_tls13(s) ? TLS_RLTYPE_APP : type;
+	out[1] = TLS_MAJOR_VER_ONE;
+	out[2] = is_tls13(s) ? TLS_MINOR_VER_TWO : s->tls_vminor;
+	out[3] = (uint8_t)((len - 5) >> 8);
+	out[4] = (uint8_t)(len - 5);
+	return (len);
+}
+
+/*
+ * oracle_next() on one record with a fresh null oracle; the plaintext is
+ * copied to plain (MAX_REC bytes), as r->plain dies with the oracle.
+ */
+static int
+try_null(const struct test_suite *s, const struct keys *k, const uint8_t *rec,
+    size_t len, struct oracle_record *r, uint8_t *plain, char *why,
+    size_t whylen)
+{
+	struct oracle *o;
+	int rc;
+
+	o = oracle_new_null(s, k->key, k->iv, k->auth, 7, NULL_FILL);
+	assert_non_null(o);
+	rc = oracle_next(o, rec, len, r);
+	if (rc == 0)
+		memcpy(plain, r->plain, r->plen);
+	r->plain = NULL;
+	snprintf(why, whylen, "%s", oracle_error(o));
+	oracle_free(o);
+	return (rc);
+}
+
+/*
+ * The null mode reads every suite's null records back, and refuses a tag
+ * or MAC byte that is not the fill, a padding byte that disagrees, a TLS
+ * 1.3 type 0, a repeated explicit nonce or IV, and a real (encrypted)
+ * record.  TLS 1.0 records with the same tail pass: there is no chain.
+ */
+static void
+test_null_records(void **state)
+{
+	uint8_t rec[MAX_REC], stream[3 * MAX_REC], out[MAX_REC], pay[100];
+	uint8_t explicit[16];
+	struct oracle_record r;
+	struct test_rng rng;
+	struct oracle *o;
+	struct keys k;
+	uint8_t *plain;
+	size_t len, plen, nrec, mac_at;
+	char why[256];
+
+	test_rng_seed(&rng, 0x4e55);
+	make_keys(&rng, &k);
+	test_random_printable(&rng, pay, sizeof(pay));
+	for (int si = 0; si < test_nsuites; si++) {
+		const struct test_suite *s = &test_suites[si];
+
+		for (size_t i = 0; i < NSIZES; i++) {
+			size_t n = payload_sizes[i] < sizeof(pay) ?
+			    payload_sizes[i] :
+			    sizeof(pay);
+
+			if (n == 0 && !is_tls10(s))
+				continue;
+			test_rng_bytes(&rng, explicit, sizeof(explicit));
+			len = null_record(s, explicit, TLS_RLTYPE_HANDSHAKE,
+			    pay, n, rec);
+			if (try_null(s, &k, rec, len, &r, out, why,
+				sizeof(why)) != 0)
+				fail_msg("%s, %zu bytes: %s", s->name, n, why);
+			assert_int_equal(r.plen, n);
+			assert_int_equal(r.inner_type, TLS_RLTYPE_HANDSHAKE);
+			assert_memory_equal(out, pay, n);
+		}
+
+		/* The last tag or MAC byte not the fill. */
+		len = null_record(s, explicit, TLS_RLTYPE_APP, pay, 40, rec);
+		mac_at =
+		    is_cbc(s) ? len - (16 - (40 + s->auth_key_len) % 16) : len;
+		rec[mac_at - 1] ^= 1;
+		assert_int_equal(try_null(s, &k, rec, len, &r, out, why,
+				     sizeof(why)),
+		    ORACLE_BAD);
+		if (strstr(why, "null cipher: a ") == NULL)
+			fail_msg("%s: %s", s->name, why);
+
+		if (is_cbc(s)) {
+			/* A padding byte that disagrees with the last. */
+			len = null_record(s, explicit, TLS_RLTYPE_APP, pay, 40,
+			    rec);
+			rec[len - 2] ^= 1;
+			assert_int_equal(try_null(s, &k, rec, len, &r, out, why,
+					     sizeof(why)),
+			    ORACLE_BAD);
+		}
+		if (is_tls13(s)) {
+			len = null_record(s, explicit, 0, pay, 40, rec);
+			assert_int_equal(try_null(s, &k, rec, len, &r, out, why,
+					     sizeof(why)),
+			    ORACLE_BAD);
+		}
+
+		/*
+		 * Three equal records: with the same explicit nonce or IV
+		 * refused, else accepted (TLS 1.0 too, though records 1 and
+		 * 2 "chain" from the same last block).
+		 */
+		len = 0;
+		for (int i = 0; i < 3; i++)
+			len += null_record(s, explicit, TLS_RLTYPE_APP, pay, 40,
+			    stream + len);
+		o = oracle_new_null(s, k.key, k.iv, k.auth, 7, NULL_FILL);
+		assert_non_null(o);
+		assert_int_equal(oracle_stream(o, stream, len, &plain, &plen,
+				     &nrec, NULL, NULL),
+		    refenc_explicit_len(s) != 0 ? ORACLE_BAD : 0);
+		free(plain);
+		oracle_free(o);
+
+		/* A record the reference encryptor really encrypted. */
+		memcpy(explicit, k.iv, 16); /* TLS 1.0: the chain's start */
+		len = ref_encrypt(s, &k, explicit, 7, TLS_RLTYPE_APP, pay, 40,
+		    NULL, &rng, rec);
+		assert_int_equal(try_null(s, &k, rec, len, &r, out, why,
+				     sizeof(why)),
+		    ORACLE_BAD);
+	}
+	(void)state;
+}
+
 static void
 test_incomplete_and_limits(void **state)
 {
@@ -795,6 +960,7 @@ main(void)
 		cmocka_unit_test(test_incomplete_and_limits),
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_nonce_reuse_rejected),
+		cmocka_unit_test(test_null_records),
 	};
 	struct CMUnitTest *tests;
 	size_t nfixed, n, i;
