@@ -569,7 +569,9 @@ bench_encrypt(struct bench *b)
 {
 	struct socket *so[BENCH_MAXCONN];
 	uint64_t wk0[BENCH_MAXCPU], wk[BENCH_MAXCPU], tasks0, tasks;
+	struct rusage ru0, ru1;
 	double wall, w0, cpu, c0, prod, gib, wsum;
+	long vcsw, ivcsw;
 	off_t off, sent;
 
 	cache_prepare(b, true);
@@ -578,6 +580,7 @@ bench_encrypt(struct bench *b)
 	memset(wk, 0, sizeof(wk));
 	wall = cpu = prod = 0;
 	tasks = 0;
+	vcsw = ivcsw = 0;
 	off = 0;
 	for (uint64_t done = 0; done < b->total;
 	     done += (uint64_t)BENCH_SNDBUF * b->nconn) {
@@ -593,12 +596,16 @@ bench_encrypt(struct bench *b)
 		for (int i = 0; i < b->ncpus; i++)
 			wk0[i] = sim_rt_cpu_ns(b->pl, i);
 		tasks0 = sim_rt_cpu_ns(b->pl, -1);
+		getrusage(RUSAGE_SELF, &ru0);
 		c0 = process_cpu_now();
 		w0 = bench_wall_now();
 		sim_rt_hold(b->pl, false);
 		sim_rt_quiesce(b->pl);
 		wall += bench_wall_now() - w0;
 		cpu += process_cpu_now() - c0;
+		getrusage(RUSAGE_SELF, &ru1);
+		vcsw += ru1.ru_nvcsw - ru0.ru_nvcsw;
+		ivcsw += ru1.ru_nivcsw - ru0.ru_nivcsw;
 		for (int i = 0; i < b->ncpus; i++)
 			wk[i] += sim_rt_cpu_ns(b->pl, i) - wk0[i];
 		tasks += sim_rt_cpu_ns(b->pl, -1) - tasks0;
@@ -615,6 +622,14 @@ bench_encrypt(struct bench *b)
 		printf("%s%.3f", i > 0 ? " " : "", wk[i] / 1e9 / gib);
 	printf("), tasks %.3f; %.0f MB/s per worker CPU second\n",
 	    tasks / 1e9 / gib, b->total / wsum / 1e6);
+	/*
+	 * Workers' CPU over wall time is how many ran at once; switches
+	 * that were waits (voluntary) against preemptions by other
+	 * processes (involuntary) tell a lock from a busy machine.
+	 */
+	printf("%-14s %.2f workers busy on average; per GiB %.0f voluntary "
+	       "and %.0f involuntary context switches\n",
+	    "", wsum / wall, vcsw / gib, ivcsw / gib);
 	fflush(stdout);
 	close_sockets(b, so);
 	disk_cache_flush();
