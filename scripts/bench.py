@@ -137,21 +137,42 @@ def backends(build):
 # ------------------------------------------------------------- pipeline
 
 KB_LINE = re.compile(r"^(\S+)\s+([0-9.]+) MB/s\s+([0-9.]+) CPU s/GiB")
+KB_WORKERS = re.compile(r"^\s+CPU s/GiB: .*workers ([0-9.]+) ")
+
+# ktls_bench's paths: the pipeline's rows, and the no-pipeline passes over
+# the warm cache's pages that the limit table shows.
+KB_PATHS = ["write", "sendfile", "sendfile-cold", "sendfile-net", "encrypt"]
+KB_PAGES = ["pages-copy", "pages-cipher"]
 
 
 def ktls_bench(build, backend, cpus, mib):
+    """One ktls_bench run, one connection per worker: each path's MB/s,
+    CPU-s/GiB of the whole process and of the KTLS workers alone."""
     out = run([os.path.join(build, "sim", "ktls_bench"), "-b", backend,
-               "-c", str(cpus), "-m", str(mib)])
+               "-c", str(cpus), "-n", str(cpus), "-m", str(mib)])
     res = {}
+    last = None
     for line in out.splitlines():
         m = KB_LINE.match(line)
         if m:
-            res[m.group(1)] = {"mb_s": float(m.group(2)),
-                               "cpu_s_gib": float(m.group(3))}
-    for k in ("evp", "write", "sendfile", "sendfile-cold"):
+            last = m.group(1)
+            res[last] = {"mb_s": float(m.group(2)),
+                         "cpu_s_gib": float(m.group(3))}
+            continue
+        m = KB_WORKERS.match(line)
+        if m and last:
+            res[last]["workers_cpu_s_gib"] = float(m.group(1))
+    for k in ["evp"] + KB_PATHS + KB_PAGES:
         if k not in res:
             raise RuntimeError("ktls_bench: no %s line in %r" % (k, out))
     return res
+
+
+def fraction(limit, cost):
+    """pipeline/limit (docs/performance.md): the limit's CPU-s/GiB over
+    the pipeline's, so 1.0 is a pipeline that costs nothing beyond the
+    limit and 0.5 one that doubles it."""
+    return limit / cost if limit and cost else None
 
 
 def userland_baseline(build, mib):
@@ -518,16 +539,47 @@ def table(res):
         out.append("| ktls_bench (evp line) | plain EVP loop | aes-256-gcm "
                    "| %.0f | %.3f |" % (r["mb_s"], r["cpu_s_gib"]))
     out.append("")
-    out.append("Pipeline: ktls_bench, AES-256-GCM TLS 1.3 (pipeline/limit = "
-               "CPU-s/GiB over the backend's bare AES-256-GCM)")
+    pg = res["limit"].get("pages", {})
+    if pg:
+        out.append("")
+        out.append("The same limit on the memory sendfile reads: ktls_bench "
+                   "pages-copy and pages-cipher, the warm cache's pages "
+                   "copied, or encrypted by the backend, into new pages, "
+                   "one thread, no pipeline")
+        out.append("")
+        out.append("| backend | pass | MB/s | CPU-s/GiB | over the bare "
+                   "cipher |")
+        out.append("|---|---|---:|---:|---:|")
+        for be, r in sorted(pg.items()):
+            for k in KB_PAGES:
+                out.append("| %s | %s | %.0f | %.3f | %s |" %
+                           (be, k, r[k]["mb_s"], r[k]["cpu_s_gib"],
+                            fmt(r[k].get("over_bare"), "%+.3f")))
     out.append("")
-    out.append("| backend | workers | path | MB/s | CPU-s/GiB | "
-               "pipeline/limit |")
-    out.append("|---|---:|---|---:|---:|---:|")
+    out.append("Pipeline: ktls_bench, AES-256-GCM TLS 1.3, one connection "
+               "per worker.  pipeline/limit = the backend's bare "
+               "AES-256-GCM CPU-s/GiB over the path's (1.00: no overhead "
+               "at all); on its pages = pages-cipher's over the path's, "
+               "the same with the memory traffic of the pages counted as "
+               "limit")
+    out.append("")
+    out.append("| backend | workers | path | MB/s | CPU-s/GiB | workers' "
+               "CPU-s/GiB | pipeline/limit | on its pages |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|")
     for r in res["pipeline"]:
-        out.append("| %s | %d | %s | %.0f | %.2f | %s |" %
+        out.append("| %s | %d | %s | %.0f | %.2f | %s | %s | %s |" %
                    (r["backend"], r["workers"], r["path"], r["mb_s"],
-                    r["cpu_s_gib"], fmt(r["vs_limit"])))
+                    r["cpu_s_gib"], fmt(r.get("workers_cpu_s_gib")),
+                    fmt(r["pipeline_limit"]), fmt(r.get("pages_limit"))))
+    sc = res.get("worker_scaling")
+    if sc:
+        out.append("")
+        out.append("Encryption stage alone (ktls_bench -p encrypt), %d "
+                   "workers over 1: %s" % (sc[0]["workers"], ", ".join(
+                       "%s MB/s x%s, workers' CPU-s/GiB %s -> %s" %
+                       (r["backend"], fmt(r["mb_s_ratio"]),
+                        fmt(r["cpu_1"], "%.3f"), fmt(r["cpu_n"], "%.3f"))
+                       for r in sc)))
     out.append("")
     out.append("Userland baseline: ssl_write_bench (read(2) + SSL_write, "
                "records dropped)")
@@ -564,10 +616,12 @@ def table(res):
     h = res["headline"]
     if h:
         out.append("Headline (TLS 1.3, 1 client, backend %s): sw sendfile "
-                   "vs nginx CPU/GiB x%s, throughput x%s; pipeline "
-                   "sendfile/limit x%s" %
+                   "vs nginx CPU/GiB x%s, throughput x%s; pipeline/limit "
+                   "of warm sendfile, 1 worker, %s (on its pages %s; 1.00 "
+                   "is no overhead)" %
                    (h["backend"], fmt(h["cpu_vs_nginx"]),
-                    fmt(h["mb_s_vs_nginx"]), fmt(h["pipeline_vs_limit"])))
+                    fmt(h["mb_s_vs_nginx"]), fmt(h["pipeline_limit"]),
+                    fmt(h["pages_limit"])))
     return "\n".join(out) + "\n"
 
 
@@ -699,18 +753,35 @@ def main():
             if r["suite"] == "aes-256-gcm" and r["taken_by"] == r["backend"]}
 
     res["pipeline"] = []
+    res["limit"]["pages"] = {}
+    enc = {}
     for be in bes:
         for workers in sorted({1, ncpu}) if prof["all_backends"] else [1]:
             log("pipeline: ktls_bench -b %s -c %d" % (be, workers))
             kb = ktls_bench(build, be, workers, prof["mib"])
             res["limit"].setdefault("ktls_bench_evp", kb["evp"])
-            for path in ("write", "sendfile", "sendfile-cold"):
+            if workers == 1:
+                res["limit"]["pages"][be] = {
+                    k: dict(kb[k], over_bare=kb[k]["cpu_s_gib"] - bare[be]
+                            if k == "pages-cipher" and bare.get(be)
+                            else None) for k in KB_PAGES}
+            pages = res["limit"]["pages"].get(be, {}).get("pages-cipher")
+            for path in KB_PATHS:
                 r = kb[path]
                 res["pipeline"].append(dict(
                     backend=be, workers=workers, path=path,
                     mb_s=r["mb_s"], cpu_s_gib=r["cpu_s_gib"],
-                    vs_limit=(r["cpu_s_gib"] / bare[be]) if bare.get(be)
-                    else None))
+                    workers_cpu_s_gib=r.get("workers_cpu_s_gib"),
+                    pipeline_limit=fraction(bare.get(be), r["cpu_s_gib"]),
+                    pages_limit=fraction(pages["cpu_s_gib"], r["cpu_s_gib"])
+                    if pages and path != "write" else None))
+            enc.setdefault(be, {})[workers] = kb["encrypt"]
+    res["worker_scaling"] = [
+        {"backend": be, "workers": ncpu,
+         "mb_s_ratio": e[ncpu]["mb_s"] / e[1]["mb_s"],
+         "cpu_1": e[1].get("workers_cpu_s_gib"),
+         "cpu_n": e[ncpu].get("workers_cpu_s_gib")}
+        for be, e in sorted(enc.items()) if ncpu > 1 and ncpu in e]
     log("userland baseline: ssl_write_bench")
     res["userland_baseline"] = userland_baseline(build, prof["mib"])
 
@@ -737,7 +808,8 @@ def main():
     if sf:
         head = {"backend": be0, "cpu_vs_nginx": sf[0]["cpu_vs_nginx"],
                 "mb_s_vs_nginx": sf[0]["mb_s_vs_nginx"],
-                "pipeline_vs_limit": pl[0]["vs_limit"] if pl else None}
+                "pipeline_limit": pl[0]["pipeline_limit"] if pl else None,
+                "pages_limit": pl[0]["pages_limit"] if pl else None}
     res["headline"] = head
     res["machine"]["load_after"] = "%.2f" % os.getloadavg()[0]
     res["seconds"] = round(time.monotonic() - t0, 1)

@@ -314,6 +314,12 @@ disk_dealloc(struct vm_object *obj)
 	disk_unlock();
 }
 
+/*
+ * One tree search for the first resident page at or after pindex, then
+ * the tree's successors, as vm_page_grab_pages() finds the first page and
+ * steps to the next (sys/vm/vm_page.c): a run of resident pages costs one
+ * search, not one per page.
+ */
 static void
 disk_lookup(struct vm_object *obj, vm_pindex_t pindex, struct vm_page **pa,
     int count)
@@ -321,10 +327,10 @@ disk_lookup(struct vm_object *obj, vm_pindex_t pindex, struct vm_page **pa,
 	struct disk_page key, *dpg;
 
 	disk_lock();
+	key.dpg_pindex = pindex;
+	dpg = RB_NFIND(disk_ptree, &obj->do_pages, &key);
 	for (int i = 0; i < count; i++) {
-		key.dpg_pindex = pindex + i;
-		dpg = RB_FIND(disk_ptree, &obj->do_pages, &key);
-		if (dpg == NULL) {
+		if (dpg == NULL || dpg->dpg_pindex != pindex + i) {
 			pa[i] = NULL;
 			continue;
 		}
@@ -332,6 +338,7 @@ disk_lookup(struct vm_object *obj, vm_pindex_t pindex, struct vm_page **pa,
 		TAILQ_INSERT_TAIL(&disk_lru, dpg, dpg_lru);
 		vm_page_hold(dpg->dpg_m);
 		pa[i] = dpg->dpg_m;
+		dpg = RB_NEXT(disk_ptree, &obj->do_pages, dpg);
 	}
 	disk_unlock();
 }

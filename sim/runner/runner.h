@@ -76,6 +76,17 @@ struct platform *sim_rt_create(int ncpus);
  * running.  Must not be called from a worker or task thread.
  */
 void sim_rt_quiesce(struct platform *pl);
+/*
+ * While held, workers leave their queues alone: kicks are kept and acted
+ * on at release.  For benchmarks that fill the queues first and then time
+ * the workers alone; sim_rt_quiesce() while held waits forever.
+ */
+void sim_rt_hold(struct platform *pl, bool hold);
+/*
+ * CPU time in nanoseconds that worker idx (0 .. ncpus - 1) has used so
+ * far, or with idx -1 the task threads together (benchmarks).
+ */
+uint64_t sim_rt_cpu_ns(struct platform *pl, int idx);
 /* Stops and joins every thread; pending tasks are dropped, not run. */
 void sim_rt_destroy(struct platform *pl);
 

@@ -22,6 +22,10 @@
  *   re-check their condition anyway.
  * - sim_rt_quiesce() waits, under the runner lock, until no worker is
  *   kicked or busy and no task is pending or running.
+ * - sim_rt_hold() keeps the workers asleep with their kicks pending, so
+ *   that a benchmark can fill the queues and then time the workers alone;
+ *   sim_rt_cpu_ns() reads each thread's CPU clock
+ *   (pthread_getcpuclockid()).
  *
  * All runner state except the sleep queues is under one mutex, rt_lock:
  * kicks are rare (ktls_enqueue() only wakes an idle worker) and one lock
@@ -81,6 +85,7 @@ struct rt_runner {
 	pthread_cond_t rt_task_cv; /* task threads */
 	pthread_cond_t rt_idle_cv; /* sim_rt_quiesce() */
 	bool rt_shutdown;
+	bool rt_hold; /* sim_rt_hold(): workers keep their kicks */
 	struct rt_worker *rt_workers;
 	int rt_nbusy; /* workers kicked or running */
 	struct rt_task *rt_heap;
@@ -266,7 +271,7 @@ rt_worker_main(void *arg)
 	rt = rw->rw_rt;
 	rt_lock(rt);
 	for (;;) {
-		while (!rw->rw_kicked && !rt->rt_shutdown)
+		while ((!rw->rw_kicked || rt->rt_hold) && !rt->rt_shutdown)
 			pthread_cond_wait(&rw->rw_cv, &rt->rt_lock);
 		if (rt->rt_shutdown)
 			break;
@@ -520,6 +525,51 @@ sim_rt_create(int ncpus)
 		(void)pthread_setname_np(rt->rt_task_threads[i], name);
 	}
 	return (&rt->rt_pl);
+}
+
+void
+sim_rt_hold(struct platform *pl, bool hold)
+{
+	struct rt_runner *rt;
+	int i;
+
+	rt = rt_runner(pl);
+	rt_lock(rt);
+	rt->rt_hold = hold;
+	if (!hold) {
+		for (i = 0; i < pl->pl_ncpus; i++)
+			pthread_cond_signal(&rt->rt_workers[i].rw_cv);
+	}
+	rt_unlock(rt);
+}
+
+static uint64_t
+rt_thread_cpu_ns(pthread_t t)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+		return (0);
+	return ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec);
+}
+
+uint64_t
+sim_rt_cpu_ns(struct platform *pl, int idx)
+{
+	struct rt_runner *rt;
+	uint64_t ns;
+	int i;
+
+	rt = rt_runner(pl);
+	KASSERT(idx >= -1 && idx < pl->pl_ncpus,
+	    ("sim_rt_cpu_ns: bad worker %d", idx));
+	if (idx >= 0)
+		return (rt_thread_cpu_ns(rt->rt_workers[idx].rw_thread));
+	ns = 0;
+	for (i = 0; i < RT_TASK_THREADS; i++)
+		ns += rt_thread_cpu_ns(rt->rt_task_threads[i]);
+	return (ns);
 }
 
 void

@@ -125,7 +125,8 @@ sendfile_swapin(struct vm_object *obj, struct sf_io *sfio)
 			continue;
 		}
 		for (j = i; j < sfio->npages && sfio->pa[j] == NULL; j++)
-			sfio->pa[j] = vm_page_alloc_sim();
+			continue;
+		vm_page_alloc_npages_sim(sfio->pa + i, j - i);
 		/*
 		 * The system call's own nios reference keeps the pass from
 		 * completing before its mbufs reach the socket, so the read

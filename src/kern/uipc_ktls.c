@@ -1320,7 +1320,9 @@ ktls_finish_nonanon(struct mbuf *m, struct vm_page **newpg)
  * ktls_encrypt_record(): anonymous pages (write(2) data) are encrypted in
  * place; file pages into freshly allocated ones with the same geometry.
  * SIM: FreeBSD may take one contiguous buffer from ktls_buffer_zone
- * instead of separate pages (same offsets); and it counts
+ * instead of separate pages (same offsets), from a per-CPU cache; the
+ * simulator takes the record's pages in one trip through the page
+ * allocator's lock (vm_page_alloc_npages_sim()); and FreeBSD counts
  * stats.ocf.inplace/separate_output in ktls_ocf.c before dispatching the
  * request, where the simulator counts here once encryption succeeded.
  */
@@ -1333,13 +1335,13 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 	bool anon;
 
 	anon = (m->m_epg_flags & EPG_FLAG_ANON) != 0;
+	if (anon)
+		memcpy(newpg, m->m_epg_pa, sizeof(newpg[0]) * m->m_epg_npgs);
+	else
+		vm_page_alloc_npages_sim(newpg, m->m_epg_npgs);
 	off = m->m_epg_1st_off;
 	for (int i = 0; i < m->m_epg_npgs; i++, off = 0) {
 		len = m_epg_pagelen(m, i, off);
-		if (anon)
-			newpg[i] = m->m_epg_pa[i];
-		else
-			newpg[i] = vm_page_alloc_sim();
 		outiov[i].iov_base = vm_page_data(newpg[i]) + off;
 		outiov[i].iov_len = len;
 	}
@@ -1360,10 +1362,8 @@ ktls_encrypt_record(struct ktls_session *tls, struct mbuf *m)
 		if (error == 0) {
 			ktls_finish_nonanon(m, newpg);
 			counter_u64_add(ocf_separate_output, 1);
-		} else {
-			for (int i = 0; i < m->m_epg_npgs; i++)
-				vm_page_release(newpg[i]);
-		}
+		} else
+			vm_page_release_npages_sim(newpg, m->m_epg_npgs);
 	} else if (error == 0)
 		counter_u64_add(ocf_inplace, 1);
 	if (error == 0)

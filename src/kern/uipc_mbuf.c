@@ -213,11 +213,9 @@ void
 mb_free_mext_pgs(struct mbuf *m)
 {
 
-	for (int i = 0; i < m->m_epg_npgs; i++) {
-		if (m->m_epg_pa[i] != NULL)
-			vm_page_release(m->m_epg_pa[i]);
+	vm_page_release_npages_sim(m->m_epg_pa, m->m_epg_npgs);
+	for (int i = 0; i < m->m_epg_npgs; i++)
 		m->m_epg_pa[i] = NULL;
-	}
 }
 
 /*

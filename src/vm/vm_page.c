@@ -222,6 +222,33 @@ vm_page_alloc_sim(void)
 	return (pg);
 }
 
+/*
+ * npages new pages in one trip through the free list's lock, as
+ * vm_page_zone_import() fills a per-CPU bucket of the page cache zone with
+ * vm_phys_alloc_npages(): the KTLS workers take four per sendfile record
+ * (FreeBSD: one buffer of ktls_buffer_zone, from a per-CPU UMA cache, so
+ * no shared lock per page).  Pages the limit does not let it take at once
+ * come one at a time from vm_page_alloc_sim(), which may call the page
+ * daemon and sleep.
+ */
+void
+vm_page_alloc_npages_sim(struct vm_page **ma, int npages)
+{
+	int i;
+
+	vm_page_lock();
+	for (i = 0; i < npages; i++) {
+		ma[i] = vm_page_free_take(false);
+		if (ma[i] == NULL)
+			break;
+	}
+	vm_page_unlock();
+	for (int j = 0; j < i; j++)
+		refcount_init(&ma[j]->refcount, 1);
+	for (; i < npages; i++)
+		ma[i] = vm_page_alloc_sim();
+}
+
 void
 vm_page_hold(struct vm_page *pg)
 {
@@ -229,23 +256,56 @@ vm_page_hold(struct vm_page *pg)
 	refcount_acquire(&pg->refcount);
 }
 
-void
-vm_page_release(struct vm_page *pg)
+/* Put pages whose last reference is gone back on the free list. */
+static void
+vm_page_free_npages(struct vm_page **ma, int npages)
 {
 	bool wake;
 
-	if (!refcount_release(&pg->refcount))
-		return;
 	vm_page_lock();
-	MPASS(vm_page_st.vs_inuse > 0);
-	vm_page_st.vs_inuse--;
-	vm_page_nfreed++;
-	vm_page_free_insert(pg);
+	for (int i = 0; i < npages; i++) {
+		MPASS(vm_page_st.vs_inuse > 0);
+		vm_page_st.vs_inuse--;
+		vm_page_nfreed++;
+		vm_page_free_insert(ma[i]);
+	}
 	/* vm_page_free_wakeup(): a sleeper in vm_wait() may go on. */
 	wake = vm_page_waiters > 0;
 	vm_page_unlock();
 	if (wake)
 		wakeup(&vm_page_waiters);
+}
+
+void
+vm_page_release(struct vm_page *pg)
+{
+
+	if (refcount_release(&pg->refcount))
+		vm_page_free_npages(&pg, 1);
+}
+
+/*
+ * vm_page_release() of each non-NULL page, the ones freed in one trip
+ * through the lock (vm_page_zone_release() giving a bucket back).
+ */
+void
+vm_page_release_npages_sim(struct vm_page **ma, int npages)
+{
+	struct vm_page *freed[16];
+	int n;
+
+	n = 0;
+	for (int i = 0; i < npages; i++) {
+		if (ma[i] == NULL || !refcount_release(&ma[i]->refcount))
+			continue;
+		freed[n++] = ma[i];
+		if (n == (int)nitems(freed)) {
+			vm_page_free_npages(freed, n);
+			n = 0;
+		}
+	}
+	if (n > 0)
+		vm_page_free_npages(freed, n);
 }
 
 void

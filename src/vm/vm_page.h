@@ -42,10 +42,18 @@ struct vm_page {
  * page at all was freed it takes one beyond the limit (vs_overcommit).
  */
 struct vm_page *vm_page_alloc_sim(void);
+/*
+ * npages of them into ma[], taking the allocator's lock once when the limit
+ * allows (vm_phys_alloc_npages() filling a per-CPU cache), else as
+ * vm_page_alloc_sim() each.
+ */
+void vm_page_alloc_npages_sim(struct vm_page **ma, int npages);
 /* Another reference (vm_page_wire()). */
 void vm_page_hold(struct vm_page *pg);
 /* Drop a reference; the last one frees the page (vm_page_unwire()). */
 void vm_page_release(struct vm_page *pg);
+/* vm_page_release() of each non-NULL ma[i], freeing under one lock. */
+void vm_page_release_npages_sim(struct vm_page **ma, int npages);
 /* Unmap the segments none of whose pages is in use (leak checks, tests). */
 void vm_page_drain_sim(void);
 

@@ -21,6 +21,8 @@ import tempfile
 
 SUITES = ["aes-256-gcm", "chacha20-poly1305", "aes-128-cbc-hmac-sha1"]
 MODES = ["sw sendfile", "sw no-sendfile", "userland", "nic mlx5"]
+# ktls_bench paths of the pipeline table (scripts/bench.py KB_PATHS).
+PATHS = ["write", "sendfile", "sendfile-cold", "sendfile-net", "encrypt"]
 
 
 def positive(errs, where, obj, keys):
@@ -63,13 +65,25 @@ def validate(res, backends, want_nginx):
         positive(errs, "limit.backends", r, ["mb_s", "cpu_s_gib"])
     positive(errs, "limit.ktls_bench_evp", lim.get("ktls_bench_evp", {}),
              ["mb_s", "cpu_s_gib"])
-    paths = sorted(r.get("path") for r in res["pipeline"])
-    if paths[:3] != ["sendfile", "sendfile-cold", "write"]:
-        errs.append("pipeline paths %r" % paths)
+    paths = sorted(set(r.get("path") for r in res["pipeline"]))
+    if paths != sorted(PATHS):
+        errs.append("pipeline paths %r, want %r" % (paths, sorted(PATHS)))
     for r in res["pipeline"]:
         has(errs, "pipeline", r, ["backend"])
         positive(errs, "pipeline", r, ["workers", "mb_s", "cpu_s_gib",
-                                       "vs_limit"])
+                                       "workers_cpu_s_gib", "pipeline_limit"])
+        # A fraction of the limit: the pipeline never costs less.
+        if not 0 < (r.get("pipeline_limit") or 0) <= 1.5:
+            errs.append("pipeline %s: pipeline_limit %r is no fraction" %
+                        (r.get("path"), r.get("pipeline_limit")))
+        if r.get("path") != "write":
+            positive(errs, "pipeline " + str(r.get("path")), r,
+                     ["pages_limit"])
+    for b in set(r.get("backend") for r in res["pipeline"]):
+        pg = lim.get("pages", {}).get(b, {})
+        for k in ("pages-copy", "pages-cipher"):
+            positive(errs, "limit.pages.%s.%s" % (b, k), pg.get(k, {}),
+                     ["mb_s", "cpu_s_gib"])
     for v in ("1.2", "1.3"):
         positive(errs, "userland_baseline." + v,
                  res["userland_baseline"].get(v, {}),
@@ -99,7 +113,8 @@ def validate(res, backends, want_nginx):
             positive(errs, w, r, ["cpu_vs_nginx", "mb_s_vs_nginx"])
     if want_nginx:
         positive(errs, "headline", res["headline"],
-                 ["cpu_vs_nginx", "mb_s_vs_nginx", "pipeline_vs_limit"])
+                 ["cpu_vs_nginx", "mb_s_vs_nginx", "pipeline_limit",
+                  "pages_limit"])
     return errs
 
 
@@ -138,6 +153,17 @@ def main():
     b = copy.deepcopy(res)
     del b["pipeline"][0]["cpu_s_gib"]
     breaks.append(("a pipeline figure gone", b))
+    b = copy.deepcopy(res)
+    b["pipeline"] = [r for r in b["pipeline"] if r["path"] != "sendfile-net"]
+    breaks.append(("the sendfile-net rows gone", b))
+    b = copy.deepcopy(res)
+    b["pipeline"][0]["pipeline_limit"] = 1.0 / b["pipeline"][0][
+        "pipeline_limit"] + 1.0
+    breaks.append(("pipeline/limit inverted (a multiple, not a fraction)",
+                   b))
+    b = copy.deepcopy(res)
+    del b["limit"]["pages"]
+    breaks.append(("the pages limit gone", b))
     b = copy.deepcopy(res)
     b["end_to_end"]["rows"][0]["mb_s"] = 0.0
     breaks.append(("an end-to-end figure zero", b))

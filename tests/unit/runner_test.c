@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -604,6 +605,44 @@ rt_no_lost_kicks(void **state)
 	}
 }
 
+/*
+ * Held, the workers leave their kicks pending; let go, each runs its
+ * queue once, and its CPU clock has moved.
+ */
+static void
+rt_hold_keeps_kicks(void **state)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct platform *pl;
+	uint64_t cpu0[RT_NCPUS];
+	int i;
+
+	pl = *state;
+	sim_rt_hold(pl, true);
+	for (i = 0; i < RT_NCPUS; i++) {
+		cpu0[i] = sim_rt_cpu_ns(pl, i);
+		rt_kick(i);
+	}
+	nanosleep(&ts, NULL);
+	for (i = 0; i < RT_NCPUS; i++) {
+		assert_int_equal(__atomic_load_n(&calls[i], __ATOMIC_RELAXED),
+		    0);
+		assert_int_equal(__atomic_load_n(&pending[i], __ATOMIC_ACQUIRE),
+		    1);
+	}
+	sim_rt_hold(pl, false);
+	sim_rt_quiesce(pl);
+	for (i = 0; i < RT_NCPUS; i++) {
+		/* The work, then the false that ends it. */
+		assert_int_equal(__atomic_load_n(&calls[i], __ATOMIC_RELAXED),
+		    2);
+		assert_int_equal(__atomic_load_n(&pending[i], __ATOMIC_ACQUIRE),
+		    0);
+		assert_true(sim_rt_cpu_ns(pl, i) > cpu0[i]);
+	}
+	assert_true(sim_rt_cpu_ns(pl, -1) > 0);
+}
+
 /* A binary tree of tasks: each kicks a queue and posts two children. */
 #define TREE_DEPTH 7
 
@@ -799,6 +838,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(rt_worker_loops, setup_rt,
 		    teardown_rt),
 		cmocka_unit_test_setup_teardown(rt_no_lost_kicks, setup_rt,
+		    teardown_rt),
+		cmocka_unit_test_setup_teardown(rt_hold_keeps_kicks, setup_rt,
 		    teardown_rt),
 		cmocka_unit_test_setup_teardown(rt_quiesce_tasks, setup_rt,
 		    teardown_rt),

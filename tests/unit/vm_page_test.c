@@ -314,6 +314,75 @@ test_limit_stall(void **state)
 	vm_page_release(held[1]);
 }
 
+/*
+ * Several pages at once: distinct, one reference each, counted in use;
+ * given back at once, only the last reference frees a page, and a NULL
+ * slot is passed over.
+ */
+static void
+test_npages(void **state)
+{
+	struct vm_page *ma[6], *rel[7];
+	struct vm_page_stats vs0, vs;
+
+	(void)state;
+	vm_page_stats_sim(&vs0);
+	vm_page_alloc_npages_sim(ma, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_non_null(ma[i]);
+		assert_int_equal(ma[i]->refcount, 1);
+		for (int j = 0; j < i; j++)
+			assert_ptr_not_equal(ma[i], ma[j]);
+	}
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_inuse, vs0.vs_inuse + 6);
+	vm_page_hold(ma[2]);
+	memcpy(rel, ma, sizeof(ma));
+	rel[6] = NULL;
+	vm_page_release_npages_sim(rel, 7);
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_inuse, vs0.vs_inuse + 1);
+	assert_int_equal(ma[2]->refcount, 1);
+	/* The freed ones are reused before a new frame is carved. */
+	held[0] = vm_page_alloc_sim();
+	assert_true(held[0] != ma[2]);
+	for (int i = 0; i < 6 && held[0] != ma[i]; i++)
+		assert_true(i < 5);
+	vm_page_release(held[0]);
+	vm_page_release(ma[2]);
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_inuse, vs0.vs_inuse);
+}
+
+/*
+ * At the limit the pages beyond it come one at a time, through the page
+ * daemon and the sleep for a free page, as vm_page_alloc_sim()'s do; the
+ * limit is never exceeded.
+ */
+static void
+test_npages_limit(void **state)
+{
+	struct vm_page *ma[3];
+	struct vm_page_stats vs0, vs;
+
+	(void)state;
+	vm_page_stats_sim(&vs0);
+	vm_page_set_limit_sim(4);
+	vm_page_set_pageout_sim(fake_pageout);
+	held[0] = vm_page_alloc_sim();
+	held[1] = vm_page_alloc_sim();
+	/* Two fit; the third waits for the page daemon to free held[1]. */
+	fake.on_pageout = held[1];
+	vm_page_alloc_npages_sim(ma, 3);
+	assert_int_equal(fake.pageouts, 1);
+	assert_ptr_equal(ma[2], held[1]);
+	vm_page_stats_sim(&vs);
+	assert_int_equal(vs.vs_inuse, 4);
+	assert_int_equal(vs.vs_overcommit, vs0.vs_overcommit);
+	vm_page_release_npages_sim(ma, 3);
+	vm_page_release(held[0]);
+}
+
 /* On the real-time runner: a thread sleeps until another frees a page. */
 struct waiter {
 	struct vm_page *pg;
@@ -378,6 +447,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_limit_stall, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_limit_wait_threads, setup,
+		    teardown),
+		/* After the cases that read vs_reclaimed from zero. */
+		cmocka_unit_test_setup_teardown(test_npages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_npages_limit, setup,
 		    teardown),
 	};
 
