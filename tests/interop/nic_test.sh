@@ -86,7 +86,7 @@ serve() {
 # traced NAME CLIENT VERSION_ARGS CLIENT_ARGS...: a GCM transfer on mlx5
 # with faults and traces, and every check on it.
 traced() {
-	local name=$1 client=$2 vers=$3 got want start secs
+	local name=$1 client=$2 vers=$3 got want start secs objs how
 	shift 3
 	want=$(sha "$ROOT/f.bin")
 	serve "$name" "${FAULTS[@]}" "$vers" --trace "$WORK/$name.pcapng" \
@@ -134,22 +134,23 @@ PY
 	# segment and, without tcp.reassemble_out_of_order, may then lose a
 	# TLS record from its reassembly; the bytes are the same either way
 	# (ktls_trace checks them), so the second try says which it took.
-	rm -rf "$WORK/objs" && mkdir "$WORK/objs"
+	objs=$WORK/$name.objs
+	rm -rf "$objs" && mkdir "$objs"
 	timeout "$(t "$XFER")" tshark -r "$WORK/$name.pcapng" -q \
-	    --export-objects "http,$WORK/objs" >/dev/null 2>&1
-	got=$(sha "$WORK/objs/f.bin" 2>/dev/null)
+	    --export-objects "http,$objs" >/dev/null 2>&1
+	got=$(sha "$objs/f.bin" 2>/dev/null)
 	how="with no options"
 	if [ "$got" != "$want" ]; then
-		rm -rf "$WORK/objs" && mkdir "$WORK/objs"
+		rm -rf "$objs" && mkdir "$objs"
 		timeout "$(t "$XFER")" tshark -r "$WORK/$name.pcapng" -q \
 		    -o tcp.reassemble_out_of_order:TRUE \
-		    --export-objects "http,$WORK/objs" >/dev/null 2>&1
-		got=$(sha "$WORK/objs/f.bin" 2>/dev/null)
+		    --export-objects "http,$objs" >/dev/null 2>&1
+		got=$(sha "$objs/f.bin" 2>/dev/null)
 		how="only with tcp.reassemble_out_of_order"
 	fi
 	[ "$got" = "$want" ]
 	ok $? "$name: tshark decrypts the pcapng to the same bytes ($how)"
-	rm -rf "$WORK/objs"
+	rm -rf "$objs"
 
 	timeout "$(t "$XFER")" "$KTLS_TRACE" -q "$WORK/$name.jsonl" \
 	    "$WORK/$name.pcapng" >"$WORK/$name.kt" 2>&1
@@ -170,12 +171,15 @@ PY
 	    "$WORK/$name.resp"
 }
 
-traced tls13_s_client s_client --tls1.3 -tls1_3 \
+# Each transfer mostly waits for the link's real-time delays and
+# retransmission timeouts: they run side by side (lib.sh group), and the
+# shorter checks below one after another beside them.
+group tls13_s_client traced tls13_s_client s_client --tls1.3 -tls1_3 \
     -ciphersuites TLS_AES_256_GCM_SHA384
-traced tls13_curl curl --tls1.3 --tlsv1.3
-traced tls12_s_client s_client --tls1.2 -tls1_2 \
+group tls13_curl traced tls13_curl curl --tls1.3 --tlsv1.3
+group tls12_s_client traced tls12_s_client s_client --tls1.2 -tls1_2 \
     -cipher ECDHE-ECDSA-AES128-GCM-SHA256
-traced tls12_curl curl --tls1.2 --tlsv1.2 --tls-max 1.2
+group tls12_curl traced tls12_curl curl --tls1.2 --tlsv1.2 --tls-max 1.2
 
 # cbc PROFILE WANT_IFNET: TLS 1.2 AES-CBC on a profile.
 cbc() {
@@ -205,13 +209,12 @@ else:
 	ok $? "cbc on $prof: $([ "$want_ifnet" = 1 ] && echo "offloaded" ||
 	    echo "falls back to software")"
 }
-cbc t6 1
-cbc mlx5 0
 
 # Flow control: a reader that waits 3 s before it reads fills its socket;
 # the link's receiver must stop (no unbounded buffering) and resume.
-serve slow || true
-python3 - "$PORT" slow.bin "$WORK/c.pem" >"$WORK/slow.out" 2>&1 <<'PY'
+slow_reader() {
+	serve slow || true
+	python3 - "$PORT" slow.bin "$WORK/c.pem" >"$WORK/slow.out" 2>&1 <<'PY'
 import hashlib, socket, ssl, sys, time
 port, path, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 ctx = ssl.create_default_context(cafile=ca)
@@ -231,10 +234,10 @@ while True:
     buf += d
 print(hashlib.sha256(buf[buf.index(b"\r\n\r\n") + 4:]).hexdigest())
 PY
-[ "$(cat "$WORK/slow.out")" = "$(sha "$ROOT/slow.bin")" ]
-ok $? "slow reader: the file arrives intact"
-srv_stop
-final_json | python3 -c '
+	[ "$(cat "$WORK/slow.out")" = "$(sha "$ROOT/slow.bin")" ]
+	ok $? "slow reader: the file arrives intact"
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; tcp = d["net.inet.tcp.stats"]
 print("# client socket full %d times, %d window updates, %d bytes beyond "
@@ -243,15 +246,18 @@ print("# client socket full %d times, %d window updates, %d bytes beyond "
 assert n["client_socket_full"] > 0 and tcp["tcps_rcvwinupd"] > 0
 assert n["link_totals"]["rcv_wnd_trimmed"] == 0
 '
-ok $? "slow reader: the receiver stopped, its window reopened, the sender kept to it"
+	ok $? "slow reader: the receiver stopped, its window reopened, the sender kept to it"
+}
 
 # Route flips between two TLS NICs: every flip resets the tag.
-serve flip --route-flip-every 200 --route-flip-to t6 --tls1.2 || true
-got=$(get_curl flip small.bin)
-[ "$got" = "$(sha "$ROOT/small.bin")" ]
-ok $? "route flips mlx5 <-> t6: curl received the file intact"
-srv_stop
-final_json | python3 -c '
+route_flips() {
+	local got
+	serve flip --route-flip-every 200 --route-flip-to t6 --tls1.2 || true
+	got=$(get_curl flip small.bin)
+	[ "$got" = "$(sha "$ROOT/small.bin")" ]
+	ok $? "route flips mlx5 <-> t6: curl received the file intact"
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; k = d["kern.ipc.tls"]
 print("# %d flips, %d tag resets, flip engine %d tags" % (n["route_flips"],
@@ -259,13 +265,13 @@ print("# %d flips, %d tag resets, flip engine %d tags" % (n["route_flips"],
 assert n["route_flips"] > 0 and k["ifnet.reset"] > 0
 assert n["flip_engine"]["tag_allocs"] > 0 and n["plaintext_segments"] == 0
 '
-ok $? "route flips: tags reset onto the other NIC, no plaintext"
+	ok $? "route flips: tags reset onto the other NIC, no plaintext"
 
-# To a plain interface: no tag there, so FreeBSD drops the connection.
-serve flip_plain --route-flip-every 200 --route-flip-to plain || true
-get_curl flip_plain small.bin >/dev/null
-srv_stop
-final_json | python3 -c '
+	# To a plain interface: no tag there, so FreeBSD drops the connection.
+	serve flip_plain --route-flip-every 200 --route-flip-to plain || true
+	get_curl flip_plain small.bin >/dev/null
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; k = d["kern.ipc.tls"]
 print("# %d flips, reset failed %d, dropped %d" % (n["route_flips"],
@@ -273,7 +279,16 @@ print("# %d flips, reset failed %d, dropped %d" % (n["route_flips"],
 assert k["ifnet.reset_dropped"] == 1 and n["plaintext_segments"] == 0
 assert n["ifnet"]["untagged_tls_bytes"] == 0
 '
-ok $? "route flip to a plain interface: connection dropped, no plaintext"
+	ok $? "route flip to a plain interface: connection dropped, no plaintext"
+}
+
+shorter() {
+	cbc t6 1
+	cbc mlx5 0
+	slow_reader
+	route_flips
+}
+group shorter shorter
 
 # Bad values: exit 2 with a reason, before anything is served.
 bad() {
@@ -294,4 +309,5 @@ bad "needs --route-flip-every" --mode nic --route-flip-to plain
 bad "need --mode nic" --loss 0.1
 bad "unknown key" --mode nic --link bogus=1
 
+group_wait
 finish
