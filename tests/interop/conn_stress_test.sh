@@ -26,16 +26,11 @@ SECONDS_EXTRA=${CONN_STRESS_SECONDS:-0}
 # stress MODE: one server and one driver, with a root of their own (the
 # driver's mutator changes files in it).
 stress() {
-	local mode=$1 root=$WORK/www-$1 out=$WORK/stress-$1.out margs rc
-	case $mode in
-	sendfile) margs=() ;;
-	write) margs=(--no-sendfile) ;;
-	userland) margs=(--mode userland) ;;
-	*) ok 1 "unknown mode $mode"; return ;;
-	esac
+	local mode=$1 root=$WORK/www-$1 out=$WORK/stress-$1.out MARGS rc
+	mode_args "$mode" || { ok 1 "unknown mode $mode"; return; }
 	mkdir -p "$root"
 	srv_start "stress-$mode" --root "$root" --stats \
-	    --handshake-timeout 10 --header-timeout 10 "${margs[@]}" ||
+	    --handshake-timeout 10 --header-timeout 10 "${MARGS[@]}" ||
 	    { ok 1 "$mode: server starts"; return; }
 	timeout $((600 * SLOWDOWN + SECONDS_EXTRA * 2)) python3 \
 	    "$HERE/conn_stress.py" --port "$PORT" --root "$root" \

@@ -82,14 +82,10 @@ badargs 'sizes the simulated socket' "--sndbuf with --mode userland" \
 
 # --- resets, in every transmit path ------------------------------------------
 resets() {
-	local mode margs
+	local mode MARGS
 	for mode in sw-sendfile sw-write userland; do
-		case $mode in
-		sw-sendfile) margs=() ;;
-		sw-write) margs=(--no-sendfile) ;;
-		userland) margs=(--mode userland) ;;
-		esac
-		srv_start "reset-$mode" "${SARGS[@]}" "${margs[@]}" ||
+		mode_args "$mode"
+		srv_start "reset-$mode" "${SARGS[@]}" "${MARGS[@]}" ||
 		    { ok 1 "$mode: server starts"; continue; }
 		hostile pipeline-reset --count 220 --rounds 5 >/dev/null
 		hostile pipeline-reset --count 220 --rounds 5 --read-first \
@@ -136,11 +132,10 @@ while time.time() < end:
 EOF
 }
 shrinking() {
-	local mode margs spid bad
+	local mode MARGS spid bad
 	for mode in sendfile write; do
-		margs=()
-		[ $mode = write ] && margs=(--no-sendfile)
-		srv_start "shrink-$mode" "${SARGS[@]}" "${margs[@]}" ||
+		mode_args "$mode"
+		srv_start "shrink-$mode" "${SARGS[@]}" "${MARGS[@]}" ||
 		    ok 1 "shrink-$mode server starts"
 		shrinker 8 &
 		spid=$!
@@ -224,14 +219,10 @@ slow_reader() {
 
 # --- half-closing clients ----------------------------------------------------
 half_close() {
-	local mode margs v out got logged
+	local mode MARGS v out got logged
 	for mode in sw-sendfile sw-write userland; do
-		case $mode in
-		sw-sendfile) margs=() ;;
-		sw-write) margs=(--no-sendfile) ;;
-		userland) margs=(--mode userland) ;;
-		esac
-		srv_start "half-$mode" "${SARGS[@]}" "${margs[@]}" ||
+		mode_args "$mode"
+		srv_start "half-$mode" "${SARGS[@]}" "${MARGS[@]}" ||
 		    ok 1 "half-$mode server starts"
 		for v in 1.2 1.3; do
 			out=$(hostile half-close --tls "$v" --path /big \

@@ -158,6 +158,18 @@ srv_stop_check() {
 	ok "$STATUS" "$1: server exits 0 on SIGTERM, no sanitizer report"
 }
 
+# mode_args MODE: in MARGS, sim_server's arguments for a transmit path:
+# sendfile (or sw-sendfile), write (sw-write: --no-sendfile) or userland
+# (--mode userland).  1 for another MODE.
+mode_args() {
+	case $1 in
+	sendfile | sw-sendfile) MARGS=() ;;
+	write | sw-write) MARGS=(--no-sendfile) ;;
+	userland) MARGS=(--mode userland) ;;
+	*) return 1 ;;
+	esac
+}
+
 # stats_json: the counters the server prints on SIGUSR1 (last dump).
 stats_json() {
 	local before
