@@ -18,6 +18,8 @@
 #      out as in a production kernel) in ./build-noinv running the unit,
 #      conformance (default backend) and fuzz suites.
 #
+# Steps 3 to 5 build only what their suites run (build_tests).
+#
 # The last line printed is always `N passed, N failed` (`, N skipped`
 # when some were skipped), summed over every run from the JSON test logs
 # meson writes.  The exit status is non-zero if any test or build failed.
@@ -197,8 +199,58 @@ run_meson_test() {
 	[ "$rc" -eq 0 ] || STATUS=1
 }
 
-# run_suites DIR NAME SUITE...: run the SUITEs that exist, in one go,
-# with the extra `meson test` arguments in MESON_TEST_ARGS.
+# test_outputs DIR [--suite S | --no-suite S]...: the files, relative to
+# DIR, that the tests so selected run: each test's program and the
+# targets it depends on or takes as arguments (`meson introspect
+# --tests`).  Empty if no test is selected.
+test_outputs() {
+	local dir=$1
+	shift
+	python - "$dir" "$@" <<'EOF'
+import json, os, subprocess, sys
+
+d, args = sys.argv[1], sys.argv[2:]
+want = {v for a, v in zip(args, args[1:]) if a == "--suite"}
+skip = {v for a, v in zip(args, args[1:]) if a == "--no-suite"}
+
+
+def introspect(what):
+    return json.loads(subprocess.check_output(
+        ["meson", "introspect", d, "--" + what]))
+
+
+files = {t["id"]: t["filename"] for t in introspect("targets")}
+outs = set()
+for t in introspect("tests"):
+    # meson lists a test's suites as PROJECT:SUITE.
+    suites = {s.split(":")[-1] for s in t["suite"]}
+    if want and not suites & want or suites & skip:
+        continue
+    for dep in t["depends"]:
+        outs.update(os.path.relpath(f, os.path.abspath(d))
+                    for f in files[dep])
+sys.stdout.write("".join(o + "\n" for o in sorted(outs)))
+EOF
+}
+
+# build_tests DIR [--suite S | --no-suite S]...: build what the tests so
+# selected run (test_outputs), not the whole tree: a variant build runs a
+# few suites, and needs e.g. no benchmark program.  The whole tree if the
+# list cannot be made.
+build_tests() {
+	local dir=$1 outs=()
+	shift
+	mapfile -t outs < <(test_outputs "$dir" "$@" || echo all)
+	if [ "${#outs[@]}" -eq 0 ] || [ "${outs[*]}" = all ]; then
+		meson compile -C "$dir"
+	else
+		ninja -C "$dir" -- "${outs[@]}"
+	fi
+}
+
+# run_suites DIR NAME SUITE...: build what the SUITEs that exist run, then
+# run them in one go, with the extra `meson test` arguments in
+# MESON_TEST_ARGS.  A failed build counts as one failed test.
 MESON_TEST_ARGS=()
 run_suites() {
 	local dir=$1 name=$2 s args=("${MESON_TEST_ARGS[@]}")
@@ -206,9 +258,14 @@ run_suites() {
 	while read -r s; do
 		[ -n "$s" ] && args+=(--suite "$s")
 	done < <(existing_suites "$dir" "$@")
-	if [ "${#args[@]}" -gt "${#MESON_TEST_ARGS[@]}" ]; then
-		run_meson_test "$dir" "$name" "${args[@]}"
+	[ "${#args[@]}" -gt "${#MESON_TEST_ARGS[@]}" ] || return 0
+	if ! build_tests "$dir" "${args[@]}"; then
+		log "$dir: build failed"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+		STATUS=1
+		return
 	fi
+	run_meson_test "$dir" "$name" --no-rebuild "${args[@]}"
 }
 
 # run_extra_suite DIR SUITE: run SUITE unless the default setup already
@@ -249,27 +306,21 @@ test_default_build() {
 	done
 }
 
-# variant_build DIR [MESON SETUP ARGS...]: configure and build DIR; a
-# failure counts as one failed test.
-variant_build() {
-	local dir=$1 what
+# variant_setup DIR [MESON SETUP ARGS...]: configure DIR (run_suites
+# builds what its tests need); a failure counts as one failed test.
+variant_setup() {
+	local dir=$1
 	shift
-	if ! meson_setup "$dir" "$@"; then
-		what="meson setup"
-	elif ! meson compile -C "$dir"; then
-		what="build"
-	else
-		return 0
-	fi
-	log "$dir: $what failed"
+	meson_setup "$dir" "$@" && return 0
+	log "$dir: meson setup failed"
 	EXTRA_FAILED=$((EXTRA_FAILED + 1))
 	STATUS=1
 	return 1
 }
 
-# sanitizer_build DIR SANITIZERS: variant_build with -Db_sanitize.
-sanitizer_build() {
-	variant_build "$1" -Db_sanitize="$2" -Db_lundef=false
+# sanitizer_setup DIR SANITIZERS: variant_setup with -Db_sanitize.
+sanitizer_setup() {
+	variant_setup "$1" -Db_sanitize="$2" -Db_lundef=false
 }
 
 test_asan_build() {
@@ -282,7 +333,7 @@ test_asan_build() {
 		suites=(unit conformance fuzz faults interop)
 	fi
 	log "sanitizer build in $ASAN_DIR"
-	sanitizer_build "$ASAN_DIR" address,undefined || return 0
+	sanitizer_setup "$ASAN_DIR" address,undefined || return 0
 	# Sanitized code runs a few times slower.  The bulk interop tests
 	# (every suite, 64 concurrent clients) run in the normal build only:
 	# under ASan they would double the run for paths conformance covers.
@@ -306,7 +357,7 @@ test_tsan_build() {
 	local suites
 	read -r -a suites <<<"${TSAN_SUITES:-tsan}"
 	log "ThreadSanitizer build in $TSAN_DIR"
-	sanitizer_build "$TSAN_DIR" thread || return 0
+	sanitizer_setup "$TSAN_DIR" thread || return 0
 	MESON_TEST_ARGS=(--timeout-multiplier 5)
 	run_suites "$TSAN_DIR" tsan "${suites[@]}"
 	MESON_TEST_ARGS=()
@@ -319,7 +370,7 @@ test_noinv_build() {
 	local suites
 	read -r -a suites <<<"${NOINV_SUITES:-unit conformance fuzz}"
 	log "build without INVARIANTS in $NOINV_DIR"
-	variant_build "$NOINV_DIR" -Dinvariants=false || return 0
+	variant_setup "$NOINV_DIR" -Dinvariants=false || return 0
 	# KASSERT() does not depend on the crypto backend: one is enough.
 	# The interop tests (conn_stress in suite fuzz) drive sim_server,
 	# whose kernel paths unit and conformance already cover here.

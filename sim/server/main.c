@@ -202,20 +202,25 @@ numarg(const char *s, long lo, long hi, const char *what)
 }
 
 /*
- * A size in bytes with an optional K, M or G suffix (powers of 1024),
- * within [lo, hi]; exits 2 otherwise.
+ * A byte count with an optional K, M or G suffix (powers of 1024, either
+ * case) in *vp: 0 if s is one and at most hi, -1 otherwise.  strtoull()
+ * takes "-1", " 1" and "+1" for numbers: a count starts with a digit.
  */
-static uint64_t
-sizearg(const char *s, uint64_t lo, uint64_t hi, const char *what)
+static int
+bytes_parse(const char *s, uint64_t hi, uint64_t *vp)
 {
 	unsigned long long v;
 	uint64_t mult;
 	char *end;
 
+	if (!isdigit((u_char)s[0]))
+		return (-1);
 	errno = 0;
 	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return (-1);
 	mult = 1;
-	if (end != s && end[0] != '\0' && end[1] == '\0') {
+	if (end[0] != '\0' && end[1] == '\0') {
 		switch (end[0]) {
 		case 'k':
 		case 'K':
@@ -234,41 +239,38 @@ sizearg(const char *s, uint64_t lo, uint64_t hi, const char *what)
 			break;
 		}
 	}
-	/* strtoull() takes "-1" as a huge number: refuse any sign. */
-	if (errno != 0 || *end != '\0' || end == s || !isdigit((u_char)s[0]) ||
-	    v > hi / mult || v * mult < lo || v * mult > hi)
+	if (*end != '\0' || v > hi / mult)
+		return (-1);
+	*vp = v * mult;
+	return (0);
+}
+
+/* A byte count (bytes_parse()) within [lo, hi]; exits 2 otherwise. */
+static uint64_t
+sizearg(const char *s, uint64_t lo, uint64_t hi, const char *what)
+{
+	uint64_t v;
+
+	if (bytes_parse(s, hi, &v) != 0 || v < lo)
 		errx(2,
 		    "%s: %s: expected %juM..%juG (a byte count, or a "
 		    "number with K, M or G)",
 		    what, s, (uintmax_t)(lo >> 20), (uintmax_t)(hi >> 30));
-	return (v * mult);
+	return (v);
 }
 
 /*
- * --sndbuf: bytes, or KiB and MiB with k and m, from 1 to the largest
- * buffer kern.ipc.maxsockbuf allows (sbreserve_locked()).
+ * --sndbuf: a byte count (bytes_parse()) from 1 to the largest buffer
+ * kern.ipc.maxsockbuf allows (sbreserve_locked()).
  */
 static u_int
 sndbuf_arg(const char *s)
 {
-	unsigned long long v;
 	u_long max;
-	char *end;
+	uint64_t v;
 
 	max = tx_kern_sndbuf_max();
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == 0 && end != s && s[0] != '-') {
-		if ((*end == 'k' || *end == 'K') && end[1] == '\0') {
-			v = v > max ? max + 1 : v * 1024;
-			end++;
-		} else if ((*end == 'm' || *end == 'M') && end[1] == '\0') {
-			v = v > max ? max + 1 : v * 1024 * 1024;
-			end++;
-		}
-	}
-	if (errno != 0 || end == s || s[0] == '-' || *end != '\0' || v < 1 ||
-	    v > max)
+	if (bytes_parse(s, max, &v) != 0 || v < 1)
 		errx(2,
 		    "--sndbuf: %s: expected 1..%lu bytes (suffix k or m for "
 		    "KiB or MiB): SO_SNDBUF above kern.ipc.maxsockbuf less "

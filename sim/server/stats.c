@@ -1,8 +1,8 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * sim_server's counters: its own, and the simulated kernel's
- * (kern.ipc.tls.*, by sysctl leaf name).  docs/sim_server.md describes
+ * sim_server's counters: its own, the simulated kernel's (kern.ipc.tls.*,
+ * by sysctl leaf name) and its disk model's.  docs/sim_server.md describes
  * every field.
  */
 
@@ -42,11 +42,39 @@ srv_count_close(struct server *s, const char *reason)
 	}
 }
 
+/*
+ * The simulated kernel's counter tables, by their key in the dump: the
+ * kern.ipc.tls sysctls, where it moved data (docs/cost-model.md), the
+ * disk model's reads.  Each gives its values, or what each counts.
+ */
+static const struct {
+	const char *key;
+	json_t *(*table)(bool descriptions);
+} srv_kern_tables[] = {
+	{ "kern.ipc.tls", tx_kern_counters },
+	{ "sim.cost", tx_kern_cost_counters },
+	{ "disk", tx_kern_disk_counters },
+};
+
+/* Every table of srv_kern_tables[] into o: values or descriptions. */
+static void
+srv_kern_tables_set(json_t *o, bool descriptions)
+{
+	json_t *t;
+
+	for (size_t i = 0;
+	     i < sizeof(srv_kern_tables) / sizeof(srv_kern_tables[0]); i++) {
+		t = srv_kern_tables[i].table(descriptions);
+		json_object_set_new(o, srv_kern_tables[i].key,
+		    t != NULL ? t : json_null());
+	}
+}
+
 static json_t *
 srv_counters_json(struct server *s)
 {
 	json_t *o, *tx, *st, *closes;
-	json_t *kern, *cost, *vm, *nic, *tcp;
+	json_t *descr, *vm, *nic, *tcp;
 	int i;
 
 	st = json_object();
@@ -69,10 +97,9 @@ srv_counters_json(struct server *s)
 	     i++)
 		json_object_set_new(closes, s->closes[i].reason,
 		    json_integer((json_int_t)s->closes[i].n));
-	kern = tx_kern_counters(false);
 	vm = tx_kern_vm_counters();
 	o = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
-		      "s:o},s:o,s:o}",
+		      "s:o},s:o}",
 	    "sim_server", "mode", srv_mode_name(s->mode), "backend",
 	    tx_kern_backend(), "accepted", (json_int_t)s->accepted,
 	    "accept_errors", (json_int_t)s->accept_errors, "active",
@@ -81,22 +108,16 @@ srv_counters_json(struct server *s)
 	    (json_int_t)s->requests, "ktls_fallbacks", (json_int_t)s->fallbacks,
 	    "key_updates", (json_int_t)s->key_updates, "key_updates_refused",
 	    (json_int_t)s->key_updates_refused, "responses", st, "closed",
-	    closes, "tx", tx, "kern.ipc.tls", kern != NULL ? kern : json_null(),
-	    "vm", vm != NULL ? vm : json_null());
-	/* Where the simulated kernel moved data (docs/cost-model.md). */
-	if (o != NULL) {
-		cost = tx_kern_cost_counters(false);
-		json_object_set_new(o, "sim.cost",
-		    cost != NULL ? cost : json_null());
-	}
+	    closes, "tx", tx, "vm", vm != NULL ? vm : json_null());
+	if (o != NULL)
+		srv_kern_tables_set(o, false);
 	/* --stats-descriptions: beside the values, keyed the same way. */
 	if (o != NULL && s->stats_descr) {
-		kern = tx_kern_counters(true);
-		cost = tx_kern_cost_counters(true);
+		descr = json_object();
+		if (descr != NULL)
+			srv_kern_tables_set(descr, true);
 		json_object_set_new(o, "descriptions",
-		    json_pack("{s:o,s:o}", "kern.ipc.tls",
-			kern != NULL ? kern : json_null(), "sim.cost",
-			cost != NULL ? cost : json_null()));
+		    descr != NULL ? descr : json_null());
 	}
 	/*
 	 * --mode nic: the NIC engines' and the path's counters

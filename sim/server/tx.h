@@ -154,7 +154,10 @@ struct tx_nic_conf {
  * gives the kern.ipc.tls.* counters as a JSON object keyed by sysctl leaf
  * name ("stats.sw_tx_inqueue"), their values or, with descriptions, what
  * each one counts; NULL when out of memory.  tx_kern_cost_counters() does
- * the same for the sim.cost counters (docs/cost-model.md).  The NIC
+ * the same for the sim.cost counters (docs/cost-model.md), and
+ * tx_kern_disk_counters() for the disk model's (DISK_COUNTERS in
+ * models/disk/disk.h), keyed by full sysctl name ("vm.stats.vm.v_vnodein",
+ * "sim.disk.overtaken").  The NIC
  * counters (tx_kern_nic_counters()) are NULL outside --mode nic; the TCP
  * counters are net.inet.tcp.stats by field name ("tcps_sndrexmitpack").
  */
@@ -171,6 +174,7 @@ void tx_kern_page_cache(uint64_t bytes);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 struct json_t *tx_kern_cost_counters(bool descriptions);
+struct json_t *tx_kern_disk_counters(bool descriptions);
 struct json_t *tx_kern_nic_counters(void);
 struct json_t *tx_kern_tcp_counters(void);
 /*

@@ -282,9 +282,9 @@ typedef void kern_counter_cb_t(void *arg, const char *leaf, const char *descr,
     uint64_t value);
 
 /*
- * A counter table (ktls_counters_foreach(), ksim_cost_foreach()) as a JSON
- * object keyed by leaf name: the values, or with descriptions what each
- * counts.
+ * A counter table (ktls_counters_foreach(), ksim_cost_foreach(),
+ * disk_counters_foreach()) as a JSON object keyed by the names it gives:
+ * the values, or with descriptions what each counts.
  */
 static json_t *
 kern_counters_json(void (*foreach)(kern_counter_cb_t *, void *),
@@ -311,6 +311,13 @@ tx_kern_cost_counters(bool descriptions)
 {
 
 	return (kern_counters_json(ksim_cost_foreach, descriptions));
+}
+
+json_t *
+tx_kern_disk_counters(bool descriptions)
+{
+
+	return (kern_counters_json(disk_counters_foreach, descriptions));
 }
 
 static void

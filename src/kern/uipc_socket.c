@@ -56,13 +56,16 @@ ksim_socket(int type, struct socket **sop)
 	so->so_snd.sb_mtx = &so->so_lock;
 	/*
 	 * tcp_usr_attach(): net.inet.tcp.sendspace bytes, which TCP may
-	 * grow (tcp_sndbuf_autoscale()) until SO_SNDBUF fixes a size.
+	 * grow (tcp_sndbuf_autoscale()) until SO_SNDBUF fixes a size;
+	 * udp_attach(): net.inet.udp.maxdgram bytes.
 	 */
 	if (so->so_proto == IPPROTO_TCP)
 		so->so_snd.sb_flags |= SB_AUTOLOWAT | SB_AUTOSIZE;
 	tp = tcp_newtcpcb(so);
 	so->so_pcb = tp;
-	error = soreserve(so, (u_long)tcp_sendspace);
+	error = soreserve(so,
+	    so->so_proto == IPPROTO_TCP ? (u_long)tcp_sendspace :
+					  udp_sendspace);
 	if (error != 0) {
 		sorele(so);
 		return (error);

@@ -135,9 +135,10 @@ ktls_ipsecmb_free(struct ktls_session *tls)
 }
 
 /*
- * Take AES-GCM with 128- or 256-bit keys and ChaCha20-Poly1305; decline
- * everything else, bad key sizes included, so that the EVP backend gives
- * the session or FreeBSD's error for it.
+ * Take the AEAD suites the EVP backend takes (ktls_ocf_check(): AES-GCM
+ * with 128- or 256-bit keys, ChaCha20-Poly1305 with 256-bit ones).
+ * Decline everything else, bad parameters included, with EOPNOTSUPP, so
+ * that the EVP backend gives the session or FreeBSD's error for it.
  */
 static int
 ktls_ipsecmb_try(struct ktls_session *tls, int direction)
@@ -147,21 +148,10 @@ ktls_ipsecmb_try(struct ktls_session *tls, int direction)
 	void *p;
 	int keylen;
 
-	if (direction != KTLS_TX)
+	if (ktls_ocf_check(tls, direction, NULL) != 0 ||
+	    tls->params.cipher_algorithm == CRYPTO_AES_CBC)
 		return (EOPNOTSUPP);
 	keylen = tls->params.cipher_key_len;
-	switch (tls->params.cipher_algorithm) {
-	case CRYPTO_AES_NIST_GCM_16:
-		if (keylen != 16 && keylen != 32)
-			return (EOPNOTSUPP);
-		break;
-	case CRYPTO_CHACHA20_POLY1305:
-		if (keylen != 32)
-			return (EOPNOTSUPP);
-		break;
-	default:
-		return (EOPNOTSUPP);
-	}
 	pthread_once(&ktls_ipsecmb_once, ktls_ipsecmb_mgr_init);
 	mgr = ktls_ipsecmb_mgr;
 	if (mgr == NULL)

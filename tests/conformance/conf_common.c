@@ -124,6 +124,50 @@ conf_nruns(const struct conf_case *cc, int ndet)
 	return (cc->runner == HARNESS_DET ? ndet : 2);
 }
 
+/*
+ * The deterministic runner keeps the whole kernel on one thread
+ * (sim/runner/runner_det.c), so ThreadSanitizer has nothing to find in its
+ * cases: the tsan build runs the real-time runner's alone, and the other
+ * builds run both.
+ */
+bool
+conf_runner_on(enum harness_runner r)
+{
+	static int only = -1; /* -1: not read yet, 2: both runners */
+	const char *env;
+
+	if (only == -1) {
+		env = getenv("KTLSIM_CONF_RUNNER");
+		if (env == NULL || *env == '\0')
+			only = 2;
+		else if (strcmp(env, "det") == 0)
+			only = HARNESS_DET;
+		else if (strcmp(env, "rt") == 0)
+			only = HARNESS_RT;
+		else {
+			fprintf(stderr,
+			    "KTLSIM_CONF_RUNNER=%s: expected det or rt\n", env);
+			exit(2);
+		}
+		if (only != 2)
+			fprintf(stderr,
+			    "conformance: KTLSIM_CONF_RUNNER=%s: the %s "
+			    "runner's cases only\n",
+			    env,
+			    only == HARNESS_DET ? "deterministic" :
+						  "real-time");
+	}
+	return (only == 2 || only == (int)r);
+}
+
+void
+conf_only_on(enum harness_runner r)
+{
+
+	if (!conf_runner_on(r))
+		skip();
+}
+
 void
 ctx_open_suite(struct ctx *c, const struct conf_case *cc,
     const struct test_suite *s, int run, uint64_t seqno, bool enable)
@@ -365,13 +409,17 @@ conf_main(const char *group, const struct conf_test *tests, size_t ntests,
 				continue;
 			for (r = 0; r < 2; r++) {
 				struct conf_case *cc = &cases[n];
+				enum harness_runner rn =
+				    r == 0 ? HARNESS_DET : HARNESS_RT;
 
+				if (!conf_runner_on(rn))
+					continue;
 				cc->s = &suites[si];
-				cc->runner = r == 0 ? HARNESS_DET : HARNESS_RT;
+				cc->runner = rn;
 				cc->id = (int)i;
 				snprintf(cc->name, sizeof(cc->name), "%s/%s/%s",
 				    tests[i].id, suites[si].name,
-				    r == 0 ? "det" : "rt");
+				    rn == HARNESS_DET ? "det" : "rt");
 				ut[n].name = cc->name;
 				ut[n].test_func = tests[i].fn;
 				ut[n].setup_func = harness_setup;

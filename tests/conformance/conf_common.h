@@ -70,6 +70,14 @@ size_t rec_len(const struct test_suite *s, size_t plen);
 size_t max_rec_len(const struct test_suite *s);
 uint64_t conf_seed(const struct conf_case *cc, int run);
 int conf_nruns(const struct conf_case *cc, int ndet);
+/*
+ * Whether this run makes cases on runner r: both runners, unless
+ * KTLSIM_CONF_RUNNER names one ("det" or "rt"; any other value is an
+ * error).  The tsan build sets rt (tests/conformance/meson.build).
+ */
+bool conf_runner_on(enum harness_runner r);
+/* A test made for runner r alone: cmocka skips it unless conf_runner_on(r). */
+void conf_only_on(enum harness_runner r);
 void ctx_open_suite(struct ctx *c, const struct conf_case *cc,
     const struct test_suite *s, int run, uint64_t seqno, bool enable);
 void ctx_open(struct ctx *c, const struct conf_case *cc, int run,

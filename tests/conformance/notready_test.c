@@ -262,7 +262,8 @@ nr_matrix(nr_one_fn *one, uint64_t det_seed, uint64_t rt_seed)
 {
 
 	for (int si = 0; si < test_nsuites; si++) {
-		for (int seed = 0; seed < NSEEDS; seed++)
+		for (int seed = 0; seed < NSEEDS && conf_runner_on(HARNESS_DET);
+		     seed++)
 			one(&test_suites[si], HARNESS_DET, det_seed + seed,
 			    seed % 2, seed % 4 >= 2);
 		for (int v = 0; v < 4; v++)
@@ -418,6 +419,7 @@ test_nr01_async_out_of_order(void **state)
 {
 
 	(void)state;
+	conf_only_on(HARNESS_DET);
 	for (int si = 0; si < test_nsuites; si++) {
 		int nooo = 0;
 
@@ -562,7 +564,8 @@ test_nr05_full_of_notready(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++) {
-		for (int seed = 0; seed < 8; seed++)
+		for (int seed = 0; seed < 8 && conf_runner_on(HARNESS_DET);
+		     seed++)
 			nr05_one(&test_suites[si], HARNESS_DET, 700 + seed,
 			    seed % 2);
 	}
@@ -711,7 +714,8 @@ test_drop_while_queued(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++) {
-		for (int seed = 0; seed < NSEEDS; seed++)
+		for (int seed = 0; seed < NSEEDS && conf_runner_on(HARNESS_DET);
+		     seed++)
 			drop_one(&test_suites[si], HARNESS_DET, 1000 + seed,
 			    seed % 2, seed % 4 >= 2, seed % 9);
 		drop_one(&test_suites[si], HARNESS_RT, 1100, false, true, 0);
@@ -756,6 +760,7 @@ test_close_fd_while_reading(void **state)
 {
 
 	(void)state;
+	conf_only_on(HARNESS_DET);
 	for (int si = 0; si < test_nsuites; si++)
 		for (int seed = 0; seed < 4; seed++)
 			closefd_one(&test_suites[si], 1200 + seed, seed % 2);
@@ -775,6 +780,7 @@ test_wronly_fd(void **state)
 	int ndev = 0;
 
 	(void)state;
+	conf_only_on(HARNESS_DET);
 	for (int si = 0; si < test_nsuites; si++) {
 		struct expect e = { 0 };
 		struct nenv t;
@@ -893,7 +899,8 @@ test_cbc10_sendfile_cold_order(void **state)
 
 		if (is_tls10(s))
 			n10++;
-		for (int seed = 0; seed < nseeds; seed++)
+		for (int seed = 0; seed < nseeds && conf_runner_on(HARNESS_DET);
+		     seed++)
 			cbc10_one(s, HARNESS_DET, 1300 + seed, seed % 2);
 		cbc10_one(s, HARNESS_RT, 1400, false);
 		cbc10_one(s, HARNESS_RT, 1401, true);

@@ -50,7 +50,7 @@ struct mode {
 	bool cold;
 };
 
-static const struct mode modes[] = {
+static const struct mode all_modes[] = {
 	{ HARNESS_DET, false, false },
 	{ HARNESS_DET, false, true },
 	{ HARNESS_DET, true, false },
@@ -60,7 +60,11 @@ static const struct mode modes[] = {
 	{ HARNESS_RT, true, false },
 	{ HARNESS_RT, true, true },
 };
-#define NMODES ((int)(sizeof(modes) / sizeof(modes[0])))
+#define NALL_MODES ((int)(sizeof(all_modes) / sizeof(all_modes[0])))
+
+/* The modes of this run: those whose runner conf_runner_on() keeps. */
+static struct mode modes[NALL_MODES];
+static int nmodes;
 
 /* Seeds per mode for ordering-heavy cases: most where reads reorder. */
 static int
@@ -354,7 +358,7 @@ test_sf01_whole_file(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++)
+		for (int mi = 0; mi < nmodes; mi++)
 			for (size_t zi = 0;
 			     zi < sizeof(sizes) / sizeof(sizes[0]); zi++) {
 				int nseeds = modes[mi].runner == HARNESS_DET &&
@@ -405,7 +409,7 @@ test_sf02_write_sendfile_write(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			int nseeds = order_nseeds(&modes[mi]);
 
 			for (int seed = 0; seed < nseeds; seed++)
@@ -470,7 +474,7 @@ test_sf03_multi_chunk(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++)
+		for (int mi = 0; mi < nmodes; mi++)
 			for (int pi = 0; pi < 19; pi++)
 				sf03_one(&test_suites[si], &modes[mi],
 				    3000 + pi * 31 + si * 977 + mi,
@@ -495,7 +499,7 @@ test_sf05_random_ranges(void **state)
 		test_rng_seed(&rng, 5000 + si);
 		fd = harness_tmpfile(&rng, fsz, &data);
 		for (int i = 0; i < 10; i++) {
-			const struct mode *m = &modes[(i + si) % NMODES];
+			const struct mode *m = &modes[(i + si) % nmodes];
 			struct tenv t;
 			off_t off, sb, want;
 			size_t size;
@@ -538,7 +542,7 @@ test_sf06_sf07_eof(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			struct tenv t;
 			off_t sb;
 
@@ -632,7 +636,7 @@ test_sf08_nonblocking_full(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			int nseeds = modes[mi].runner == HARNESS_DET ? 4 : 1;
 
 			for (int seed = 0; seed < nseeds; seed++)
@@ -720,7 +724,7 @@ sf09_matrix(bool grow, uint64_t seed0, size_t nbytes)
 {
 
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			sf09_one(&test_suites[si], &modes[mi], seed0 + si, grow,
 			    0);
 			sf09_one(&test_suites[si], &modes[mi], seed0 + 100 + si,
@@ -795,7 +799,7 @@ test_sf09_trailers_after_truncate(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			if (modes[mi].cold)
 				continue;
 			sf09_trailers_one(&test_suites[si], &modes[mi],
@@ -812,7 +816,7 @@ test_sf09_sf10_between_calls(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			struct tenv t;
 			struct ebuf e = { 0 };
 			uint8_t more[9000];
@@ -906,7 +910,7 @@ test_nr04_hdtr(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++) {
+		for (int mi = 0; mi < nmodes; mi++) {
 			int nseeds = order_nseeds(&modes[mi]);
 
 			for (int seed = 0; seed < nseeds; seed++) {
@@ -996,7 +1000,7 @@ test_geometry_golden(void **state)
 
 	(void)state;
 	for (int si = 0; si < test_nsuites; si++)
-		for (int mi = 0; mi < NMODES; mi++)
+		for (int mi = 0; mi < nmodes; mi++)
 			for (size_t ci = 0;
 			     ci < sizeof(cases) / sizeof(cases[0]); ci++)
 				geom_one(&test_suites[si], &modes[mi],
@@ -1162,5 +1166,8 @@ main(void)
 		harness_unit_test(test_sf_bad_descriptors),
 	};
 
+	for (int mi = 0; mi < NALL_MODES; mi++)
+		if (conf_runner_on(all_modes[mi].runner))
+			modes[nmodes++] = all_modes[mi];
 	return (cmocka_run_group_tests(tests, NULL, report));
 }

@@ -11,6 +11,7 @@
 #
 # Usage: conn_stress_test.sh /path/to/sim_server [MODE...]
 #   MODE: sendfile, write, userland (default: all three)
+# The modes run at the same time, each against its own server.
 # Environment: CONN_STRESS_SECONDS=T adds random seeds until T seconds have
 # passed in each mode (the long run of docs/fuzzing.md);
 # CONN_STRESS_PARALLEL=N runs N clients at a time (default 8).
@@ -20,29 +21,34 @@
 MODES=("$@")
 [ ${#MODES[@]} -gt 0 ] || MODES=(sendfile write userland)
 
-CS_ROOT=$WORK/www
-mkdir -p "$CS_ROOT"
 SECONDS_EXTRA=${CONN_STRESS_SECONDS:-0}
-for mode in "${MODES[@]}"; do
-	case $mode in
-	sendfile) margs=() ;;
-	write) margs=(--no-sendfile) ;;
-	userland) margs=(--mode userland) ;;
-	*) ok 1 "unknown mode $mode"; continue ;;
-	esac
-	srv_start "stress-$mode" --root "$CS_ROOT" --stats \
-	    --handshake-timeout 10 --header-timeout 10 "${margs[@]}" ||
-	    { ok 1 "$mode: server starts"; continue; }
+
+# stress MODE: one server and one driver, with a root of their own (the
+# driver's mutator changes files in it).
+stress() {
+	local mode=$1 root=$WORK/www-$1 out=$WORK/stress-$1.out MARGS rc
+	mode_args "$mode" || { ok 1 "unknown mode $mode"; return; }
+	mkdir -p "$root"
+	srv_start "stress-$mode" --root "$root" --stats \
+	    --handshake-timeout 10 --header-timeout 10 "${MARGS[@]}" ||
+	    { ok 1 "$mode: server starts"; return; }
 	timeout $((600 * SLOWDOWN + SECONDS_EXTRA * 2)) python3 \
-	    "$HERE/conn_stress.py" --port "$PORT" --root "$CS_ROOT" \
+	    "$HERE/conn_stress.py" --port "$PORT" --root "$root" \
 	    --seeds-file "$HERE/conn_stress.seeds" --seconds "$SECONDS_EXTRA" \
 	    --parallel "${CONN_STRESS_PARALLEL:-8}" --deadline 10 \
-	    >"$WORK/stress.out" 2>&1
+	    >"$out" 2>&1
 	rc=$?
-	sed 's/^/# /' "$WORK/stress.out"
-	ok $rc "$mode: $(tail -1 "$WORK/stress.out")"
+	sed 's/^/# /' "$out"
+	ok $rc "$mode: $(tail -1 "$out")"
 	note "server CPU: $(awk '{ printf "%.1f s", ($14 + $15) / 100 }' \
 	    "/proc/$SPID/stat")"
 	srv_stop_check "stress-$mode"
+}
+
+# Most of a seed's time is clients stalling, trickling and waiting for
+# the server's deadlines, so the modes run side by side.
+for mode in "${MODES[@]}"; do
+	group "$mode" stress "$mode"
 done
+group_wait
 finish

@@ -10,6 +10,8 @@
 #   srv_stop    SIGTERM, wait (bounded), record the exit status as a check
 #               (an ASan build exits non-zero on leaks or errors)
 #   finish      print "N passed, M failed" and exit accordingly
+#   group NAME FUNC ARGS...  run FUNC ARGS in the background (see below)
+#   group_wait  wait for the groups, then report their checks in order
 #
 # Every client runs under `timeout`; the EXIT trap kills whatever this
 # script started (servers and background clients, by process id).
@@ -31,6 +33,8 @@ OUT=
 STATUS=0
 BGPIDS=()
 NSTART=0
+GROUP=
+GROUPS_RUNNING=()
 pass=0
 fail=0
 n=0
@@ -53,7 +57,8 @@ fi
 
 lib_cleanup() {
 	local p
-	for p in "${BGPIDS[@]}" $SPID; do
+	# Servers of groups that could not stop them (see group).
+	for p in "${BGPIDS[@]}" $SPID $(cat "$WORK"/group.*.spid 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -97,6 +102,7 @@ srv_start() {
 	: >"$LOG"
 	"$SERVER" --listen 127.0.0.1:0 "$@" >"$OUT" 2>"$LOG" &
 	SPID=$!
+	[ -z "$GROUP" ] || echo "$SPID" >"$WORK/group.$GROUP.spid"
 	PORT=
 	for i in $(seq 200); do
 		if grep -q 'listening on' "$LOG"; then
@@ -138,6 +144,7 @@ srv_stop() {
 	wait "$SPID" 2>/dev/null
 	STATUS=$?
 	SPID=
+	[ -z "$GROUP" ] || rm -f "$WORK/group.$GROUP.spid"
 	if [ "$STATUS" -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$LOG"; then
 		note "$(grep -m5 -A5 'Sanitizer\|runtime error' "$LOG")"
 		[ "$STATUS" -ne 0 ] || STATUS=1
@@ -149,6 +156,18 @@ srv_stop() {
 srv_stop_check() {
 	srv_stop
 	ok "$STATUS" "$1: server exits 0 on SIGTERM, no sanitizer report"
+}
+
+# mode_args MODE: in MARGS, sim_server's arguments for a transmit path:
+# sendfile (or sw-sendfile), write (sw-write: --no-sendfile) or userland
+# (--mode userland).  1 for another MODE.
+mode_args() {
+	case $1 in
+	sendfile | sw-sendfile) MARGS=() ;;
+	write | sw-write) MARGS=(--no-sendfile) ;;
+	userland) MARGS=(--mode userland) ;;
+	*) return 1 ;;
+	esac
 }
 
 # stats_json: the counters the server prints on SIGUSR1 (last dump).
@@ -195,6 +214,52 @@ make_cert() {
 # http_split FILE: "status length sha256" for each response in FILE.
 http_split() {
 	python3 "$HERE/http_split.py" "$1"
+}
+
+# Checks that take wall-clock time but little CPU (seeded clients that
+# stall, a rate-limited reader, deadlines to wait out) run side by side:
+# `group NAME FUNC ARGS...` runs FUNC ARGS in a background subshell with
+# its own server (srv_start, srv_stop, ok and note work there as they do
+# here), writing to $WORK/group.NAME.out; `group_wait` waits for every
+# group and then reports their checks and notes, numbered on from here, in
+# the order the groups started.  Groups run at the same time, so their
+# servers need distinct names, and their files distinct paths.  A group
+# that does not run to its end (a signal, a shell error) is one failed
+# check.
+group() {
+	local name=$1
+	shift
+	(
+		GROUP=$name
+		SPID=
+		BGPIDS=()
+		trap 'exit 130' INT TERM
+		trap 'for p in "${BGPIDS[@]}" $SPID; do
+			kill -KILL "$p" 2>/dev/null
+		done' EXIT
+		"$@"
+		[ -z "$SPID" ] || srv_stop
+		exit 0
+	) >"$WORK/group.$name.out" 2>&1 &
+	BGPIDS+=($!)
+	GROUPS_RUNNING+=("$name:$!")
+}
+
+group_wait() {
+	local g rc line
+	for g in "${GROUPS_RUNNING[@]}"; do
+		wait "${g##*:}"
+		rc=$?
+		while IFS= read -r line; do
+			case $line in
+			"ok "*) ok 0 "${line#ok * - }" ;;
+			"not ok "*) ok 1 "${line#not ok * - }" ;;
+			*) echo "$line" ;;
+			esac
+		done <"$WORK/group.${g%%:*}.out"
+		[ "$rc" -eq 0 ] || ok 1 "${g%%:*}: ended early (exit $rc)"
+	done
+	GROUPS_RUNNING=()
 }
 
 finish() {

@@ -95,7 +95,7 @@ serve() {
 # with faults and traces whose segments leave by IFACE, and every check on
 # it.
 traced() {
-	local name=$1 client=$2 iface=$3 got want start secs
+	local name=$1 client=$2 iface=$3 got want start secs objs
 	local -a sargs=()
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
@@ -150,15 +150,16 @@ PY
 
 	# tshark decrypts the pcapng with its Decryption Secrets Block and
 	# nothing else (docs/trace-format.md, "pcapng").
-	rm -rf "$WORK/objs" && mkdir "$WORK/objs"
+	objs=$WORK/$name.objs
+	rm -rf "$objs" && mkdir "$objs"
 	start=$(date +%s)
 	timeout "$(t "$XFER")" tshark -r "$WORK/$name.pcapng" -q \
-	    --export-objects "http,$WORK/objs" >/dev/null 2>&1
+	    --export-objects "http,$objs" >/dev/null 2>&1
 	secs=$(($(date +%s) - start))
-	got=$(sha "$WORK/objs/f.bin" 2>/dev/null)
+	got=$(sha "$objs/f.bin" 2>/dev/null)
 	[ "$got" = "$want" ]
 	ok $? "$name: tshark decrypts the pcapng to the same bytes with no option ($secs s)"
-	rm -rf "$WORK/objs"
+	rm -rf "$objs"
 
 	timeout "$(t "$XFER")" "$KTLS_TRACE" -q "$WORK/$name.jsonl" \
 	    "$WORK/$name.pcapng" >"$WORK/$name.kt" 2>&1
@@ -179,26 +180,32 @@ PY
 	    "$WORK/$name.resp"
 }
 
-traced tls13_s_client s_client mce0 --tls1.3 -- -tls1_3 \
-    -ciphersuites TLS_AES_256_GCM_SHA384
-traced tls13_curl curl mce0 --tls1.3 "${ON_NIC[@]}" -- --tlsv1.3
-traced tls12_s_client s_client mce0 --tls1.2 -- -tls1_2 \
-    -cipher ECDHE-ECDSA-AES128-GCM-SHA256
-traced tls12_curl curl mce0 --tls1.2 "${ON_NIC[@]}" -- --tlsv1.2 \
-    --tls-max 1.2
+# Each transfer mostly waits for the link's real-time delays and
+# retransmission timeouts: they run side by side (lib.sh group), and the
+# shorter checks below one after another beside them.
+group tls13_s_client traced tls13_s_client s_client mce0 --tls1.3 -- \
+    -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384
+group tls13_curl traced tls13_curl curl mce0 --tls1.3 "${ON_NIC[@]}" -- \
+    --tlsv1.3
+group tls12_s_client traced tls12_s_client s_client mce0 --tls1.2 -- \
+    -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+group tls12_curl traced tls12_curl curl mce0 --tls1.2 "${ON_NIC[@]}" -- \
+    --tlsv1.2 --tls-max 1.2
 # AES-CBC with HMAC-SHA256: offloaded by t6 (cc0), not by mlx5 (below).
-traced cbc_t6 curl cc0 --nic t6 --tls1.2 \
+group cbc_t6 traced cbc_t6 curl cc0 --nic t6 --tls1.2 \
     --ciphers ECDHE-ECDSA-AES128-SHA256 "${ON_NIC[@]}" -- --tls-max 1.2
 
 # TLS 1.2 AES-CBC on mlx5: the NIC refuses the tag, ktls_try_ifnet()
 # fails and the connection is software, as FreeBSD falls back.
-serve cbc_mlx5 --nic mlx5 "${FAULTS[@]}" --tls1.2 \
-    --ciphers ECDHE-ECDSA-AES128-SHA256 || true
-got=$(get_curl cbc_mlx5 small.bin --tls-max 1.2)
-[ "$got" = "$(sha "$ROOT/small.bin")" ]
-ok $? "cbc on mlx5: curl received the file intact"
-srv_stop
-final_json | python3 -c '
+cbc_mlx5() {
+	local got
+	serve cbc_mlx5 --nic mlx5 "${FAULTS[@]}" --tls1.2 \
+	    --ciphers ECDHE-ECDSA-AES128-SHA256 || true
+	got=$(get_curl cbc_mlx5 small.bin --tls-max 1.2)
+	[ "$got" = "$(sha "$ROOT/small.bin")" ]
+	ok $? "cbc on mlx5: curl received the file intact"
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; e = n["engine"]
 print("# ifnet sessions %d, sw %d, tag failures %d" % (n["ifnet_sessions"],
@@ -207,12 +214,14 @@ assert n["plaintext_segments"] == 0
 assert n["sw_sessions"] == 1 and e["tag_alloc_failures"] >= 1, n
 assert e["tx_tls_requests"] == 0, e
 '
-ok $? "cbc on mlx5: falls back to software"
+	ok $? "cbc on mlx5: falls back to software"
+}
 
 # Flow control: a reader that waits 3 s before it reads fills its socket;
 # the link's receiver must stop (no unbounded buffering) and resume.
-serve slow || true
-python3 - "$PORT" slow.bin "$WORK/c.pem" >"$WORK/slow.out" 2>&1 <<'PY'
+slow_reader() {
+	serve slow || true
+	python3 - "$PORT" slow.bin "$WORK/c.pem" >"$WORK/slow.out" 2>&1 <<'PY'
 import hashlib, socket, ssl, sys, time
 port, path, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 ctx = ssl.create_default_context(cafile=ca)
@@ -232,10 +241,10 @@ while True:
     buf += d
 print(hashlib.sha256(buf[buf.index(b"\r\n\r\n") + 4:]).hexdigest())
 PY
-[ "$(cat "$WORK/slow.out")" = "$(sha "$ROOT/slow.bin")" ]
-ok $? "slow reader: the file arrives intact"
-srv_stop
-final_json | python3 -c '
+	[ "$(cat "$WORK/slow.out")" = "$(sha "$ROOT/slow.bin")" ]
+	ok $? "slow reader: the file arrives intact"
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; tcp = d["net.inet.tcp.stats"]
 print("# client socket full %d times, %d window updates, %d bytes beyond "
@@ -244,15 +253,18 @@ print("# client socket full %d times, %d window updates, %d bytes beyond "
 assert n["client_socket_full"] > 0 and tcp["tcps_rcvwinupd"] > 0
 assert n["link_totals"]["rcv_wnd_trimmed"] == 0
 '
-ok $? "slow reader: the receiver stopped, its window reopened, the sender kept to it"
+	ok $? "slow reader: the receiver stopped, its window reopened, the sender kept to it"
+}
 
 # Route flips between two TLS NICs: every flip resets the tag.
-serve flip --route-flip-every 200 --route-flip-to t6 --tls1.2 || true
-got=$(get_curl flip small.bin)
-[ "$got" = "$(sha "$ROOT/small.bin")" ]
-ok $? "route flips mlx5 <-> t6: curl received the file intact"
-srv_stop
-final_json | python3 -c '
+route_flips() {
+	local got
+	serve flip --route-flip-every 200 --route-flip-to t6 --tls1.2 || true
+	got=$(get_curl flip small.bin)
+	[ "$got" = "$(sha "$ROOT/small.bin")" ]
+	ok $? "route flips mlx5 <-> t6: curl received the file intact"
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; k = d["kern.ipc.tls"]
 print("# %d flips, %d tag resets, flip engine %d tags" % (n["route_flips"],
@@ -260,13 +272,13 @@ print("# %d flips, %d tag resets, flip engine %d tags" % (n["route_flips"],
 assert n["route_flips"] > 0 and k["ifnet.reset"] > 0
 assert n["flip_engine"]["tag_allocs"] > 0 and n["plaintext_segments"] == 0
 '
-ok $? "route flips: tags reset onto the other NIC, no plaintext"
+	ok $? "route flips: tags reset onto the other NIC, no plaintext"
 
-# To a plain interface: no tag there, so FreeBSD drops the connection.
-serve flip_plain --route-flip-every 200 --route-flip-to plain || true
-get_curl flip_plain small.bin >/dev/null
-srv_stop
-final_json | python3 -c '
+	# To a plain interface: no tag there, so FreeBSD drops the connection.
+	serve flip_plain --route-flip-every 200 --route-flip-to plain || true
+	get_curl flip_plain small.bin >/dev/null
+	srv_stop
+	final_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin); n = d["nic"]; k = d["kern.ipc.tls"]
 print("# %d flips, reset failed %d, dropped %d" % (n["route_flips"],
@@ -274,7 +286,15 @@ print("# %d flips, reset failed %d, dropped %d" % (n["route_flips"],
 assert k["ifnet.reset_dropped"] == 1 and n["plaintext_segments"] == 0
 assert n["ifnet"]["untagged_tls_bytes"] == 0
 '
-ok $? "route flip to a plain interface: connection dropped, no plaintext"
+	ok $? "route flip to a plain interface: connection dropped, no plaintext"
+}
+
+shorter() {
+	cbc_mlx5
+	slow_reader
+	route_flips
+}
+group shorter shorter
 
 # Bad values: exit 2 with a reason, before anything is served.
 bad() {
@@ -302,4 +322,5 @@ bad "expected NAME=VALUE" --mode nic --sysctl kern.ipc.tls.ifnet_max_rexmit_pct
 bad "no simulated kernel" --mode userland \
     --sysctl kern.ipc.tls.ifnet_max_rexmit_pct=5
 
+group_wait
 finish

@@ -174,6 +174,10 @@ ok $? "SIGUSR1 dumps JSON counters, kern.ipc.tls included, no descriptions"
 sed -n '/^{/,/^}/p' "$OUT" |
     python3 -c 'import json, sys; d = json.load(sys.stdin); c = d["sim.cost"]; sys.exit(0 if c["crypto_write_newpages"] >= 4195538 and c["crypto_read"] == c["crypto_write_newpages"] + c["crypto_write_inplace"] and c["wire_read"] >= c["crypto_read"] + c["crypto_write_framing"] else 1)'
 ok $? "sim.cost: sendfile encrypted into new pages, the wire read it all"
+# Its 4195538 bytes came through the disk model's pager: 1025 pages at least.
+sed -n '/^{/,/^}/p' "$OUT" |
+    python3 -c 'import json, sys; d = json.load(sys.stdin)["disk"]; sys.exit(0 if d["vm.stats.vm.v_vnodepgsin"] >= 1025 and d["vm.stats.vm.v_vnodein"] > 0 and d["sim.disk.errors"] == 0 else 1)'
+ok $? "disk: the pager read random.bin's pages (vm.stats.vm.v_vnodepgsin), no errors"
 grep -q "mode sw backend $auto," "$LOG" &&
     sed -n '/^{/,/^}/p' "$OUT" | ocf_counts "$auto" tls13_gcm
 ok $? "default backend is auto ($auto); its counters took the TLS 1.3 GCM records"
@@ -232,13 +236,19 @@ start descr --stats-descriptions
 stats_json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-k, t = d["kern.ipc.tls"], d["descriptions"]["kern.ipc.tls"]
-sys.exit(0 if len(k) >= 20 and set(t) == set(k) and
-    all(isinstance(v, int) for v in k.values()) and
-    all(isinstance(v, str) and len(v) > 10 for v in t.values()) and
-    len(set(t.values())) == len(t) and
-    set(d["descriptions"]["sim.cost"]) == set(d["sim.cost"]) else 1)'
-ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls and sim.cost counter"
+
+
+def described(key, least):
+    k, t = d[key], d["descriptions"][key]
+    return (len(k) >= least and set(t) == set(k) and
+            all(isinstance(v, int) for v in k.values()) and
+            all(isinstance(v, str) and len(v) > 10 for v in t.values()) and
+            len(set(t.values())) == len(t))
+
+
+sys.exit(0 if described("kern.ipc.tls", 20) and described("sim.cost", 5) and
+    described("disk", 4) else 1)'
+ok $? "--stats-descriptions: a distinct description beside every kern.ipc.tls, sim.cost and disk counter"
 stop
 
 # --- --page-cache-size: the smallest cache, more data in flight than it ------

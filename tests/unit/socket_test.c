@@ -69,6 +69,35 @@ test_socket_connect_listen(void **state)
 	wire_fini(&w);
 }
 
+/*
+ * What a new socket reserves (pr_attach): TCP net.inet.tcp.sendspace,
+ * 32 KiB, free to grow; UDP net.inet.udp.maxdgram, 9216 bytes
+ * (sys/netinet/udp_usrreq.c udp_attach()).  Either way the low-water mark
+ * is a cluster (soreserve()).
+ */
+static void
+sendspace_one(int type, u_int hiwat, bool autosize)
+{
+	struct ksim_sbstat st;
+	struct socket *so;
+
+	assert_int_equal(ksim_socket(type, &so), 0);
+	ksim_sbstat(so, &st);
+	assert_int_equal(st.hiwat, hiwat);
+	assert_int_equal(st.lowat, 2048);
+	assert_int_equal(st.autosize, autosize);
+	ksim_close(so);
+}
+
+static void
+test_socket_sendspace(void **state)
+{
+
+	(void)state;
+	sendspace_one(SOCK_STREAM, 32768, true);
+	sendspace_one(SOCK_DGRAM, 9216, false);
+}
+
 static void
 test_sockopt_errors(void **state)
 {
@@ -221,6 +250,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		harness_unit_test(test_socket_connect_listen),
+		harness_unit_test(test_socket_sendspace),
 		harness_unit_test(test_sockopt_errors),
 		harness_unit_test(test_sendmsg_errors),
 	};
