@@ -340,12 +340,15 @@ test_asan_build() {
 	# The conformance groups run here with the default backend (auto)
 	# only; the other backends' glue is checked under ASan by the unit
 	# tests ktls_backend and ktls_wipe-NAME, and EVP's by every CBC
-	# suite, which auto leaves to it.
+	# suite, which auto leaves to it (its two-pass CBC path, which the
+	# conformance-evp-noaesni reruns force, by the SHA2-384 suites and
+	# the unit test ktls_cbc-noaesni).
 	# sim_server's NIC mode (suite nic: real clients over a lossy link
 	# in real time) runs in the normal build only; the kernel's NIC path
 	# is checked here by the faults suite.
 	MESON_TEST_ARGS=(--timeout-multiplier 3 --no-suite interop-heavy
-	    --no-suite conformance-evp --no-suite nic)
+	    --no-suite conformance-evp --no-suite conformance-evp-noaesni
+	    --no-suite nic)
 	run_suites "$ASAN_DIR" asan "${suites[@]}"
 	MESON_TEST_ARGS=()
 }
@@ -374,7 +377,8 @@ test_noinv_build() {
 	# KASSERT() does not depend on the crypto backend: one is enough.
 	# The interop tests (conn_stress in suite fuzz) drive sim_server,
 	# whose kernel paths unit and conformance already cover here.
-	MESON_TEST_ARGS=(--no-suite conformance-evp --no-suite interop)
+	MESON_TEST_ARGS=(--no-suite conformance-evp
+	    --no-suite conformance-evp-noaesni --no-suite interop)
 	run_suites "$NOINV_DIR" noinv "${suites[@]}"
 	MESON_TEST_ARGS=()
 }

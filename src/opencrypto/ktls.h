@@ -74,6 +74,15 @@ int ktls_backend_select(const char *name);
 void ktls_backend_names(char *buf, size_t len);
 
 /*
+ * SIM: the EVP backend's AES-CBC sessions with an HMAC of SHA-1 or
+ * SHA2-256 use OpenSSL's stitched AES-CBC-HMAC cipher where libcrypto
+ * has it (true, the default); false puts the sessions created from then
+ * on on the two-pass path, AES-CBC then HMAC, which every other CBC
+ * session takes (ktls_ocf.c).  Both write the same bytes.
+ */
+extern bool ktls_sim_cbc_stitched;
+
+/*
  * 0 if the EVP backend takes the suite in tls->params, else its error
  * (ktls_ocf_try() in ktls_ocf.c); *namep, if not NULL, gets the cipher's
  * EVP name.

@@ -10,9 +10,15 @@
  * os->lock (FreeBSD's lock only guards the TLS 1.0 bookkeeping).  The
  * per-suite stats.ocf counters are counted once a record succeeded;
  * FreeBSD counts them before dispatching it.
+ *
+ * SIM: AES-CBC records with an HMAC of SHA-1 or SHA2-256 go through
+ * OpenSSL's stitched AES-CBC-HMAC ciphers where libcrypto offers them
+ * (ktls_ocf_cbc_stitched()); the bytes are those of the two-pass path
+ * (docs/architecture.md, "Crypto backends").
  */
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "opencrypto/ktls.h"
@@ -31,9 +37,25 @@ struct ktls_ocf_session {
 	uint64_t next_seqno;
 #endif
 	bool implicit_iv;
-	/* CBC works on one contiguous run: plaintext | MAC | padding. */
+	/*
+	 * CBC works on one contiguous run: one block for the stitched
+	 * cipher's explicit IV, then plaintext | MAC | padding
+	 * (KTLS_OCF_CBC_BUFLEN).
+	 */
 	uint8_t *cbc_buf;
+	/*
+	 * CBC: the stitched AES-CBC-HMAC cipher keyed with both keys, NULL
+	 * when the suite or libcrypto has none (ktls_ocf_cbc_stitch_init());
+	 * for TLS 1.1+ ivctx decrypts single blocks with the AES key.
+	 */
+	EVP_CIPHER_CTX *sctx;
+	EVP_CIPHER_CTX *ivctx;
 };
+
+#define KTLS_OCF_CBC_BUFLEN \
+	(AES_BLOCK_LEN + TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN)
+
+bool ktls_sim_cbc_stitched = true;
 
 /* struct tls_aead_data / tls_mac_data: seq | type | version | length. */
 static void
@@ -144,27 +166,131 @@ ktls_ocf_aead_encrypt(struct ktls_session *tls, struct mbuf *m,
 }
 
 /*
- * MAC-then-encrypt (RFC 5246 section 6.2.3.2): HMAC over seq | type |
- * version | length | plaintext, then minimal padding, then AES-CBC over
- * plaintext | MAC | padding.  SIM: the record is gathered into one buffer
+ * MAC-then-encrypt (RFC 5246 section 6.2.3.2), two passes: HMAC over seq |
+ * type | version | length | plaintext, then minimal padding, then AES-CBC
+ * over plaintext | MAC | padding, in place in buf.
+ */
+static int
+ktls_ocf_cbc_twopass(struct ktls_ocf_session *os, struct mbuf *m,
+    const uint8_t *iv, uint8_t *buf, int plen)
+{
+	uint8_t hdrmac[13];
+	size_t maclen;
+	int outl, padlen, total;
+
+	total = plen + m->m_epg_trllen;
+	ktls_ocf_aad12(hdrmac, m->m_epg_seqno, m->m_epg_hdr, plen);
+	/* Restart from the keyed state ktls_ocf_try() prepared. */
+	if (EVP_MAC_init(os->mctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(os->mctx, hdrmac, sizeof(hdrmac)) != 1 ||
+	    EVP_MAC_update(os->mctx, buf, plen) != 1 ||
+	    EVP_MAC_final(os->mctx, buf + plen, &maclen, os->maclen) != 1)
+		return (EIO);
+	padlen = m->m_epg_trllen - os->maclen;
+	memset(buf + plen + os->maclen, padlen - 1, padlen);
+
+	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(os->cctx, buf, &outl, buf, total) != 1 ||
+	    outl != total)
+		return (EIO);
+	return (0);
+}
+
+/*
+ * The same record in one pass, with OpenSSL's stitched cipher driven the
+ * way libssl drives it for TLS records (ssl/record/methods/tls1_meth.c
+ * tls1_cipher()): EVP_CTRL_AEAD_TLS1_AAD hands it the 13 bytes the MAC
+ * starts with and answers the trailer length, MAC plus padding; one
+ * update then MACs the plaintext, appends MAC and padding, and encrypts
+ * it all in place (providers/implementations/ciphers/
+ * cipher_aes_cbc_hmac_sha1_hw.c aesni_cbc_hmac_sha1_cipher()).  The
+ * padding is minimal with every byte the padding length less one, as
+ * ktls_frame() reserved it; the answer is checked against the trailer
+ * ktls_frame() left, and a record it does not fit takes the two-pass path.
+ *
+ * buf is one block, then the plaintext at buf + AES_BLOCK_LEN, then room
+ * for the trailer.  TLS 1.0 (no explicit IV) starts at the plaintext and
+ * chains from iv.  TLS 1.1+: this mode reads the block before the
+ * plaintext as the explicit IV and encrypts it along, chaining from the
+ * context's IV; the AAD length counts that block, and the cipher takes it
+ * off before MACing.  libssl puts random bytes there and sends what they
+ * encrypt to, but FreeBSD sends the IV ktls_frame() drew, in the clear,
+ * and chains the payload from it.  So the block is D_K(iv) and the
+ * context's IV zero: it encrypts to E_K(0 ^ D_K(iv)) = iv, and every
+ * block after it is the two-pass path's.
+ *
+ * 0 when done, EAGAIN for the two-pass path, EIO when EVP fails.
+ */
+static int
+ktls_ocf_cbc_stitched(struct ktls_ocf_session *os, struct mbuf *m,
+    const uint8_t *iv, uint8_t *buf, int plen)
+{
+	static const uint8_t zero_iv[AES_BLOCK_LEN];
+	/*
+	 * 13 bytes used.  For TLS 1.1+ the cipher writes the length it will
+	 * MAC back into aad[11..12]; one version of OpenSSL's SHA2-256
+	 * variant (cipher_aes_cbc_hmac_sha256_hw.c
+	 * aesni_cbc_hmac_sha256_set_tls1_aad()) stores the high byte at
+	 * aad[13] instead, hence the spare bytes and the check below.
+	 */
+	uint8_t aad[16];
+	uint8_t *start;
+	int len, outl, trllen;
+
+	if (os->implicit_iv) {
+		start = buf + AES_BLOCK_LEN;
+		len = plen;
+		if (EVP_EncryptInit_ex(os->sctx, NULL, NULL, NULL, iv) != 1)
+			return (EIO);
+	} else {
+		start = buf;
+		len = AES_BLOCK_LEN + plen;
+		if (EVP_DecryptUpdate(os->ivctx, buf, &outl, iv,
+			AES_BLOCK_LEN) != 1 ||
+		    outl != AES_BLOCK_LEN ||
+		    EVP_EncryptInit_ex(os->sctx, NULL, NULL, NULL, zero_iv) !=
+			1)
+			return (EIO);
+	}
+	ktls_ocf_aad12(aad, m->m_epg_seqno, m->m_epg_hdr, len);
+	trllen = EVP_CIPHER_CTX_ctrl(os->sctx, EVP_CTRL_AEAD_TLS1_AAD,
+	    EVP_AEAD_TLS1_AAD_LEN, aad);
+	if (trllen <= 0)
+		return (EIO);
+	/*
+	 * The length the cipher MACs is the one it leaves in the AAD: it
+	 * must be the plaintext's, as in the two-pass path.
+	 */
+	if (trllen != m->m_epg_trllen || be16dec(aad + 11) != plen)
+		return (EAGAIN);
+	len += trllen;
+	if (EVP_EncryptUpdate(os->sctx, start, &outl, start, len) != 1 ||
+	    outl != len)
+		return (EIO);
+	KASSERT(os->implicit_iv || memcmp(buf, iv, AES_BLOCK_LEN) == 0,
+	    ("ktls_ocf_cbc_stitched: explicit IV not reproduced"));
+	return (0);
+}
+
+/*
+ * ktls_ocf_tls_cbc_encrypt().  SIM: the record is gathered into one buffer
  * because CBC blocks straddle page boundaries when the first page offset
- * is not block aligned; FreeBSD hands OCF an iovec instead.
+ * is not block aligned, and the stitched cipher wants it whole; FreeBSD
+ * hands OCF an iovec instead.
  */
 static int
 ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
     const struct iovec *outiov, int outiovcnt)
 {
 	struct ktls_ocf_session *os = tls->ocf_session;
-	uint8_t hdrmac[13];
 	const uint8_t *iv;
 	uint8_t *buf, *p;
-	size_t maclen;
-	int outl, off, plen, padlen, total;
+	int error, off, plen, total;
 
 	plen = m_epg_datalen(m);
 	total = plen + m->m_epg_trllen;
 	KASSERT(total % AES_BLOCK_LEN == 0, ("CBC record not block aligned"));
-	buf = os->cbc_buf;
+	buf = os->cbc_buf + AES_BLOCK_LEN;
 
 	if (os->implicit_iv) {
 #ifdef INVARIANTS
@@ -190,20 +316,16 @@ ktls_ocf_cbc_encrypt(struct ktls_session *tls, struct mbuf *m,
 		p += len;
 	}
 
-	ktls_ocf_aad12(hdrmac, m->m_epg_seqno, m->m_epg_hdr, plen);
-	/* Restart from the keyed state ktls_ocf_try() prepared. */
-	if (EVP_MAC_init(os->mctx, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(os->mctx, hdrmac, sizeof(hdrmac)) != 1 ||
-	    EVP_MAC_update(os->mctx, buf, plen) != 1 ||
-	    EVP_MAC_final(os->mctx, buf + plen, &maclen, os->maclen) != 1)
-		return (EIO);
-	padlen = m->m_epg_trllen - os->maclen;
-	memset(buf + plen + os->maclen, padlen - 1, padlen);
-
-	if (EVP_EncryptInit_ex(os->cctx, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(os->cctx, buf, &outl, buf, total) != 1 ||
-	    outl != total)
-		return (EIO);
+	error = EAGAIN;
+	if (os->sctx != NULL) {
+		error = ktls_ocf_cbc_stitched(os, m, iv, os->cbc_buf, plen);
+		if (error == 0)
+			counter_u64_add(ocf_cbc_stitched, 1);
+	}
+	if (error == EAGAIN)
+		error = ktls_ocf_cbc_twopass(os, m, iv, buf, plen);
+	if (error != 0)
+		return (error);
 
 	p = buf;
 	for (int i = 0; i < outiovcnt; i++) {
@@ -244,12 +366,14 @@ ktls_ocf_free(struct ktls_session *tls)
 {
 	struct ktls_ocf_session *os = tls->ocf_session;
 
+	/* libcrypto wipes a context's keys when it frees it. */
 	EVP_CIPHER_CTX_free(os->cctx);
+	EVP_CIPHER_CTX_free(os->sctx);
+	EVP_CIPHER_CTX_free(os->ivctx);
 	EVP_MAC_CTX_free(os->mctx);
 	EVP_MAC_free(os->mac);
 	if (os->cbc_buf != NULL)
-		zfree(os->cbc_buf,
-		    TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN);
+		zfree(os->cbc_buf, KTLS_OCF_CBC_BUFLEN);
 	mtx_destroy(&os->lock);
 	zfree(os, sizeof(*os));
 	tls->ocf_session = NULL;
@@ -304,6 +428,70 @@ ktls_ocf_check(const struct ktls_session *tls, int direction,
 	if (namep != NULL)
 		*namep = name;
 	return (0);
+}
+
+/*
+ * The stitched cipher for the session (ktls_ocf_cbc_stitched()), if
+ * ktls_sim_cbc_stitched is on and OpenSSL has one for the suite: for
+ * SHA-1 and SHA2-256 with AES-128 or AES-256, none for SHA2-384, and
+ * only where libcrypto's default provider offers it (x86-64 with AES-NI;
+ * elsewhere the fetch fails).  Anything short of a working context leaves
+ * the session on the two-pass path, with the error queue as it was.
+ */
+static void
+ktls_ocf_cbc_stitch_init(struct ktls_session *tls, struct ktls_ocf_session *os)
+{
+	EVP_CIPHER *cipher;
+	const char *name;
+	bool aes128;
+
+	if (!ktls_sim_cbc_stitched)
+		return;
+	aes128 = tls->params.cipher_key_len == 16;
+	switch (tls->params.auth_algorithm) {
+	case CRYPTO_SHA1_HMAC:
+		name =
+		    aes128 ? "AES-128-CBC-HMAC-SHA1" : "AES-256-CBC-HMAC-SHA1";
+		break;
+	case CRYPTO_SHA2_256_HMAC:
+		name = aes128 ? "AES-128-CBC-HMAC-SHA256" :
+				"AES-256-CBC-HMAC-SHA256";
+		break;
+	default:
+		return;
+	}
+	ERR_set_mark();
+	cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+	if (cipher == NULL)
+		goto fail;
+	os->sctx = EVP_CIPHER_CTX_new();
+	if (os->sctx == NULL ||
+	    EVP_EncryptInit_ex2(os->sctx, cipher, tls->params.cipher_key, NULL,
+		NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(os->sctx, EVP_CTRL_AEAD_SET_MAC_KEY,
+		tls->params.auth_key_len, tls->params.auth_key) <= 0)
+		goto fail;
+	EVP_CIPHER_free(cipher);
+	cipher = NULL;
+	if (!os->implicit_iv) {
+		cipher = EVP_CIPHER_fetch(NULL,
+		    aes128 ? "AES-128-ECB" : "AES-256-ECB", NULL);
+		os->ivctx = EVP_CIPHER_CTX_new();
+		if (cipher == NULL || os->ivctx == NULL ||
+		    EVP_DecryptInit_ex2(os->ivctx, cipher,
+			tls->params.cipher_key, NULL, NULL) != 1 ||
+		    EVP_CIPHER_CTX_set_padding(os->ivctx, 0) != 1)
+			goto fail;
+		EVP_CIPHER_free(cipher);
+	}
+	ERR_pop_to_mark();
+	return;
+fail:
+	EVP_CIPHER_free(cipher);
+	EVP_CIPHER_CTX_free(os->sctx);
+	EVP_CIPHER_CTX_free(os->ivctx);
+	os->sctx = os->ivctx = NULL;
+	ERR_pop_to_mark();
 }
 
 /*
@@ -367,9 +555,7 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 		    EVP_MAC_init(os->mctx, tls->params.auth_key,
 			tls->params.auth_key_len, params) != 1)
 			goto fail;
-		os->cbc_buf =
-		    kmalloc(TLS_MAX_MSG_SIZE_V10_2 + MBUF_PEXT_TRAIL_LEN,
-			M_WAITOK);
+		os->cbc_buf = kmalloc(KTLS_OCF_CBC_BUFLEN, M_WAITOK);
 		if (tls->params.tls_vminor == TLS_MINOR_VER_ZERO) {
 			os->implicit_iv = true;
 			memcpy(os->cbc_iv, tls->params.iv, AES_BLOCK_LEN);
@@ -377,6 +563,7 @@ ktls_ocf_try(struct ktls_session *tls, int direction)
 			os->next_seqno = tls->next_seqno;
 #endif
 		}
+		ktls_ocf_cbc_stitch_init(tls, os);
 		tls->sync_dispatch = true;
 	} else
 		tls->sync_dispatch = !ktls_sim_async;

@@ -246,6 +246,9 @@ struct ktls_session {
 	    "TLS 1.0 AES-CBC records encrypted through OCF")                  \
 	X(ocf_tls11_cbc_encrypts, "stats.ocf.tls11_cbc_encrypts",             \
 	    "TLS 1.1 and 1.2 AES-CBC records encrypted through OCF")          \
+	X(ocf_cbc_stitched, "stats.ocf.cbc_stitched",                         \
+	    "SIM: AES-CBC records MACed and encrypted in one pass by "        \
+	    "OpenSSL's stitched cipher (also in the two counters above)")     \
 	X(ocf_tls12_gcm_encrypts, "stats.ocf.tls12_gcm_encrypts",             \
 	    "TLS 1.2 AES-GCM records encrypted through OCF")                  \
 	X(ocf_tls13_gcm_encrypts, "stats.ocf.tls13_gcm_encrypts",             \

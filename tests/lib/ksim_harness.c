@@ -24,6 +24,7 @@
 #include "sim/runner/runner.h"
 #include "sys/ktls.h"
 #include "sys/ktls_trace.h"
+#include "sys/mbuf.h"
 #include "sys/socketvar.h"
 #include "testif.h"
 
@@ -54,7 +55,7 @@ static struct harness_wire *harness_wires;
 
 /* The kernel's global knobs and the disk profile as the program started. */
 static struct {
-	bool enable, cbc, ext_pgs, async, compat12, safe_switch;
+	bool enable, cbc, ext_pgs, async, compat12, safe_switch, stitched;
 	u_int maxlen, ifnet_permitted, rexmit_pct;
 	int sendspace, autosndbuf, autosndbuf_inc, autosndbuf_max;
 	int sendbuf_auto_lowat;
@@ -102,6 +103,7 @@ harness_save_knobs(void)
 	harness_knobs0.cbc = ktls_cbc_enable;
 	harness_knobs0.ext_pgs = mb_use_ext_pgs;
 	harness_knobs0.async = ktls_sim_async;
+	harness_knobs0.stitched = ktls_sim_cbc_stitched;
 	harness_knobs0.compat12 = ktls_sim_compat_freebsd12;
 	harness_knobs0.maxlen = ktls_maxlen;
 	harness_knobs0.disk = disk_profile;
@@ -126,6 +128,7 @@ harness_restore_knobs(void)
 	ktls_cbc_enable = harness_knobs0.cbc;
 	mb_use_ext_pgs = harness_knobs0.ext_pgs;
 	ktls_sim_async = harness_knobs0.async;
+	ktls_sim_cbc_stitched = harness_knobs0.stitched;
 	ktls_sim_compat_freebsd12 = harness_knobs0.compat12;
 	ktls_maxlen = harness_knobs0.maxlen;
 	disk_profile = harness_knobs0.disk;
@@ -463,6 +466,31 @@ harness_decrypt(const struct harness_keys *k, const struct wire *w,
 	if (error != 0)
 		fail_msg("%s: oracle: %s", k->suite->name, oracle_error(o));
 	oracle_free(o);
+}
+
+int
+harness_encrypt_in_place(struct ktls_session *tls, struct mbuf *m)
+{
+	struct iovec iov[MBUF_PEXT_MAX_PGS];
+	int off;
+
+	off = m->m_epg_1st_off;
+	for (int i = 0; i < m->m_epg_npgs; i++, off = 0) {
+		iov[i].iov_base = vm_page_data(m->m_epg_pa[i]) + off;
+		iov[i].iov_len = m_epg_pagelen(m, i, off);
+	}
+	return (tls->be->kb_encrypt(tls, m, iov, m->m_epg_npgs));
+}
+
+void
+harness_record_free(struct ktls_session *tls, struct mbuf *m)
+{
+
+	m->m_epg_tls = NULL;
+	ktls_free(tls);
+	m->m_flags &= ~M_NOTREADY;
+	m->m_epg_nrdy = 0;
+	m_freem(m);
 }
 
 int

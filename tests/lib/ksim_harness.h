@@ -22,6 +22,7 @@
 
 struct iovec;
 struct ktls_session;
+struct mbuf;
 struct socket;
 struct platform;
 struct tcp_wire;
@@ -144,6 +145,19 @@ void harness_decrypt(const struct harness_keys *k, const struct wire *w,
  */
 void harness_expect_stream(const struct harness_keys *k, const struct wire *w,
     const void *want, size_t len, size_t nrecords);
+
+/*
+ * Encrypt one record that ktls_frame() framed, in place, through its
+ * session's backend (tls->be), as ktls_encrypt_record() does for write(2)
+ * data; returns kb_encrypt()'s error.  For tests that drive a backend
+ * without the workers.
+ */
+int harness_encrypt_in_place(struct ktls_session *tls, struct mbuf *m);
+/*
+ * Free such a record, which never reached a socket buffer, and the session
+ * reference ktls_frame() took for it.
+ */
+void harness_record_free(struct ktls_session *tls, struct mbuf *m);
 
 /* Make a temporary file of len random bytes; returns an open fd. */
 int harness_tmpfile(struct test_rng *rng, size_t len, uint8_t **contents);

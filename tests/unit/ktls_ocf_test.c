@@ -52,34 +52,15 @@ framed_record(struct ktls_session *tls, const uint8_t *buf, int len,
 }
 
 /*
- * Encrypt m in place through the session's backend (tls->be: EVP for CBC
- * whichever backend is the default), as ktls_encrypt_record() does.
+ * Encrypt m in place through the session's backend: EVP for CBC whichever
+ * backend is the default.
  */
 static int
 encrypt_in_place(struct ktls_session *tls, struct mbuf *m)
 {
-	struct iovec iov[MBUF_PEXT_MAX_PGS];
-	int off;
 
-	off = m->m_epg_1st_off;
-	for (int i = 0; i < m->m_epg_npgs; i++, off = 0) {
-		iov[i].iov_base = vm_page_data(m->m_epg_pa[i]) + off;
-		iov[i].iov_len = m_epg_pagelen(m, i, off);
-	}
 	assert_ptr_equal(tls->be, &ktls_ocf_backend);
-	return (tls->be->kb_encrypt(tls, m, iov, m->m_epg_npgs));
-}
-
-/* Drop the record's session reference and free it. */
-static void
-record_free(struct ktls_session *tls, struct mbuf *m)
-{
-
-	m->m_epg_tls = NULL;
-	ktls_free(tls);
-	m->m_flags &= ~M_NOTREADY;
-	m->m_epg_nrdy = 0;
-	m_freem(m);
+	return (harness_encrypt_in_place(tls, m));
 }
 
 #ifndef INVARIANTS
@@ -155,8 +136,8 @@ test_tls10_out_of_order(void **state)
 #else
 	check_chained(&k, tls, m, data);
 #endif
-	record_free(tls, m[0]);
-	record_free(tls, m[1]);
+	harness_record_free(tls, m[0]);
+	harness_record_free(tls, m[1]);
 	ksim_close(so);
 	harness_run(&h);
 	harness_fini(&h);
