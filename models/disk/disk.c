@@ -17,8 +17,9 @@
  * the caller alone (FreeBSD inserts it busy and invalid before the read).
  *
  * Reads.  pgo_getpages_async() posts a platform task, the disk's
- * interrupt, after the delay the profile draws; the task pread(2)s the
- * pages, makes them resident and calls the caller's iodone.
+ * interrupt, after the delay the profile draws; the task preadv(2)s the
+ * pages, makes them resident and calls the caller's iodone.  With
+ * dp_sync a read without delay does all that in the caller instead.
  *
  * One mutex guards the table, the trees and the LRU list; the counters
  * (DISK_COUNTERS in disk.h) are counter(9)s of their own.
@@ -486,7 +487,10 @@ disk_getpages_async(struct vm_object *obj, vm_pindex_t pindex,
 	counter_u64_add(v_vnodein, 1);
 	counter_u64_add(v_vnodepgsin, count);
 	delay = disk_delay(&disk_profile);
-	platform->pl_task_post(platform, delay, disk_read_task, rd);
+	if (delay == 0 && disk_profile.dp_sync)
+		disk_read_task(rd);
+	else
+		platform->pl_task_post(platform, delay, disk_read_task, rd);
 }
 
 const struct pagerops disk_pagerops = {

@@ -5,7 +5,8 @@
  * pagerops and a fake platform that records posted tasks, runs them in
  * the order a case chooses and serves arc4rand(9) from a script: the
  * bytes a read brings (zeros past EOF, runs longer than one preadv(2)),
- * the delays each profile gives (latency, jitter, reorder) and that the default
+ * reads done in the caller (dp_sync), the delays each profile gives
+ * (latency, jitter, reorder) and that the default
  * profile draws no randomness, completion order and the overtaken count, one
  * object per version of a file, the cache budget (which spares wired pages
  * while it can), the page daemon hook the allocator calls at its limit, read
@@ -303,6 +304,45 @@ test_read_long_run(void **state)
 	assert_int_equal(disk_cache_resident(), NPG);
 	release_pages(pa, NPG);
 	free(pa);
+	vm_object_deallocate(obj);
+	close(fd);
+}
+
+/*
+ * dp_sync: a read without delay is done when pgo_getpages_async()
+ * returns, with no task posted; one the profile delays still waits for
+ * its task.
+ */
+static void
+test_read_sync(void **state)
+{
+	struct vm_page *pa[2];
+	struct vm_object *obj;
+	struct done d = { 0 };
+	struct stat st;
+	int fd;
+
+	(void)state;
+	disk_profile.dp_sync = true;
+	fd = tmpfile_len(2 * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	alloc_pages(pa, 1);
+	vm_pager_get_pages_async(obj, 1, pa, 1, iodone, &d);
+	assert_int_equal(fake.ntasks, 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.error, 0);
+	check_pages(pa, 1, 1, 2 * PAGE_SIZE);
+	assert_int_equal(disk_cache_resident(), 1);
+
+	disk_profile.dp_latency_ns = 1000;
+	alloc_pages(pa + 1, 1);
+	vm_pager_get_pages_async(obj, 0, pa + 1, 1, iodone, &d);
+	assert_int_equal(fake.ntasks, 1);
+	assert_int_equal(d.calls, 1);
+	fake_run(0);
+	assert_int_equal(d.calls, 2);
+	check_pages(pa + 1, 1, 0, 2 * PAGE_SIZE);
+	release_pages(pa, 2);
 	vm_object_deallocate(obj);
 	close(fd);
 }
@@ -713,6 +753,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_default, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read_long_run, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_sync, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_latency_jitter, setup,
 		    teardown),

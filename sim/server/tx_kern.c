@@ -83,6 +83,18 @@ tx_kern_page_cache(uint64_t bytes)
 	vm_page_set_limit_sim(npages);
 }
 
+void
+tx_kern_disk_sync(bool sync)
+{
+
+	/*
+	 * Sync: the page-in costs the event loop a preadv(2), as read(2)
+	 * costs a userland server, instead of two thread hand-offs (loop to
+	 * disk task to KTLS worker) per sendfile pass.
+	 */
+	disk_profile.dp_sync = sync;
+}
+
 json_t *
 tx_kern_vm_counters(void)
 {
