@@ -449,9 +449,15 @@ def end_to_end(build, tmp, prof, bes, cpus, want_nginx):
                                         cpus, want_nginx)
     samples = {}
     try:
-        # Warm-up: one small fetch per server and version, so that the
-        # page cache holds the files and no handshake code is cold.
+        # Warm-up: one fetch of the largest file per server, so that
+        # sim_server has touched all its page frames (the first touch of
+        # memory costs several times a later one, on a virtual machine
+        # most of all, and nginx reuses a few small buffers), and one
+        # small fetch per server and version, so that the page cache
+        # holds the files and no handshake code is cold.
+        big = min(prof["clients"])
         for s in servers:
+            fetch(s, prof["tls"][0], *files[big], 1, cert)
             for tls in prof["tls"]:
                 fetch(s, tls, *files[prof["clients"][-1]], 1, cert)
         pairs = [(tls, n) for i, tls in enumerate(prof["tls"])

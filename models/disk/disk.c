@@ -17,8 +17,9 @@
  * the caller alone (FreeBSD inserts it busy and invalid before the read).
  *
  * Reads.  pgo_getpages_async() posts a platform task, the disk's
- * interrupt, after the delay the profile draws; the task pread(2)s the
- * pages, makes them resident and calls the caller's iodone.
+ * interrupt, after the delay the profile draws; the task preadv(2)s the
+ * pages, makes them resident and calls the caller's iodone.  With
+ * dp_sync a read without delay does all that in the caller instead.
  *
  * One mutex guards the table, the trees and the LRU list; the counters
  * (DISK_COUNTERS in disk.h) are counter(9)s of their own.
@@ -53,6 +54,7 @@ struct disk_page {
 	struct vm_object *dpg_obj;
 	vm_pindex_t dpg_pindex;
 	struct vm_page *dpg_m;
+	SLIST_ENTRY(disk_page) dpg_free; /* on disk_page_zone */
 };
 
 /* The kernel sees this only as an opaque struct vm_object. */
@@ -96,6 +98,14 @@ static TAILQ_HEAD(, disk_page) disk_lru = TAILQ_HEAD_INITIALIZER(disk_lru);
 static u_int disk_resident;
 static TAILQ_HEAD(, disk_read) disk_pending =
     TAILQ_HEAD_INITIALIZER(disk_pending);
+/*
+ * Cache entries no longer in use, kept for the next page that becomes
+ * resident (a uma(9) zone's cache, in effect): a file streamed through the
+ * cache inserts and evicts one per page.  Never longer than the most
+ * pages ever resident at once.
+ */
+static SLIST_HEAD(, disk_page) disk_page_zone =
+    SLIST_HEAD_INITIALIZER(disk_page_zone);
 #define DISK_COUNTER_DEFINE(var, name, descr) static counter_u64_t var;
 DISK_COUNTERS(DISK_COUNTER_DEFINE)
 #undef DISK_COUNTER_DEFINE
@@ -134,7 +144,7 @@ disk_page_remove(struct disk_page *dpg)
 	dpg->dpg_obj->do_npages--;
 	disk_resident--;
 	vm_page_release(dpg->dpg_m);
-	kfree(dpg);
+	SLIST_INSERT_HEAD(&disk_page_zone, dpg, dpg_free);
 }
 
 /*
@@ -352,12 +362,17 @@ disk_page_insert(struct vm_object *obj, vm_pindex_t pindex, struct vm_page *m)
 	mtx_assert(&disk_mtx, MA_OWNED);
 	if (disk_profile.dp_cache_pages == 0 || obj->do_dead)
 		return;
-	dpg = kmalloc(sizeof(*dpg), M_WAITOK | M_ZERO);
+	dpg = SLIST_FIRST(&disk_page_zone);
+	if (dpg != NULL)
+		SLIST_REMOVE_HEAD(&disk_page_zone, dpg_free);
+	else
+		dpg = kmalloc(sizeof(*dpg), M_WAITOK | M_ZERO);
 	dpg->dpg_obj = obj;
 	dpg->dpg_pindex = pindex;
 	dpg->dpg_m = m;
 	if (RB_INSERT(disk_ptree, &obj->do_pages, dpg) != NULL) {
-		kfree(dpg); /* another read brought it in first */
+		/* Another read brought it in first. */
+		SLIST_INSERT_HEAD(&disk_page_zone, dpg, dpg_free);
 		return;
 	}
 	vm_page_hold(m);
@@ -493,7 +508,10 @@ disk_getpages_async(struct vm_object *obj, vm_pindex_t pindex,
 	counter_u64_add(v_vnodein, 1);
 	counter_u64_add(v_vnodepgsin, count);
 	delay = disk_delay(&disk_profile);
-	platform->pl_task_post(platform, delay, disk_read_task, rd);
+	if (delay == 0 && disk_profile.dp_sync)
+		disk_read_task(rd);
+	else
+		platform->pl_task_post(platform, delay, disk_read_task, rd);
 }
 
 const struct pagerops disk_pagerops = {

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct pagerops;
@@ -39,9 +40,19 @@ struct disk_profile {
 	/* Page-cache budget in pages, LRU-trimmed; 0 makes every page a read.
 	 */
 	u_int dp_cache_pages;
+	/*
+	 * A read the profile gives no delay completes in the caller:
+	 * pgo_getpages_async() reads the pages and calls iodone before it
+	 * returns, as FreeBSD's vop_stdgetpages_async() (sys/kern/
+	 * vfs_default.c) does for a file system without an asynchronous
+	 * getpages of its own.  Otherwise (the default) every read completes
+	 * in the disk's interrupt, a platform task, as UFS's do
+	 * (vnode_pager_local_getpages_async()).
+	 */
+	bool dp_sync;
 };
 
-/* No delay, no reordering, 16384 pages (64 MiB) of cache. */
+/* No delay, no reordering, 16384 pages (64 MiB) of cache, reads in tasks. */
 extern const struct disk_profile disk_profile_default;
 /*
  * The profile in force, read at each read and each page put in the cache.

@@ -5,7 +5,8 @@
  * pagerops and a fake platform that records posted tasks, runs them in
  * the order a case chooses and serves arc4rand(9) from a script: the
  * bytes a read brings (zeros past EOF, runs longer than one preadv(2)),
- * the delays each profile gives (latency, jitter, reorder) and that the default
+ * reads done in the caller (dp_sync), the delays each profile gives
+ * (latency, jitter, reorder) and that the default
  * profile draws no randomness, completion order and the overtaken count, one
  * object per version of a file, the cache budget (which spares wired pages
  * while it can), the page daemon hook the allocator calls at its limit, read
@@ -275,13 +276,14 @@ test_read_default(void **state)
 /*
  * A run of more pages than one preadv(2) takes (disk_read_run()), into
  * frames that held other data, ending in a partial page and pages past
- * EOF: every page has its own bytes and the rest reads as zeros.
+ * EOF: every page has its own bytes and the rest reads as zeros, and
+ * each is found again at its index, none before or after the run.
  */
 static void
 test_read_long_run(void **state)
 {
-	enum { NPG = 600, FLEN = 590 * PAGE_SIZE + 1234 };
-	struct vm_page **pa;
+	enum { NPG = 2100, FLEN = 2090 * PAGE_SIZE + 1234 };
+	struct vm_page **pa, **again;
 	struct vm_object *obj;
 	struct done d = { 0 };
 	struct stat st;
@@ -301,8 +303,88 @@ test_read_long_run(void **state)
 	assert_int_equal(d.error, 0);
 	check_pages(pa, NPG, 3, FLEN);
 	assert_int_equal(disk_cache_resident(), NPG);
+	again = calloc(NPG + 2, sizeof(*again));
+	assert_non_null(again);
+	vm_page_grab_pages_sim(obj, 2, again, NPG + 2);
+	assert_null(again[0]);
+	for (int i = 0; i < NPG; i++)
+		assert_ptr_equal(again[i + 1], pa[i]);
+	assert_null(again[NPG + 1]);
+	release_pages(again, NPG + 2);
+	free(again);
 	release_pages(pa, NPG);
 	free(pa);
+	vm_object_deallocate(obj);
+	close(fd);
+}
+
+/*
+ * Two files' pages at the same index are both resident, each found for
+ * its own object only.
+ */
+static void
+test_two_files(void **state)
+{
+	struct vm_page *pa[2], *got[2];
+	struct vm_object *obj[2];
+	struct done d = { 0 };
+	struct stat st;
+	int fd[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		fd[i] = tmpfile_len(PAGE_SIZE, &st);
+		assert_int_equal(vm_pager_allocate_sim(fd[i], &st, &obj[i]), 0);
+		read_in(obj[i], 0, &pa[i], 1, &d);
+	}
+	assert_int_equal(disk_cache_resident(), 2);
+	for (int i = 0; i < 2; i++) {
+		vm_page_grab_pages_sim(obj[i], 0, &got[i], 1);
+		assert_ptr_equal(got[i], pa[i]);
+	}
+	release_pages(got, 2);
+	release_pages(pa, 2);
+	for (int i = 0; i < 2; i++) {
+		vm_object_deallocate(obj[i]);
+		close(fd[i]);
+	}
+}
+
+/*
+ * dp_sync: a read without delay is done when pgo_getpages_async()
+ * returns, with no task posted; one the profile delays still waits for
+ * its task.
+ */
+static void
+test_read_sync(void **state)
+{
+	struct vm_page *pa[2];
+	struct vm_object *obj;
+	struct done d = { 0 };
+	struct stat st;
+	int fd;
+
+	(void)state;
+	disk_profile.dp_sync = true;
+	fd = tmpfile_len(2 * PAGE_SIZE, &st);
+	assert_int_equal(vm_pager_allocate_sim(fd, &st, &obj), 0);
+	alloc_pages(pa, 1);
+	vm_pager_get_pages_async(obj, 1, pa, 1, iodone, &d);
+	assert_int_equal(fake.ntasks, 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.error, 0);
+	check_pages(pa, 1, 1, 2 * PAGE_SIZE);
+	assert_int_equal(disk_cache_resident(), 1);
+
+	disk_profile.dp_latency_ns = 1000;
+	alloc_pages(pa + 1, 1);
+	vm_pager_get_pages_async(obj, 0, pa + 1, 1, iodone, &d);
+	assert_int_equal(fake.ntasks, 1);
+	assert_int_equal(d.calls, 1);
+	fake_run(0);
+	assert_int_equal(d.calls, 2);
+	check_pages(pa + 1, 1, 0, 2 * PAGE_SIZE);
+	release_pages(pa, 2);
 	vm_object_deallocate(obj);
 	close(fd);
 }
@@ -713,6 +795,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_default, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read_long_run, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_sync, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_two_files, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_latency_jitter, setup,
 		    teardown),

@@ -337,19 +337,30 @@ rt_wq_wakeup(struct platform *pl, int idx)
 {
 	struct rt_runner *rt;
 	struct rt_worker *rw;
+	bool wake;
 
 	rt = rt_runner(pl);
 	KASSERT(idx >= 0 && idx < pl->pl_ncpus,
 	    ("rt_wq_wakeup: bad queue %d", idx));
 	rw = &rt->rt_workers[idx];
+	wake = false;
 	rt_lock(rt);
 	if (!rw->rw_kicked) {
-		if (!rw->rw_busy)
+		/* A busy worker sees the kick before it goes to sleep. */
+		if (!rw->rw_busy) {
 			rt->rt_nbusy++;
+			wake = true;
+		}
 		rw->rw_kicked = true;
-		pthread_cond_signal(&rw->rw_cv);
 	}
 	rt_unlock(rt);
+	/*
+	 * After the unlock, so that the worker does not wake only to block
+	 * on rt_lock; it tests rw_kicked under the lock before it waits, so
+	 * the kick cannot be lost.
+	 */
+	if (wake)
+		pthread_cond_signal(&rw->rw_cv);
 }
 
 static void

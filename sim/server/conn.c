@@ -715,6 +715,12 @@ conn_read(struct conn *c)
 			return (RD_DONE);
 		if (c->inlen == sizeof(c->in))
 			return (RD_FULL);
+		/*
+		 * A drive for send progress, not for input: spare the
+		 * read(2) that SSL_read() would make in vain.
+		 */
+		if (c->rd_blocked)
+			return (RD_BLOCKED);
 		rv = SSL_read(c->ssl, c->in + c->inlen,
 		    sizeof(c->in) - c->inlen);
 		if (!conn_key_update(c))
@@ -726,6 +732,7 @@ conn_read(struct conn *c)
 		err = SSL_get_error(c->ssl, rv);
 		switch (err) {
 		case SSL_ERROR_WANT_READ:
+			c->rd_blocked = true;
 			return (RD_BLOCKED);
 		case SSL_ERROR_WANT_WRITE:
 			/*
@@ -894,6 +901,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			conn_update_events(c);
 		break;
 	case CS_OPEN:
+		c->rd_blocked = false;
 		conn_drive(c);
 		break;
 	case CS_CLOSING:

@@ -71,6 +71,7 @@ struct srv_opts {
 	int ntickets;
 	int ncpus;
 	uint64_t page_cache; /* bytes, --page-cache-size */
+	bool disk_async;     /* --disk-reads async */
 	char *traces[SRV_MAX_TRACES];
 	int ntraces;
 	/* --mode nic */
@@ -100,7 +101,8 @@ usage(void)
 	    "                  [--handshake-timeout s] [--header-timeout s] "
 	    "[--idle-timeout s]\n"
 	    "                  [--send-timeout s] [--sndbuf bytes[k|m]]\n"
-	    "                  [--page-cache-size size]\n"
+	    "                  [--page-cache-size size] "
+	    "[--disk-reads sync|async]\n"
 	    "                  [--backend evp|ipsecmb|auto]\n"
 	    "                  [--stats] [--stats-descriptions] "
 	    "[--sysctl name=value]...\n"
@@ -135,6 +137,7 @@ enum {
 	OPT_SEND_TMO,
 	OPT_SNDBUF,
 	OPT_PAGE_CACHE,
+	OPT_DISK_READS,
 	OPT_STATS,
 	OPT_STATS_DESCR,
 	OPT_TRACE,
@@ -155,6 +158,7 @@ static const struct option longopts[] = {
 	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 	{ "ciphersuites", required_argument, NULL, OPT_SUITES },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "disk-reads", required_argument, NULL, OPT_DISK_READS },
 	{ "dup", required_argument, NULL, OPT_DUP },
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TMO },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TMO },
@@ -498,6 +502,16 @@ srv_options(struct server *s, struct srv_opts *o, int argc, char **argv)
 			o->page_cache = sizearg(optarg, SRV_PAGE_CACHE_MIN,
 			    SRV_PAGE_CACHE_MAX, "--page-cache-size");
 			break;
+		case OPT_DISK_READS:
+			if (strcmp(optarg, "sync") == 0)
+				o->disk_async = false;
+			else if (strcmp(optarg, "async") == 0)
+				o->disk_async = true;
+			else
+				errx(2,
+				    "--disk-reads: %s: expected sync or async",
+				    optarg);
+			break;
 		case OPT_IDLE:
 			s->idle_timeout =
 			    numarg(optarg, 0, 86400, "--idle-timeout");
@@ -796,8 +810,10 @@ srv_kernel(struct server *s, const struct srv_opts *o)
 {
 	char why[200];
 
-	if (s->mode != SRV_MODE_USERLAND)
+	if (s->mode != SRV_MODE_USERLAND) {
 		tx_kern_page_cache(o->page_cache);
+		tx_kern_disk_sync(!o->disk_async);
+	}
 	if (s->mode == SRV_MODE_NIC &&
 	    tx_kern_init(o->ncpus, &o->nicconf, why, sizeof(why)) != 0)
 		errx(1, "--mode nic: %s", why);

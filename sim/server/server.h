@@ -154,6 +154,11 @@ struct conn {
 	size_t inlen;
 	uint64_t nrequests;
 	/*
+	 * SSL_read() wanted more from the socket: until the read event says
+	 * it has some, another SSL_read() would only fail the same way.
+	 */
+	bool rd_blocked;
+	/*
 	 * The peer will send no more: close_notify (RFC 8446 section 6.1
 	 * closes only its write side) or a TCP FIN.  Requests already
 	 * received are still answered, then we close in order.

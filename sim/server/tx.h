@@ -171,6 +171,12 @@ u_long tx_kern_sndbuf_max(void);
  * share; beyond them an allocation reclaims cached pages or waits.
  */
 void tx_kern_page_cache(uint64_t bytes);
+/*
+ * Before tx_kern_init(): sendfile's disk reads complete in the caller
+ * (sync, the default) or in the disk's interrupt task (async);
+ * models/disk/disk.h dp_sync.
+ */
+void tx_kern_disk_sync(bool sync);
 void tx_kern_fini(void);
 struct json_t *tx_kern_counters(bool descriptions);
 struct json_t *tx_kern_cost_counters(bool descriptions);

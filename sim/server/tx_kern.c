@@ -20,11 +20,11 @@
  * once it drains, link_rcv_ready() reopens it (docs/sim_server.md, "NIC
  * mode").
  *
- * Threads: kern_tw_output and kern_tw_fin may run on a KTLS worker thread
- * with the socket lock held.  They only write(2) to the real socket, store
- * C11 atomics and poke the event loop (event_add/event_active are
- * thread-safe after evthread_use_pthreads()); every ksim_* call and every
- * upcall is made on the loop thread.
+ * Threads: kern_tw_output, kern_tw_fin and kern_so_upcall may run on a
+ * KTLS worker thread with the socket lock held.  They only write(2) to the
+ * real socket, store C11 atomics and poke the event loop
+ * (event_add/event_active are thread-safe after evthread_use_pthreads()); every
+ * ksim_* call and every call of k->up is made on the loop thread.
  */
 
 #include <sys/socket.h>
@@ -81,6 +81,18 @@ tx_kern_page_cache(uint64_t bytes)
 	npages = (u_int)(bytes / PAGE_SIZE);
 	disk_profile.dp_cache_pages = npages;
 	vm_page_set_limit_sim(npages);
+}
+
+void
+tx_kern_disk_sync(bool sync)
+{
+
+	/*
+	 * Sync: the page-in costs the event loop a preadv(2), as read(2)
+	 * costs a userland server, instead of two thread hand-offs (loop to
+	 * disk task to KTLS worker) per sendfile pass.
+	 */
+	disk_profile.dp_sync = sync;
 }
 
 json_t *
@@ -350,10 +362,8 @@ kern_tw_output(void *arg, const struct iovec *iov, int iovcnt)
 
 	n = writev(k->fd, iov, iovcnt);
 	if (n > 0) {
+		/* Acknowledged at once; kern_so_upcall() sees the space. */
 		atomic_fetch_add(&k->wire_bytes, (uint64_t)n);
-		/* Socket-buffer space was freed; a blocked send may go on. */
-		if (atomic_load(&k->want_space))
-			event_active(k->ev_kick, EV_WRITE, 0);
 		return (n);
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -365,6 +375,29 @@ kern_tw_output(void *arg, const struct iovec *iov, int iovcnt)
 	atomic_store(&k->wire_error, error);
 	event_active(k->ev_kick, EV_WRITE, 0);
 	return (-error);
+}
+
+/*
+ * The socket upcall (soupcall_set()), socket lock held, any thread: a send
+ * blocked on the socket buffer may go on.  The loop is kicked when a
+ * FreeBSD event loop's kevent(2) EVFILT_WRITE would fire
+ * (sys/kern/uipc_socket.c filt_sowrite()): room for sb_lowat bytes
+ * (sendfile raised it to half the buffer), or the socket can send no
+ * more or has an error.  Kicking on every acknowledgement instead woke
+ * the loop for sends that found too little space and waited again.
+ */
+static int
+kern_so_upcall(struct socket *so, void *arg, int waitflag)
+{
+	struct tx_kern *k = arg;
+	struct sockbuf *sb = &so->so_snd;
+
+	(void)waitflag;
+	if (atomic_load(&k->want_space) &&
+	    (sbspace(sb) >= (long)sb->sb_lowat ||
+		(sb->sb_state & SBS_CANTSENDMORE) != 0 || so->so_error != 0))
+		event_active(k->ev_kick, EV_WRITE, 0);
+	return (SU_OK);
 }
 
 static void
@@ -1109,6 +1142,12 @@ kern_close(struct tx *tx)
 	}
 	if (k->nic != NULL)
 		kern_nic_close(k);
+	else {
+		/* The lingering socket must not call back into k. */
+		SOCKBUF_LOCK(&k->so->so_snd);
+		soupcall_clear(k->so, SO_SND);
+		SOCKBUF_UNLOCK(&k->so->so_snd);
+	}
 	bridge_conn_end(k->trace);
 	ksim_close(k->so);
 	k->so = NULL;
@@ -1238,6 +1277,11 @@ tx_kern_new(const struct tx_conf *conf, char *why, size_t whylen)
 	k->so = so;
 	if (k->nic != NULL)
 		kern_nic_enabled(k);
+	else {
+		SOCKBUF_LOCK(&so->so_snd);
+		soupcall_set(so, SO_SND, kern_so_upcall, k);
+		SOCKBUF_UNLOCK(&so->so_snd);
+	}
 	/* From here on libssl must not write: its sequence numbers are stale.
 	 */
 	sim_tap_stop_writes(conf->ssl);

@@ -185,15 +185,51 @@ sorele(struct socket *so)
 	kfree(so);
 }
 
+/*
+ * sowakeup() for the send buffer: wake writers sleeping for space, then
+ * the upcall (FreeBSD also notifies select(2) and kqueue(2) here; the
+ * simulator's event loops use the upcall instead).  SIM: FreeBSD's
+ * sowwakeup_locked() returns with the lock dropped; here the caller keeps
+ * it.
+ */
 void
 sowwakeup_locked(struct socket *so)
 {
+	struct sockbuf *sb = &so->so_snd;
 
-	SOCKBUF_LOCK_ASSERT(&so->so_snd);
-	if (so->so_snd.sb_flags & SB_WAIT) {
-		so->so_snd.sb_flags &= ~SB_WAIT;
-		wakeup(&so->so_snd);
+	SOCKBUF_LOCK_ASSERT(sb);
+	if (sb->sb_flags & SB_WAIT) {
+		sb->sb_flags &= ~SB_WAIT;
+		wakeup(sb);
 	}
+	if (sb->sb_flags & SB_UPCALL)
+		(void)sb->sb_upcall(so, sb->sb_upcallarg, M_NOWAIT);
+}
+
+void
+soupcall_set(struct socket *so, int which, so_upcall_t *func, void *arg)
+{
+	struct sockbuf *sb = &so->so_snd;
+
+	KASSERT(which == SO_SND, ("soupcall_set: only SO_SND, not %d", which));
+	SOCKBUF_LOCK_ASSERT(sb);
+	sb->sb_upcall = func;
+	sb->sb_upcallarg = arg;
+	sb->sb_flags |= SB_UPCALL;
+}
+
+void
+soupcall_clear(struct socket *so, int which)
+{
+	struct sockbuf *sb = &so->so_snd;
+
+	KASSERT(which == SO_SND,
+	    ("soupcall_clear: only SO_SND, not %d", which));
+	SOCKBUF_LOCK_ASSERT(sb);
+	KASSERT(sb->sb_flags & SB_UPCALL, ("soupcall_clear: no upcall"));
+	sb->sb_flags &= ~SB_UPCALL;
+	sb->sb_upcall = NULL;
+	sb->sb_upcallarg = NULL;
 }
 
 /*

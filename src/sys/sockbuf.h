@@ -20,6 +20,7 @@ struct socket;
 
 /* sb_flags */
 #define SB_WAIT 0x0004
+#define SB_UPCALL 0x0020 /* sowakeup() calls sb_upcall (soupcall_set()) */
 /*
  * TCP may grow the buffer (tcp_sndbuf_autoscale()).  tcp_usr_attach()
  * sets it on every TCP socket; a successful SO_SNDBUF clears it, and so
@@ -54,6 +55,9 @@ struct sockbuf {
 	uint64_t sb_timeo_ns;
 	struct ktls_session *sb_tls_info;
 	uint64_t sb_tls_seqno;
+	/* With SB_UPCALL: called by sowwakeup_locked(), lock held. */
+	int (*sb_upcall)(struct socket *so, void *arg, int waitflag);
+	void *sb_upcallarg;
 };
 
 #define SOCKBUF_LOCK(sb) mtx_lock((sb)->sb_mtx)

@@ -95,6 +95,20 @@ void sock_io_send_unlock(struct socket *so);
 void soref(struct socket *so);
 void sorele(struct socket *so);
 void sowwakeup_locked(struct socket *so);
+/*
+ * Socket upcalls (sys/kern/uipc_socket.c soupcall_set()): func is called
+ * with the socket-buffer lock held, and must not sleep, whenever
+ * sowwakeup_locked() runs (space was freed, the connection was dropped or
+ * shut down).  SIM: only the send buffer (SO_SND) exists.  Both with the
+ * send-buffer lock held.
+ */
+#define SU_OK 0
+#ifndef SO_SND
+#define SO_SND 2
+#endif
+typedef int so_upcall_t(struct socket *so, void *arg, int waitflag);
+void soupcall_set(struct socket *so, int which, so_upcall_t *func, void *arg);
+void soupcall_clear(struct socket *so, int which);
 /* The closed socket has nothing left to send: drop the user reference. */
 void so_close_done_locked(struct socket *so);
 

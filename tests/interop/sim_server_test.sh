@@ -254,27 +254,35 @@ stop
 # --- --page-cache-size: the smallest cache, more data in flight than it ------
 # Eight concurrent 4 MiB transfers through 4 MiB of page frames: the
 # allocator reclaims cached pages and waits for free ones, and nothing is
-# lost (docs/sim_server.md).
-start smallcache --page-cache-size 4M
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-	"${CURL[@]}" --cacert "$CA" -o "$WORK/c$i.bin" "$(url /random.bin)" &
-	pids+=($!)
+# lost (docs/sim_server.md); with disk reads in sendfile's caller (the
+# default) and in the disk's interrupt task (--disk-reads async).
+for reads in sync async; do
+	start smallcache --page-cache-size 4M --disk-reads "$reads"
+	pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		"${CURL[@]}" --cacert "$CA" -o "$WORK/c$i.bin" \
+		    "$(url /random.bin)" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	bad=0
+	for i in 1 2 3 4 5 6 7 8; do
+		cmp -s "$WORK/c$i.bin" "$ROOT/random.bin" || bad=$((bad + 1))
+	done
+	[ "$bad" -eq 0 ]
+	ok $? "--page-cache-size 4M --disk-reads $reads: 8 concurrent random.bin intact ($bad bad)"
+	stop
 done
-wait "${pids[@]}"
-bad=0
-for i in 1 2 3 4 5 6 7 8; do
-	cmp -s "$WORK/c$i.bin" "$ROOT/random.bin" || bad=$((bad + 1))
-done
-[ "$bad" -eq 0 ]
-ok $? "--page-cache-size 4M: 8 concurrent random.bin intact ($bad bad)"
-stop
 for v in 1M 4X -4M "" 65G; do
 	"$SERVER" --page-cache-size "$v" >/dev/null 2>"$WORK/pc.err"
 	rc=$?
 	[ "$rc" -eq 2 ] && grep -q -- '--page-cache-size.*expected' "$WORK/pc.err"
 	ok $? "--page-cache-size '$v' refused (exit $rc)"
 done
+"$SERVER" --disk-reads later >/dev/null 2>"$WORK/dr.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q -- '--disk-reads.*expected' "$WORK/dr.err"
+ok $? "--disk-reads later refused (exit $rc)"
 
 # --- --trace: the pcapng holds the whole session, tshark decrypts it ----------
 if "$SERVER" --help 2>&1 | grep -q -- --trace; then

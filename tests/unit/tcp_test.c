@@ -809,6 +809,77 @@ test_wire_partial_take(void **state)
 	wire_fini(&w);
 }
 
+/* What the socket upcall saw. */
+struct upcalls {
+	int n;
+	long space; /* sbspace() at the last call */
+	bool locked, cantsend;
+};
+
+static int
+upcall_fn(struct socket *so, void *arg, int waitflag)
+{
+	struct upcalls *u = arg;
+
+	u->n++;
+	u->space = sbspace(&so->so_snd);
+	u->locked = mtx_owned(so->so_snd.sb_mtx);
+	u->cantsend = (so->so_snd.sb_state & SBS_CANTSENDMORE) != 0;
+	assert_int_equal(waitflag, M_NOWAIT);
+	return (SU_OK);
+}
+
+/*
+ * soupcall_set(): the send buffer's upcall runs, with its lock held, when
+ * ACKs free space and when the socket is shut down, and not once
+ * soupcall_clear() removed it.
+ */
+static void
+test_soupcall(void **state)
+{
+	struct upcalls u = { 0 };
+	struct tenv t;
+	ssize_t wr;
+	int n0;
+
+	(void)state;
+	tenv_open(&t, 31, 1 << 20, "aes128_gcm_1_3");
+	SOCKBUF_LOCK(&t.so->so_snd);
+	soupcall_set(t.so, SO_SND, upcall_fn, &u);
+	SOCKBUF_UNLOCK(&t.so->so_snd);
+	tenv_write(&t, 20000);
+	testif_settle(&t.h);
+	assert_true(inflight(&t.ti) > 0);
+	assert_int_equal(u.n, 0);
+	testif_deliver_all(&t.ti);
+	testif_settle(&t.h);
+	assert_true(u.n > 0);
+	assert_true(u.locked);
+	assert_false(u.cantsend);
+	assert_true(u.space == sbspace(&t.so->so_snd));
+
+	SOCKBUF_LOCK(&t.so->so_snd);
+	soupcall_clear(t.so, SO_SND);
+	SOCKBUF_UNLOCK(&t.so->so_snd);
+	n0 = u.n;
+	assert_int_equal(ksim_write(t.so, "more", 4, &wr), 0);
+	testif_settle(&t.h);
+	testif_deliver_all(&t.ti);
+	testif_settle(&t.h);
+	assert_int_equal(u.n, n0);
+
+	SOCKBUF_LOCK(&t.so->so_snd);
+	soupcall_set(t.so, SO_SND, upcall_fn, &u);
+	SOCKBUF_UNLOCK(&t.so->so_snd);
+	assert_int_equal(ksim_shutdown(t.so), 0);
+	assert_int_equal(u.n, n0 + 1);
+	assert_true(u.cantsend && u.locked);
+	SOCKBUF_LOCK(&t.so->so_snd);
+	soupcall_clear(t.so, SO_SND);
+	SOCKBUF_UNLOCK(&t.so->so_snd);
+	tenv_close(&t);
+}
+
 int
 main(void)
 {
@@ -823,6 +894,7 @@ main(void)
 		harness_unit_test(test_tso),
 		harness_unit_test(test_wire_partial_take),
 		harness_unit_test(test_refused_arms_rexmt),
+		harness_unit_test(test_soupcall),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
