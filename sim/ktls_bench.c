@@ -821,28 +821,6 @@ num_arg(const char *s, long lo, long hi)
 	return (v);
 }
 
-static int
-make_file(void)
-{
-	char path[] = "/tmp/ktls_bench-XXXXXX";
-	uint8_t *buf;
-	int fd;
-
-	fd = mkstemp(path);
-	if (fd < 0)
-		err(1, "mkstemp");
-	unlink(path);
-	buf = malloc(1 << 20);
-	if (buf == NULL)
-		err(1, "malloc");
-	RAND_bytes(buf, 1 << 20);
-	for (off_t off = 0; off < BENCH_FILESIZE; off += 1 << 20)
-		if (write(fd, buf, 1 << 20) != 1 << 20)
-			err(1, "write");
-	free(buf);
-	return (fd);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -918,7 +896,7 @@ main(int argc, char **argv)
 	platform_set(b.pl);
 	if (ktls_init() != 0)
 		errx(1, "ktls_init");
-	b.fd = make_file();
+	b.fd = bench_random_file(BENCH_FILESIZE);
 	if (want[P_WRITE])
 		bench_write(&b);
 	if (want[P_SENDFILE])

@@ -187,28 +187,6 @@ mode_sw_write(struct platform *pl, const struct cost_params *p, int minor,
 	free(buf);
 }
 
-static int
-make_file(uint64_t size)
-{
-	char path[] = "/tmp/ktls_cost-XXXXXX";
-	uint8_t *buf;
-	int fd;
-
-	fd = mkstemp(path);
-	if (fd < 0)
-		err(1, "mkstemp");
-	unlink(path);
-	buf = malloc(IOBUF_MAX);
-	if (buf == NULL)
-		err(1, "malloc");
-	RAND_bytes(buf, IOBUF_MAX);
-	for (uint64_t off = 0; off < size; off += IOBUF_MAX)
-		if (write(fd, buf, IOBUF_MAX) != IOBUF_MAX)
-			err(1, "write");
-	free(buf);
-	return (fd);
-}
-
 static void
 mode_sw_sendfile(struct platform *pl, const struct cost_params *p, int minor,
     uint64_t total, int fd, struct cost_counts *out)
@@ -582,7 +560,7 @@ main(int argc, char **argv)
 	platform_set(pl);
 	if (ktls_init() != 0)
 		errx(1, "ktls_init");
-	fd = make_file(total);
+	fd = bench_random_file(total);
 	mode_userland(pl, &p, minor, total, fd, &cu);
 	mode_sw_write(pl, &p, minor, total, &cw);
 	mode_sw_sendfile(pl, &p, minor, total, fd, &cs);

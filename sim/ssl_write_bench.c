@@ -134,9 +134,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	char path[] = "/tmp/ssl_write_bench-XXXXXX";
 	uint64_t total = 256;
-	char *blk;
 	int ch, fd;
 
 	while ((ch = getopt(argc, argv, "hm:")) != -1) {
@@ -152,19 +150,7 @@ main(int argc, char **argv)
 		usage();
 	total <<= 20;
 
-	fd = mkstemp(path);
-	if (fd < 0)
-		err(1, "mkstemp");
-	unlink(path);
-	blk = malloc(1 << 20);
-	if (blk == NULL)
-		err(1, "malloc");
-	RAND_bytes((unsigned char *)blk, 1 << 20);
-	for (unsigned off = 0; off < FILE_BYTES; off += 1 << 20)
-		if (write(fd, blk, 1 << 20) != 1 << 20)
-			err(1, "write");
-	free(blk);
-	lseek(fd, 0, SEEK_SET);
+	fd = bench_random_file(FILE_BYTES);
 	bench_version(TLS1_3_VERSION, total, fd);
 	bench_version(TLS1_2_VERSION, total, fd);
 	close(fd);
