@@ -316,16 +316,20 @@ u64arg(const char *s, uint64_t lo, uint64_t hi, const char *what)
 static void
 sysctl_arg(const char *arg)
 {
-	char name[128], why[256];
+	char name[128], what[160], why[256];
 	const char *eq;
+	u_int *var, lo, hi;
 
 	eq = strchr(arg, '=');
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(name))
 		errx(2, "--sysctl: %s: expected NAME=VALUE", arg);
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
-	if (tx_kern_sysctl(name, eq + 1, why, sizeof(why)) != 0)
+	var = tx_kern_sysctl(name, &lo, &hi, why, sizeof(why));
+	if (var == NULL)
 		errx(2, "--sysctl: %s: %s", arg, why);
+	snprintf(what, sizeof(what), "--sysctl %s", name);
+	*var = (u_int)u64arg(eq + 1, lo, hi, what);
 }
 
 /*

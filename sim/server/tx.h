@@ -191,12 +191,11 @@ struct json_t *tx_kern_tcp_counters(void);
  */
 int tx_kern_set_backend(const char *name, char *why, size_t whylen);
 /*
- * --sysctl NAME=VALUE, before tx_kern_init(): set a tunable of the
- * simulated kernel by its FreeBSD sysctl name.  -1 with the reason in why
- * for a name it does not know (the known ones listed) or a value out of
- * range.
+ * --sysctl NAME=VALUE, before tx_kern_init(): the simulated kernel's
+ * tunable by its FreeBSD sysctl name, and in *min and *max the values it
+ * takes; NULL, with the known names in why, for a name it does not know.
  */
-int tx_kern_sysctl(const char *name, const char *value, char *why,
+u_int *tx_kern_sysctl(const char *name, u_int *min, u_int *max, char *why,
     size_t whylen);
 const char *tx_kern_backend(void);
 /*

@@ -197,34 +197,25 @@ static const struct {
 	    100 },
 };
 
-int
-tx_kern_sysctl(const char *name, const char *value, char *why, size_t whylen)
+u_int *
+tx_kern_sysctl(const char *name, u_int *min, u_int *max, char *why,
+    size_t whylen)
 {
-	unsigned long v;
-	char *end;
 	size_t i;
 
 	for (i = 0; i < nitems(kern_sysctls); i++) {
-		if (strcmp(name, kern_sysctls[i].name) != 0)
-			continue;
-		errno = 0;
-		v = strtoul(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' ||
-		    value[0] == '-' || v < kern_sysctls[i].min ||
-		    v > kern_sysctls[i].max) {
-			snprintf(why, whylen, "expected %u..%u",
-			    kern_sysctls[i].min, kern_sysctls[i].max);
-			return (-1);
+		if (strcmp(name, kern_sysctls[i].name) == 0) {
+			*min = kern_sysctls[i].min;
+			*max = kern_sysctls[i].max;
+			return (kern_sysctls[i].var);
 		}
-		*kern_sysctls[i].var = (u_int)v;
-		return (0);
 	}
 	snprintf(why, whylen, "unknown name; known:");
 	for (i = 0; i < nitems(kern_sysctls); i++) {
 		strlcat(why, i == 0 ? " " : ", ", whylen);
 		strlcat(why, kern_sysctls[i].name, whylen);
 	}
-	return (-1);
+	return (NULL);
 }
 
 const char *
